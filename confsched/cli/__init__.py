@@ -1,0 +1,82 @@
+"""The ``confsched`` command. Subcommands load lazily so ``rooms list`` never imports the server."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from confsched import __version__
+from confsched.errors import BookingRefused, ConfschedError
+
+# command name -> "module:attribute"; each owner registers its command here.
+COMMANDS = {
+    "rooms": "confsched.cli.rooms:rooms",
+    "serve": "confsched.cli.serve:serve",
+    "demo": "confsched.cli.serve:demo",
+    "book": "confsched.cli.booking:book",
+    "sessions": "confsched.cli.booking:sessions",
+    "slots": "confsched.cli.booking:slots",
+    "agents": "confsched.cli.agents:agents",
+    "simulate": "confsched.cli.agents:simulate",
+    "feeds": "confsched.cli.feeds:feeds",
+    "tui": "confsched.cli.console:tui",
+}
+
+EXIT_USER_ERROR = 1
+EXIT_CONFLICT = 3
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # not built yet
+                return None
+            raise
+        command: click.Command = getattr(module, attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="confsched")
+def cli() -> None:
+    """Schedule and monitor a province's video-conference rooms.
+
+    Every command takes --data DIR (default ./confsched-data, or $CONFSCHED_DATA).
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="confsched", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BookingRefused as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFLICT)
+    except ConfschedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,3 @@
+from confsched.cli import main
+
+main()

@@ -1,0 +1,47 @@
+"""What every command shares: the --data option, JSON output, opening the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import sqlite_utils
+
+from confsched.config import data_dir_from_env
+from confsched.store.db import open_db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def data_option(func: F) -> F:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Data directory (default ./confsched-data or $CONFSCHED_DATA).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def open_store(data_dir: Path | None) -> sqlite_utils.Database:
+    return open_db(data_dir_from_env(str(data_dir) if data_dir else None))
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """A plain aligned text table (no dependency, wide characters are rare in ids)."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)

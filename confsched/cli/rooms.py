@@ -1,0 +1,86 @@
+"""``confsched rooms``: import the fleet file, list and show endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from confsched.cli.common import data_option, json_option, open_store, print_json, table
+from confsched.domain.inventory import expand_selectors
+from confsched.services.inventory import endpoint_view, find_endpoint, import_fleet, require_fleet
+
+
+@click.group()
+def rooms() -> None:
+    """The inventory: sites, agencies, endpoints and bridges."""
+
+
+@rooms.command("import")
+@click.argument("fleet_file", type=click.Path(path_type=Path))
+@data_option
+@json_option
+def import_(fleet_file: Path, data_dir: Path | None, as_json: bool) -> None:
+    """Load FLEET_FILE (YAML); a broken file is refused whole and nothing changes."""
+    db = open_store(data_dir)
+    report = import_fleet(db, fleet_file)
+    if as_json:
+        print_json({kind: vars(c) for kind, c in report.changes.items()})
+        return
+    if not report.changed:
+        click.echo(f"{fleet_file}: no changes")
+        return
+    for kind, changes in report.changes.items():
+        parts = [f"{len(v)} {k}" for k, v in vars(changes).items() if v]
+        if parts:
+            click.echo(f"{kind}: {', '.join(parts)}")
+
+
+@rooms.command("list")
+@click.option("--with", "selectors", default="all", help="Selectors, e.g. district:h-dai-tu,tag:x")
+@data_option
+@json_option
+def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
+    """List endpoints (all, or those chosen by --with)."""
+    fleet = require_fleet(open_store(data_dir))
+    chosen = expand_selectors(fleet, selectors.split(","))
+    views = [endpoint_view(fleet, e) for e in chosen]
+    if as_json:
+        print_json(views)
+        return
+    rows = [
+        [str(v["id"]), str(v["level"]), str(v["district_name"] or "—"), str(v["name"])]
+        for v in views
+    ]
+    click.echo(table(rows, ["ID", "LEVEL", "DISTRICT", "NAME"]))
+    click.echo(f"{len(views)} endpoints")
+
+
+@rooms.command("show")
+@click.argument("endpoint_id")
+@data_option
+@json_option
+def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
+    """Show one endpoint with its site, district, agency and bridge."""
+    fleet = require_fleet(open_store(data_dir))
+    view = find_endpoint(fleet, endpoint_id)
+    if as_json:
+        print_json(view)
+        return
+    labels = {
+        "name": "Name",
+        "id": "Id",
+        "kind": "Kind",
+        "level": "Level",
+        "site_name": "Site",
+        "district_name": "District",
+        "agency_name": "Agency",
+        "address": "Address",
+        "bridge_name": "Bridge",
+        "tags": "Tags",
+    }
+    for key, label in labels.items():
+        value = view[key]
+        if isinstance(value, list):
+            value = ", ".join(value) or "—"
+        click.echo(f"{label + ':':10} {value or '—'}")

@@ -1,0 +1,104 @@
+"""``confsched serve`` (the scheduler) and ``confsched demo`` (with simulated rooms, console)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+import click
+
+from confsched.cli.common import data_option
+from confsched.config import (
+    DEFAULT_HTTP,
+    DEFAULT_ROOMS,
+    DEFAULT_SSH,
+    Settings,
+    data_dir_from_env,
+    split_host_port,
+)
+from confsched.errors import InvalidInput
+from confsched.server import ServerContext, run_server
+
+
+def build_settings(
+    data_dir: Path | None, rooms: Path | None, http: str, ssh: str, public_url: str = ""
+) -> Settings:
+    http_host, http_port = split_host_port(http, "--http")
+    ssh_host, ssh_port = split_host_port(ssh, "--ssh")
+    if rooms is None and Path(DEFAULT_ROOMS).exists():
+        rooms = Path(DEFAULT_ROOMS)
+    elif rooms is not None and not rooms.exists():
+        raise InvalidInput(f"--rooms {rooms}: no such file")
+    return Settings(
+        data_dir=data_dir_from_env(str(data_dir) if data_dir else None),
+        rooms_file=rooms,
+        http_host=http_host,
+        http_port=http_port,
+        ssh_host=ssh_host,
+        ssh_port=ssh_port,
+        public_url=public_url,
+    )
+
+
+def run_until_signal(main: asyncio.Future[None] | object) -> None:
+    """Run a coroutine until it ends, Ctrl-C or SIGTERM; then stop it cleanly."""
+
+    async def runner() -> None:
+        task = asyncio.ensure_future(main)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(runner())
+
+
+@click.command()
+@click.option(
+    "--rooms",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Fleet file imported at start-up (default {DEFAULT_ROOMS} if present).",
+)
+@data_option
+@click.option("--http", default=DEFAULT_HTTP, show_default=True, help="HTTP listen address.")
+@click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
+@click.option("--public-url", default="", help="Base URL printed in feed links.")
+def serve(rooms: Path | None, data_dir: Path | None, http: str, ssh: str, public_url: str) -> None:
+    """Run the scheduler: agent link (SSH), JSON API, feeds and /metrics (HTTP)."""
+    settings = build_settings(data_dir, rooms, http, ssh, public_url)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    def announce(ctx: ServerContext) -> None:
+        port = ctx.components.get("http_port", settings.http_port)
+        click.echo(
+            f"confsched: {len(ctx.fleet.endpoints)} endpoints of {ctx.fleet.name}; "
+            f"http://{settings.http_host}:{port} ; "
+            f"agents ssh {settings.ssh_host}:{settings.ssh_port}"
+        )
+        click.echo(f"operator token in {settings.data_dir / 'operator.token'}")
+
+    run_until_signal(run_server(settings, ready=announce))
+
+
+@click.command()
+@data_option
+@click.option("--http", default=DEFAULT_HTTP, show_default=True, help="HTTP listen address.")
+@click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
+@click.option("--headless", is_flag=True, help="No console: serve and simulate until Ctrl-C.")
+def demo(data_dir: Path | None, http: str, ssh: str, headless: bool) -> None:
+    """Serve the sample province with a simulated agent in every room, and open the console."""
+    from confsched.demo import run_demo
+
+    settings = build_settings(data_dir, None, http, ssh)
+    if settings.rooms_file is None:
+        from confsched.demo import packaged_sample
+
+        settings = settings.with_(rooms_file=packaged_sample())
+    run_demo(settings, headless=headless)

@@ -1,0 +1,205 @@
+"""Plain data shared by every part of the scheduler: the fleet, sessions and health.
+
+Frozen dataclasses and enums only, standard library only. Times are timezone-aware UTC
+``datetime`` values everywhere in the domain; local time exists only at the edges (CLI, API,
+calendar, console).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    """Administrative level of a site and of the endpoints in it."""
+
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class EndpointKind(StrEnum):
+    PC = "pc"
+    CODEC = "codec"
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    id: str
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A place with rooms: the province seat, a district, or a commune (parent: its district)."""
+
+    id: str
+    name: str
+    level: Level
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """A conference bridge (MCU); every participant of a session takes one of its ports."""
+
+    id: str
+    name: str
+    ports: int
+    address: str = ""
+    dial_in: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One room's conferencing endpoint.
+
+    ``district`` is the district site the endpoint belongs to (its own site for a district room,
+    the parent for a commune room, None at province level); it is derived on load so that group
+    selection never walks the site tree.
+    """
+
+    id: str
+    name: str
+    kind: EndpointKind
+    agency: str
+    site: str
+    level: Level
+    district: str | None
+    address: str = ""
+    bridge: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingHours:
+    """When sessions may be offered by the free-slot search, in the fleet's local time."""
+
+    days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    start: time = time(7, 30)
+    end: time = time(17, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """The whole inventory as loaded from the fleet file; dicts keep file order."""
+
+    name: str
+    timezone: str
+    working_hours: WorkingHours
+    report_interval: timedelta
+    agencies: Mapping[str, Agency]
+    sites: Mapping[str, Site]
+    bridges: Mapping[str, Bridge]
+    endpoints: Mapping[str, Endpoint]
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+DEFAULT_SETUP = timedelta(minutes=15)
+MAX_ENDPOINTS_PER_SESSION = 192
+
+
+@dataclass(frozen=True, slots=True)
+class PortAllocation:
+    """Which bridge carries which participants, and the cascade links between bridges.
+
+    Each link costs one port on each of its two bridges.
+    """
+
+    by_bridge: Mapping[str, tuple[str, ...]]
+    links: tuple[tuple[str, str], ...] = ()
+
+    def ports_used(self, bridge: str) -> int:
+        links = sum(1 for a, b in self.links if bridge in (a, b))
+        return len(self.by_bridge.get(bridge, ())) + links
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A booked multi-site session (the series, for a recurring one).
+
+    ``start``/``end`` are the first occurrence's times in UTC. ``sequence`` grows on every change
+    the calendar must announce (move, cancel).
+    """
+
+    id: str
+    title: str
+    organizer: str
+    chair: str | None
+    endpoints: tuple[str, ...]
+    selectors: tuple[str, ...]
+    start: datetime
+    end: datetime
+    setup: timedelta = DEFAULT_SETUP
+    rrule: str | None = None
+    exdates: tuple[datetime, ...] = ()
+    allocation: PortAllocation = field(default_factory=lambda: PortAllocation({}))
+    status: SessionStatus = SessionStatus.SCHEDULED
+    sequence: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One concrete sitting of a session; ``recurrence_id`` is its original start (UTC)."""
+
+    session_id: str
+    recurrence_id: datetime
+    start: datetime
+    end: datetime
+    setup: timedelta = DEFAULT_SETUP
+    cancelled: bool = False
+    sequence: int = 0
+
+    @property
+    def busy_from(self) -> datetime:
+        """Rooms are taken from the setup time on."""
+        return self.start - self.setup
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+class EndpointState(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """The judged state of one endpoint, with the reasons a person can act on."""
+
+    endpoint: str
+    state: EndpointState = EndpointState.UNKNOWN
+    reasons: tuple[str, ...] = ()
+    last_report_at: datetime | None = None
+    checks: Mapping[str, bool] = field(default_factory=dict)
+    rtt_ms: float | None = None
+    jitter_ms: float | None = None
+    loss_ratio: float | None = None
+    codes: tuple[str, ...] = ()
+    """Short bounded labels parallel to ``reasons`` (for metrics): "camera", "loss", "no_report"."""
+    measurements: Mapping[str, float] = field(default_factory=dict)
+    """Everything numeric the last report carried (cpu_ratio, disk_free_ratio, uptime_s, …)."""
+
+
+class Readiness(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    NO_ANSWER = "no_answer"

@@ -1,0 +1,65 @@
+"""The exception tree of the scheduler.
+
+    ConfschedError                  anything the user can act on; never a bug
+    ├── InvalidInput                 a value given on the CLI or in the API is malformed
+    ├── NotFound                     an id names nothing (endpoint, group, session, agency, …)
+    ├── FleetInvalid                 the fleet file was refused; carries every problem
+    ├── BookingRefused               the booking engine said no; carries every conflict
+    └── Unauthorized                 a token or key was missing or wrong
+
+Only the CLI and the HTTP layer turn these into exit codes, messages and status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ConfschedError(Exception):
+    """Base of every error a user can cause and fix."""
+
+
+class InvalidInput(ConfschedError):
+    """A malformed value: the message says which and why."""
+
+
+class NotFound(ConfschedError):
+    """An identifier that names nothing stored."""
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"unknown {kind} {ident!r}")
+        self.kind = kind
+        self.ident = ident
+
+
+class Unauthorized(ConfschedError):
+    """Missing or wrong credentials."""
+
+
+@dataclass(frozen=True, slots=True)
+class FleetProblem:
+    """One thing wrong in a fleet file, located at a line."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class FleetInvalid(ConfschedError):
+    """The fleet file is refused whole; every problem found is listed."""
+
+    def __init__(self, problems: Sequence[FleetProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class BookingRefused(ConfschedError):
+    """The booking engine refused; ``conflicts`` holds structured reasons (see domain.booking)."""
+
+    def __init__(self, message: str, conflicts: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.conflicts = tuple(conflicts)

@@ -1,0 +1,59 @@
+"""Inventory use cases: import the fleet file, read the fleet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+from confsched.domain.model import Fleet
+from confsched.errors import ConfschedError, NotFound
+from confsched.fleetfile import load_fleet_file
+from confsched.store.inventory import ImportReport, load_fleet, save_fleet
+
+
+class NoFleet(ConfschedError):
+    def __init__(self) -> None:
+        super().__init__("no fleet imported yet: run 'confsched rooms import sample_rooms.yaml'")
+
+
+def import_fleet(db: sqlite_utils.Database, path: str | Path) -> ImportReport:
+    """Validate the whole file first: a refused file changes nothing stored."""
+    fleet = load_fleet_file(path)
+    return save_fleet(db, fleet)
+
+
+def require_fleet(db: sqlite_utils.Database) -> Fleet:
+    fleet = load_fleet(db)
+    if fleet is None:
+        raise NoFleet()
+    return fleet
+
+
+def endpoint_view(fleet: Fleet, endpoint_id: str) -> dict[str, object]:
+    """One endpoint as scripts and the console see it: ids plus the human names around it."""
+    endpoint = fleet.endpoints[endpoint_id]
+    district = fleet.sites.get(endpoint.district or "")
+    bridge = fleet.bridges.get(endpoint.bridge or "")
+    return {
+        "id": endpoint.id,
+        "name": endpoint.name,
+        "kind": endpoint.kind.value,
+        "level": endpoint.level.value,
+        "site": endpoint.site,
+        "site_name": fleet.sites[endpoint.site].name,
+        "district": endpoint.district,
+        "district_name": district.name if district else None,
+        "agency": endpoint.agency,
+        "agency_name": fleet.agencies[endpoint.agency].name,
+        "address": endpoint.address,
+        "bridge": endpoint.bridge,
+        "bridge_name": bridge.name if bridge else None,
+        "tags": list(endpoint.tags),
+    }
+
+
+def find_endpoint(fleet: Fleet, endpoint_id: str) -> dict[str, object]:
+    if endpoint_id not in fleet.endpoints:
+        raise NotFound("endpoint", endpoint_id)
+    return endpoint_view(fleet, endpoint_id)

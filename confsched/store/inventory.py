@@ -1,0 +1,159 @@
+"""Storing and loading the fleet: agencies, sites, bridges, endpoints and the fleet's settings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import time, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from confsched.domain.model import (
+    Agency,
+    Bridge,
+    Endpoint,
+    EndpointKind,
+    Fleet,
+    Level,
+    Site,
+    WorkingHours,
+)
+from confsched.store.db import bump_revision, immediate
+
+
+@dataclass
+class KindChanges:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class ImportReport:
+    """What an import changed, per kind of record: re-importing the same file changes nothing."""
+
+    changes: dict[str, KindChanges] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.changes.values())
+
+
+_TABLES = ("agencies", "sites", "bridges", "endpoints")
+
+
+def save_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
+    """Replace the stored inventory with ``fleet`` in one transaction; report the differences."""
+    wanted = {
+        "agencies": {a.id: asdict(a) for a in fleet.agencies.values()},
+        "sites": {s.id: _site_row(s) for s in fleet.sites.values()},
+        "bridges": {b.id: asdict(b) for b in fleet.bridges.values()},
+        "endpoints": {
+            e.id: _endpoint_row(e, position) for position, e in enumerate(fleet.endpoints.values())
+        },
+    }
+    report = ImportReport()
+    with immediate(db):
+        for table in _TABLES:
+            report.changes[table] = _sync_table(db, table, wanted[table])
+        db["fleet_meta"].upsert_all(_meta_rows(fleet), pk="key")
+        if report.changed:
+            bump_revision(db, "inventory")
+    return report
+
+
+def _sync_table(
+    db: sqlite_utils.Database, table: str, wanted: dict[str, dict[str, Any]]
+) -> KindChanges:
+    current = {row["id"]: row for row in db[table].rows}
+    changes = KindChanges()
+    for ident, row in wanted.items():
+        if ident not in current:
+            changes.added.append(ident)
+        elif {k: current[ident].get(k) for k in row} != row:
+            changes.updated.append(ident)
+    changes.removed = [ident for ident in current if ident not in wanted]
+    for ident in changes.removed:
+        db.execute(f"DELETE FROM [{table}] WHERE id = ?", [ident])
+    rows = [wanted[i] for i in changes.added + changes.updated]
+    if rows:
+        db[table].upsert_all(rows, pk="id")
+    return changes
+
+
+def _site_row(site: Site) -> dict[str, Any]:
+    return {"id": site.id, "name": site.name, "level": site.level.value, "parent": site.parent}
+
+
+def _endpoint_row(endpoint: Endpoint, position: int) -> dict[str, Any]:
+    row = asdict(endpoint)
+    row.update(
+        kind=endpoint.kind.value,
+        level=endpoint.level.value,
+        tags=json.dumps(list(endpoint.tags), ensure_ascii=False),
+        position=position,
+    )
+    return row
+
+
+def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
+    hours = fleet.working_hours
+    return [
+        {"key": "name", "value": fleet.name},
+        {"key": "timezone", "value": fleet.timezone},
+        {"key": "report_interval_s", "value": str(int(fleet.report_interval.total_seconds()))},
+        {
+            "key": "working_hours",
+            "value": json.dumps(
+                {
+                    "days": sorted(hours.days),
+                    "start": hours.start.isoformat("minutes"),
+                    "end": hours.end.isoformat("minutes"),
+                }
+            ),
+        },
+    ]
+
+
+def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
+    """The stored fleet, or None before the first import."""
+    meta = {row["key"]: row["value"] for row in db["fleet_meta"].rows}
+    if "name" not in meta:
+        return None
+    hours = json.loads(meta["working_hours"])
+    return Fleet(
+        name=meta["name"],
+        timezone=meta["timezone"],
+        working_hours=WorkingHours(
+            frozenset(hours["days"]),
+            time.fromisoformat(hours["start"]),
+            time.fromisoformat(hours["end"]),
+        ),
+        report_interval=timedelta(seconds=int(meta["report_interval_s"])),
+        agencies={r["id"]: Agency(**r) for r in db["agencies"].rows},
+        sites={
+            r["id"]: Site(r["id"], r["name"], Level(r["level"]), r["parent"])
+            for r in db["sites"].rows
+        },
+        bridges={r["id"]: Bridge(**r) for r in db["bridges"].rows},
+        endpoints={r["id"]: _endpoint(r) for r in db["endpoints"].rows_where(order_by="position")},
+    )
+
+
+def _endpoint(row: dict[str, Any]) -> Endpoint:
+    return Endpoint(
+        id=row["id"],
+        name=row["name"],
+        kind=EndpointKind(row["kind"]),
+        agency=row["agency"],
+        site=row["site"],
+        level=Level(row["level"]),
+        district=row["district"],
+        address=row["address"] or "",
+        bridge=row["bridge"],
+        tags=tuple(json.loads(row["tags"] or "[]")),
+    )

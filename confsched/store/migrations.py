@@ -1,0 +1,61 @@
+"""Every schema change, in order, in one place. Applied on open; each runs once per database.
+
+Times are TEXT in UTC ISO 8601 (``2026-12-07T01:00:00+00:00``), so text order is time order.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("confsched")
+
+
+@MIGRATIONS()
+def m001_inventory(db: sqlite_utils.Database) -> None:
+    db["fleet_meta"].create({"key": str, "value": str}, pk="key")
+    db["agencies"].create({"id": str, "name": str, "email": str}, pk="id", not_null={"name"})
+    db["sites"].create(
+        {"id": str, "name": str, "level": str, "parent": str}, pk="id", not_null={"name", "level"}
+    )
+    db["bridges"].create(
+        {"id": str, "name": str, "ports": int, "address": str, "dial_in": str},
+        pk="id",
+        not_null={"name", "ports"},
+    )
+    db["endpoints"].create(
+        {
+            "id": str,
+            "name": str,
+            "kind": str,
+            "agency": str,
+            "site": str,
+            "level": str,
+            "district": str,
+            "address": str,
+            "bridge": str,
+            "tags": str,  # JSON list
+            "position": int,  # order in the fleet file
+        },
+        pk="id",
+        not_null={"name", "kind", "agency", "site", "level", "position"},
+    )
+    db["endpoints"].create_index(["district"])
+    # One counter per area, bumped by every write to it, so a running server can tell what
+    # another process changed (after PRAGMA data_version says something did).
+    db["revisions"].create({"area": str, "rev": int}, pk="area", not_null={"rev"})
+
+
+@MIGRATIONS()
+def m002_booking(db: sqlite_utils.Database) -> None:
+    """Sessions, occurrences and busy intervals (owned by the booking engine)."""
+
+
+@MIGRATIONS()
+def m003_health(db: sqlite_utils.Database) -> None:
+    """Agent keys, latest health, history, readiness (owned by the agent link)."""
+
+
+@MIGRATIONS()
+def m004_calendar(db: sqlite_utils.Database) -> None:
+    """Feed tokens (owned by the calendar)."""

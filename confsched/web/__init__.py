@@ -1,0 +1,1 @@
+"""The HTTP side: JSON API, calendar feeds, metrics (aiohttp)."""

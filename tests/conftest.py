@@ -1,0 +1,98 @@
+"""Shared fixtures: the sample province parsed once, a data directory with it imported, and a
+running scheduler on loopback (port 0 for HTTP and SSH)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from confsched.config import Settings
+from confsched.domain.model import Fleet
+from confsched.fleetfile import load_fleet_file
+from confsched.server import ServerContext, run_server
+from confsched.services.inventory import import_fleet
+from confsched.store.db import open_db
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_rooms.yaml"
+
+
+@pytest.fixture(scope="session")
+def sample_fleet() -> Fleet:
+    return load_fleet_file(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def _imported_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("template-data")
+    db = open_db(directory)
+    import_fleet(db, SAMPLE)
+    db.close()
+    return directory
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, _imported_template: Path) -> Path:
+    """A fresh data directory holding the imported sample province (copied, not re-imported)."""
+    target = tmp_path / "data"
+    shutil.copytree(_imported_template, target)
+    return target
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, http_port=0, ssh_port=0)
+
+
+@pytest_asyncio.fixture
+async def server(settings: Settings) -> AsyncIterator[ServerContext]:
+    """A real scheduler on loopback; ``ctx.components['http_port']`` (and 'ssh_port') are bound."""
+    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(run_server(settings, ready=ready.set_result))
+    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()  # raises the start-up error
+    ctx = ready.result()
+    try:
+        yield ctx
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def http_url(ctx: ServerContext, path: str = "") -> str:
+    return f"http://127.0.0.1:{ctx.components['http_port']}{path}"
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], data_dir: Path):  # type: ignore[no-untyped-def]
+    """Run ``confsched ARGS --data DATA_DIR`` in-process, through main()'s error handling."""
+    from confsched.cli import main
+
+    def run(*args: str, data: Path | None = data_dir) -> CliResult:
+        argv = [*args, "--data", str(data)] if data is not None else list(args)
+        capsys.readouterr()
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

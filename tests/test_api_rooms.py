@@ -1,0 +1,61 @@
+"""The JSON API on a real aiohttp server: inventory reads, the operator token for writes."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from confsched.server import ServerContext
+from tests.conftest import http_url
+
+
+async def test_healthz_and_endpoint_detail_keep_vietnamese(server: ServerContext) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(http_url(server, "/healthz")) as resp:
+            assert resp.status == 200
+        async with http.get(http_url(server, "/api/v1/endpoints/dhy-hoa-thuong")) as resp:
+            body = await resp.json()
+    assert body["name"] == "Phòng họp UBND xã Hóa Thượng"
+    assert body["district_name"] == "Huyện Đồng Hỷ"
+
+
+async def test_endpoints_by_selector_and_unknown_id(server: ServerContext) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(http_url(server, "/api/v1/endpoints?with=level:province")) as resp:
+            assert len(await resp.json()) == 5
+        async with http.get(http_url(server, "/api/v1/endpoints?with=district:nowhere")) as resp:
+            assert resp.status == 400
+            assert "nowhere" in (await resp.json())["error"]
+        async with http.get(http_url(server, "/api/v1/endpoints/atlantis")) as resp:
+            assert resp.status == 404
+
+
+async def test_api_writes_without_operator_token_are_refused(server: ServerContext) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(http_url(server, "/api/v1/sessions"), json={}) as resp:
+            assert resp.status == 401
+        headers = {"Authorization": "Bearer wrong"}
+        async with http.post(
+            http_url(server, "/api/v1/sessions"), json={}, headers=headers
+        ) as resp:
+            assert resp.status == 401
+
+
+async def test_server_notices_an_import_by_another_process(server: ServerContext, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from confsched.services.inventory import import_fleet
+    from confsched.store.db import open_db
+    from tests.conftest import SAMPLE
+
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("ports: 96", "ports: 90"), encoding="utf-8"
+    )
+    other = open_db(server.settings.data_dir)
+    import_fleet(other, edited)
+    other.close()
+    for _ in range(40):
+        if server.fleet.bridges["mcu-tinh-2"].ports == 90:
+            break
+        await asyncio.sleep(0.05)
+    assert server.fleet.bridges["mcu-tinh-2"].ports == 90

@@ -1,0 +1,99 @@
+"""``confsched rooms``: import, list, show — and clear one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SAMPLE
+
+
+def test_rooms_list_json_gives_192_endpoints_with_district_and_agency(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rooms", "list", "--json")
+    assert result.code == 0, result.err
+    rooms = result.json()
+    assert len(rooms) == 192
+    commune = next(r for r in rooms if r["id"] == "dt-la-bang")
+    assert commune["district_name"] == "Huyện Đại Từ"
+    assert commune["agency_name"] == "UBND xã La Bằng"
+
+
+def test_rooms_show_keeps_vietnamese_diacritics(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rooms", "show", "dhy-hoa-thuong")
+    assert result.code == 0
+    assert "Phòng họp UBND xã Hóa Thượng" in result.out
+    assert "Huyện Đồng Hỷ" in result.out
+
+
+def test_reimport_of_same_file_changes_nothing(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rooms", "import", str(SAMPLE))
+    assert result.code == 0
+    assert "no changes" in result.out
+
+
+def test_reimport_reports_what_changed(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    edited = tmp_path / "edited.yaml"
+    text = SAMPLE.read_text(encoding="utf-8").replace("ports: 96", "ports: 100")
+    edited.write_text(text, encoding="utf-8")
+    result = cli("rooms", "import", str(edited), "--json")
+    assert result.code == 0
+    assert result.json()["bridges"]["updated"] == ["mcu-tinh-2"]
+
+
+def test_unknown_endpoint_is_one_line_error_and_exit_1(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rooms", "show", "atlantis")
+    assert result.code == 1
+    assert result.err.strip() == "error: unknown endpoint 'atlantis'"
+
+
+def test_broken_fleet_file_prints_file_line_and_fails(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("ports: 120", "ports: zero"), encoding="utf-8"
+    )
+    result = cli("rooms", "import", str(broken))
+    assert result.code == 1
+    assert f"{broken}:13: ports must be a whole number" in result.err
+    assert "Traceback" not in result.err
+    assert cli("rooms", "show", "tinh-uy").code == 0
+
+
+def test_list_before_any_import_says_what_to_do(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rooms", "list", data=tmp_path / "empty")
+    assert result.code == 1
+    assert "rooms import" in result.err
+
+
+def test_every_command_has_help(cli) -> None:  # type: ignore[no-untyped-def]
+    from confsched.cli import cli as group
+
+    def walk(command, path):  # type: ignore[no-untyped-def]
+        yield path
+        for name in getattr(command, "list_commands", lambda ctx: [])(None):
+            yield from walk(command.get_command(None, name), [*path, name])
+
+    for path in walk(group, []):
+        result = cli(*path, "--help", data=None)
+        assert result.code == 0, path
+        assert "Usage:" in result.out, path
+
+
+def test_console_script_runs_from_a_fresh_interpreter(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "confsched.cli",
+            "rooms",
+            "import",
+            str(SAMPLE),
+            "--data",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "endpoints: 192 added" in done.stdout
