@@ -1,0 +1,356 @@
+"""The agent protocol: versioned, newline-delimited JSON over one SSH session channel.
+
+Shared by the agent (which runs on small endpoint PCs) and the scheduler, so this module imports
+the standard library only. Every line is one JSON object carrying ``"v"`` (the protocol version)
+and ``"type"``:
+
+    agent → scheduler
+      report    {seq, time, interval?, endpoint?, checks: {name: {ok, detail?}}, measurements}
+      selftest  {id, time, checks, measurements}          answer to a ``selftest`` command
+    scheduler → agent
+      ack       {seq}      every report up to and including ``seq`` is durably stored
+      reject    {seq?, reason, detail}   a line was refused; a rejected report is never stored
+      command   {id, name: "selftest" | "set_interval", interval?}
+
+Limits are enforced on decode, so a peer can never make the other side hold more than
+``MAX_LINE`` bytes for one message or store an absurd value. :class:`WireError` carries a short
+machine-readable ``reason`` (used as a metrics label) and a human ``detail``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+__all__ = [
+    "MAX_CHECKS",
+    "MAX_LINE",
+    "MAX_MEASUREMENTS",
+    "VERSION",
+    "Ack",
+    "Check",
+    "Command",
+    "LineSplitter",
+    "Message",
+    "Reject",
+    "Report",
+    "SelftestResult",
+    "WireError",
+    "decode",
+    "encode",
+]
+
+VERSION = 1
+MAX_LINE = 16 * 1024
+MAX_CHECKS = 64
+MAX_MEASUREMENTS = 64
+MAX_DETAIL = 200
+MAX_SEQ = 2**53
+MAX_ABS_VALUE = 1e15
+MIN_INTERVAL = 1.0
+MAX_INTERVAL = 3600.0
+COMMANDS = frozenset({"selftest", "set_interval"})
+
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
+_ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class WireError(ValueError):
+    """A line that breaks the protocol; ``reason`` is a short, bounded label."""
+
+    def __init__(self, reason: str, detail: str, seq: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.seq = seq
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One probe's verdict: ``ok`` is None when the probe itself failed to run."""
+
+    ok: bool | None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    seq: int
+    time: datetime
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    measurements: Mapping[str, float] = field(default_factory=dict)
+    interval: float | None = None
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SelftestResult:
+    id: int
+    time: datetime
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    measurements: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    reason: str
+    detail: str = ""
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: int
+    name: str
+    interval: float | None = None
+
+
+Message = Report | SelftestResult | Ack | Reject | Command
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def _time_text(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _checks_obj(checks: Mapping[str, Check]) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for name, check in checks.items():
+        item: dict[str, object] = {"ok": check.ok}
+        if check.detail:
+            item["detail"] = check.detail[:MAX_DETAIL]
+        out[name] = item
+    return out
+
+
+def _to_obj(msg: Message) -> dict[str, object]:
+    if isinstance(msg, Report):
+        obj: dict[str, object] = {"v": VERSION, "type": "report", "seq": msg.seq}
+        obj["time"] = _time_text(msg.time)
+        if msg.interval is not None:
+            obj["interval"] = msg.interval
+        if msg.endpoint is not None:
+            obj["endpoint"] = msg.endpoint
+        obj["checks"] = _checks_obj(msg.checks)
+        obj["measurements"] = dict(msg.measurements)
+        return obj
+    if isinstance(msg, SelftestResult):
+        return {
+            "v": VERSION,
+            "type": "selftest",
+            "id": msg.id,
+            "time": _time_text(msg.time),
+            "checks": _checks_obj(msg.checks),
+            "measurements": dict(msg.measurements),
+        }
+    if isinstance(msg, Ack):
+        return {"v": VERSION, "type": "ack", "seq": msg.seq}
+    if isinstance(msg, Reject):
+        obj = {"v": VERSION, "type": "reject", "reason": msg.reason, "detail": msg.detail}
+        if msg.seq is not None:
+            obj["seq"] = msg.seq
+        return obj
+    obj = {"v": VERSION, "type": "command", "id": msg.id, "name": msg.name}
+    if msg.interval is not None:
+        obj["interval"] = msg.interval
+    return obj
+
+
+def encode(msg: Message) -> bytes:
+    """One message as one UTF-8 line ending in ``\\n``; refuses to produce an oversized line."""
+    line = json.dumps(_to_obj(msg), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    data = line.encode() + b"\n"
+    if len(data) > MAX_LINE:
+        raise WireError("too_long", f"message of {len(data)} bytes exceeds {MAX_LINE}")
+    return data
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def decode(line: bytes | str) -> Message:
+    """Parse one line (with or without its newline) into a message, or raise WireError."""
+    if len(line) > MAX_LINE:
+        raise WireError("too_long", f"line of {len(line)} bytes exceeds {MAX_LINE}")
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireError("not_json", f"not a JSON line ({exc.__class__.__name__})") from None
+    if not isinstance(obj, dict):
+        raise WireError("bad_message", "a message must be a JSON object")
+    if type(obj.get("v")) is not int or obj["v"] != VERSION:
+        raise WireError("bad_version", f"protocol version {obj.get('v')!r} is not {VERSION}")
+    kind = obj.get("type")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise WireError("bad_type", f"unknown message type {kind!r}")
+    return parser(obj)
+
+
+def _int(obj: dict, key: str, limit: int = MAX_SEQ) -> int:
+    value = obj.get(key)
+    if type(value) is not int or not 0 <= value <= limit:
+        raise WireError("bad_field", f"{key} must be an integer from 0 to {limit}")
+    return value
+
+
+def _time(obj: dict, seq: int | None) -> datetime:
+    value = obj.get("time")
+    try:
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValueError
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise WireError("bad_field", "time must be an ISO 8601 timestamp", seq) from None
+    if parsed.tzinfo is None:
+        raise WireError("bad_field", "time must carry a UTC offset", seq)
+    parsed = parsed.astimezone(UTC)
+    if not _EARLIEST <= parsed < _LATEST:
+        raise WireError("bad_field", f"time {value} is out of range", seq)
+    return parsed
+
+
+def _checks(obj: dict, seq: int | None) -> dict[str, Check]:
+    raw = obj.get("checks", {})
+    if not isinstance(raw, dict) or len(raw) > MAX_CHECKS:
+        raise WireError("bad_field", f"checks must be an object of at most {MAX_CHECKS}", seq)
+    out: dict[str, Check] = {}
+    for name, item in raw.items():
+        if not _NAME.match(name) or not isinstance(item, dict):
+            raise WireError("bad_field", f"bad check {name[:40]!r}", seq)
+        ok = item.get("ok")
+        detail = item.get("detail", "")
+        if not (ok is None or type(ok) is bool) or not isinstance(detail, str):
+            raise WireError("bad_field", f"check {name!r} needs ok true/false/null", seq)
+        if len(detail) > MAX_DETAIL:
+            raise WireError("bad_field", f"check {name!r} detail over {MAX_DETAIL} chars", seq)
+        out[name] = Check(ok, detail)
+    return out
+
+
+def _measurements(obj: dict, seq: int | None) -> dict[str, float]:
+    raw = obj.get("measurements", {})
+    if not isinstance(raw, dict) or len(raw) > MAX_MEASUREMENTS:
+        raise WireError("bad_field", f"measurements: an object of at most {MAX_MEASUREMENTS}", seq)
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        if not _NAME.match(name):
+            raise WireError("bad_field", f"bad measurement name {name[:40]!r}", seq)
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise WireError("bad_field", f"measurement {name!r} must be a finite number", seq)
+        if abs(value) > MAX_ABS_VALUE:
+            raise WireError("bad_field", f"measurement {name!r} out of range", seq)
+        out[name] = float(value)
+    return out
+
+
+def _interval(obj: dict, seq: int | None) -> float | None:
+    value = obj.get("interval")
+    if value is None:
+        return None
+    if type(value) not in (int, float) or not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise WireError("bad_field", f"interval must be {MIN_INTERVAL:g}-{MAX_INTERVAL:g} s", seq)
+    return float(value)
+
+
+def _report(obj: dict) -> Report:
+    seq = _int(obj, "seq")
+    endpoint = obj.get("endpoint")
+    if endpoint is not None and (not isinstance(endpoint, str) or not _ENDPOINT.match(endpoint)):
+        raise WireError("bad_field", "endpoint must be an endpoint id", seq)
+    return Report(
+        seq=seq,
+        time=_time(obj, seq),
+        checks=_checks(obj, seq),
+        measurements=_measurements(obj, seq),
+        interval=_interval(obj, seq),
+        endpoint=endpoint,
+    )
+
+
+def _selftest(obj: dict) -> SelftestResult:
+    return SelftestResult(
+        id=_int(obj, "id"),
+        time=_time(obj, None),
+        checks=_checks(obj, None),
+        measurements=_measurements(obj, None),
+    )
+
+
+def _ack(obj: dict) -> Ack:
+    return Ack(_int(obj, "seq"))
+
+
+def _reject(obj: dict) -> Reject:
+    reason, detail, seq = obj.get("reason"), obj.get("detail", ""), obj.get("seq")
+    if not isinstance(reason, str) or not isinstance(detail, str) or len(detail) > 1000:
+        raise WireError("bad_field", "reject needs a reason and a short detail")
+    if seq is not None:
+        seq = _int(obj, "seq")
+    return Reject(reason[:40], detail, seq)
+
+
+def _command(obj: dict) -> Command:
+    name = obj.get("name")
+    if name not in COMMANDS:
+        raise WireError("bad_field", f"unknown command {name!r}")
+    interval = _interval(obj, None)
+    if name == "set_interval" and interval is None:
+        raise WireError("bad_field", "set_interval needs an interval")
+    return Command(_int(obj, "id"), name, interval)
+
+
+_PARSERS = {
+    "report": _report,
+    "selftest": _selftest,
+    "ack": _ack,
+    "reject": _reject,
+    "command": _command,
+}
+
+
+class LineSplitter:
+    """Cuts a byte stream into lines without ever holding more than ``limit`` bytes of one.
+
+    An over-long line is skipped up to its newline and reported once, as a WireError in the
+    output, so the caller can count it and carry on with the next line.
+    """
+
+    def __init__(self, limit: int = MAX_LINE) -> None:
+        self._limit = limit
+        self._tail = b""
+        self._skipping = False
+
+    def feed(self, data: bytes) -> list[bytes | WireError]:
+        parts = (self._tail + data).split(b"\n") if self._tail else data.split(b"\n")
+        tail = parts.pop()
+        out: list[bytes | WireError] = []
+        for part in parts:
+            if self._skipping:
+                self._skipping = False
+                out.append(_too_long(self._limit))
+            elif len(part) > self._limit:
+                out.append(_too_long(self._limit))
+            elif part.strip():
+                out.append(part)
+        if len(tail) > self._limit:
+            self._skipping, tail = True, b""
+        self._tail = tail
+        return out
+
+
+def _too_long(limit: int) -> WireError:
+    return WireError("too_long", f"line longer than {limit} bytes")

@@ -1,0 +1,134 @@
+"""The agent protocol: round trips, limits, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from confsched import wire
+from confsched.wire import Ack, Check, Command, LineSplitter, Reject, Report, WireError
+
+T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+
+
+def report(**changes: object) -> Report:
+    base = {
+        "seq": 7,
+        "time": T0,
+        "checks": {"camera": Check(True), "audio": Check(False, "no microphone")},
+        "measurements": {"rtt_ms": 18.5, "loss_ratio": 0.0},
+        "interval": 10.0,
+        "endpoint": "tn-ubnd",
+    }
+    base.update(changes)
+    return Report(**base)  # type: ignore[arg-type]
+
+
+def test_report_round_trips_as_one_line() -> None:
+    line = wire.encode(report())
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert wire.decode(line) == report()
+
+
+def test_vietnamese_detail_survives_the_wire() -> None:
+    msg = report(checks={"client": Check(False, "Phần mềm hội nghị chưa chạy")})
+    assert wire.decode(wire.encode(msg)).checks["client"].detail == "Phần mềm hội nghị chưa chạy"
+
+
+@pytest.mark.parametrize(
+    "msg", [Ack(12), Reject("bad_field", "seq must be…", 3), Command(1, "selftest")]
+)
+def test_control_messages_round_trip(msg: object) -> None:
+    assert wire.decode(wire.encode(msg)) == msg  # type: ignore[arg-type]
+
+
+def test_set_interval_needs_an_interval() -> None:
+    line = json.dumps({"v": 1, "type": "command", "id": 1, "name": "set_interval"})
+    with pytest.raises(WireError, match="needs an interval"):
+        wire.decode(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"not json at all", "not_json"),
+        (b"[1, 2]", "bad_message"),
+        (b'{"v": 2, "type": "ack", "seq": 1}', "bad_version"),
+        (b'{"v": true, "type": "ack", "seq": 1}', "bad_version"),
+        (b'{"v": 1, "type": "shout"}', "bad_type"),
+        (b'{"v": 1, "type": "ack", "seq": -1}', "bad_field"),
+        (b'{"v": 1, "type": "ack", "seq": 1.5}', "bad_field"),
+        (b'{"v": 1, "type": "report", "seq": 1, "time": "yesterday"}', "bad_field"),
+        (b'{"v": 1, "type": "report", "seq": 1, "time": "2026-12-07T01:00:00"}', "bad_field"),
+        (b'{"v": 1, "type": "report", "seq": 1, "time": "1970-01-01T00:00:00+00:00"}', "bad_field"),
+        (b'\xff\xfe{"v": 1}', "not_json"),
+    ],
+)
+def test_malformed_lines_are_refused_with_a_reason(line: bytes, reason: str) -> None:
+    with pytest.raises(WireError) as caught:
+        wire.decode(line)
+    assert caught.value.reason == reason
+
+
+def _raw_report(**fields: object) -> bytes:
+    obj = {"v": 1, "type": "report", "seq": 3, "time": "2026-12-07T01:00:00+00:00"}
+    obj.update(fields)
+    return json.dumps(obj).encode()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"measurements": {"rtt_ms": 1e300}},
+        {"measurements": {"rtt_ms": "fast"}},
+        {"measurements": {"rtt_ms": True}},
+        {"measurements": {f"m{i}": 1 for i in range(wire.MAX_MEASUREMENTS + 1)}},
+        {"checks": {"camera": {"ok": 1}}},
+        {"checks": {"Camera!": {"ok": True}}},
+        {"checks": {"camera": {"ok": False, "detail": "x" * 201}}},
+        {"interval": 0.1},
+        {"endpoint": "../../etc"},
+    ],
+)
+def test_report_field_values_are_bounded(fields: dict[str, object]) -> None:
+    with pytest.raises(WireError) as caught:
+        wire.decode(_raw_report(**fields))
+    assert caught.value.reason == "bad_field"
+    assert caught.value.seq == 3  # so the scheduler can tell the agent which report it refused
+
+
+def test_oversized_line_is_refused_before_parsing() -> None:
+    with pytest.raises(WireError, match="too_long"):
+        wire.decode(b"{" + b" " * wire.MAX_LINE + b"}")
+
+
+def test_splitter_skips_an_oversized_line_and_keeps_the_next() -> None:
+    splitter = LineSplitter(limit=100)
+    out = splitter.feed(b"a" * 60) + splitter.feed(b"b" * 60) + splitter.feed(b"c\nok\n")
+    assert isinstance(out[0], WireError) and out[0].reason == "too_long"
+    assert out[1:] == [b"ok"]
+
+
+def test_splitter_joins_lines_split_across_chunks() -> None:
+    splitter = LineSplitter()
+    assert splitter.feed(b'{"a":') == []
+    assert splitter.feed(b"1}\n\n{") == [b'{"a":1}']
+    assert splitter.feed(b"}\n") == [b"{}"]
+
+
+@given(
+    seq=st.integers(0, wire.MAX_SEQ),
+    values=st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
+        st.floats(-1e12, 1e12, allow_nan=False),
+        max_size=10,
+    ),
+    detail=st.text(max_size=50),
+)
+def test_any_valid_report_round_trips(seq: int, values: dict[str, float], detail: str) -> None:
+    msg = report(seq=seq, measurements=values, checks={"camera": Check(None, detail)})
+    assert wire.decode(wire.encode(msg)) == msg
