@@ -48,8 +48,24 @@ class ServerContext:
     fleet: Fleet
     operator_token: str
     components: dict[str, Any] = field(default_factory=dict)
+    revision: int = 0
+    """Grows on every change an operator should see; the console long-polls it."""
     _listeners: list[ChangeListener] = field(default_factory=list)
     _revisions: dict[str, int] = field(default_factory=dict)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def touch(self) -> None:
+        """Something visible changed (a health state, a readiness answer, a booking)."""
+        self.revision += 1
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
+
+    async def wait_for_change(self, since: int, timeout: float) -> int:
+        """The current revision, as soon as it differs from ``since`` or after ``timeout``."""
+        if self.revision == since:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+        return self.revision
 
     @property
     def tz(self) -> ZoneInfo:
@@ -68,6 +84,7 @@ class ServerContext:
             return changed
         if "inventory" in changed:
             self.fleet = await self.store.read(require_fleet)
+        self.touch()
         for listener in list(self._listeners):
             result = listener(changed)
             if asyncio.iscoroutine(result):

@@ -59,3 +59,19 @@ async def test_server_notices_an_import_by_another_process(server: ServerContext
             break
         await asyncio.sleep(0.05)
     assert server.fleet.bridges["mcu-tinh-2"].ports == 90
+
+
+async def test_changes_long_poll_answers_when_something_changes(server: ServerContext) -> None:
+    import asyncio
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(http_url(server, "/api/v1/changes?since=-1")) as resp:
+            first = (await resp.json())["revision"]
+        waiting = asyncio.ensure_future(
+            http.get(http_url(server, f"/api/v1/changes?since={first}"))
+        )
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        server.touch()
+        async with await asyncio.wait_for(waiting, 2) as resp:
+            assert (await resp.json())["revision"] == first + 1

@@ -1,13 +1,16 @@
-"""``/api/v1/fleet`` and ``/api/v1/endpoints``: the inventory as the console and scripts see it."""
+"""``/api/v1/fleet``, ``/api/v1/endpoints`` (the inventory) and ``/api/v1/changes`` (long poll)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from confsched.domain.inventory import expand_selectors
+from confsched.errors import InvalidInput
 from confsched.server import ServerContext
 from confsched.services.inventory import endpoint_view, find_endpoint
 from confsched.web.app import CTX, json_response
+
+LONG_POLL_SECONDS = 20.0
 
 
 async def fleet_summary(request: web.Request) -> web.Response:
@@ -41,7 +44,18 @@ async def show_endpoint(request: web.Request) -> web.Response:
     return json_response(find_endpoint(request.app[CTX].fleet, request.match_info["id"]))
 
 
+async def changes(request: web.Request) -> web.Response:
+    """Long poll: answer when the revision moves past ``since`` (or after 20 s)."""
+    ctx = request.app[CTX]
+    try:
+        since = int(request.query.get("since", "-1"))
+    except ValueError:
+        raise InvalidInput("since must be a whole number") from None
+    return json_response({"revision": await ctx.wait_for_change(since, LONG_POLL_SECONDS)})
+
+
 def setup(app: web.Application, ctx: ServerContext) -> None:
+    app.router.add_get("/api/v1/changes", changes)
     app.router.add_get("/api/v1/fleet", fleet_summary)
     app.router.add_get("/api/v1/endpoints", list_endpoints)
     app.router.add_get("/api/v1/endpoints/{id}", show_endpoint)
