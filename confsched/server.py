@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from confsched.config import Settings, operator_token
 from confsched.domain.model import Fleet
+from confsched.lazy import import_if_present
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import data_version, revisions
 from confsched.store.runner import StoreRunner
@@ -140,11 +140,8 @@ async def run_server(
 
 def _load_hook(target: str) -> Callable[[ServerContext], Awaitable[Stopper | None]] | None:
     module_name, _, attribute = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:  # component not built yet
-            log.debug("no component %s", module_name)
-            return None
-        raise
+    module = import_if_present(module_name)
+    if module is None:
+        log.debug("no component %s", module_name)
+        return None
     return getattr(module, attribute, None)

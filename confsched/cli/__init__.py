@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
 from confsched import __version__
 from confsched.errors import BookingRefused, ConfschedError
+from confsched.lazy import import_if_present
 
 # command name -> "module:attribute"; each owner registers its command here.
 COMMANDS = {
@@ -41,12 +41,9 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, _, attribute = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # not built yet
-                return None
-            raise
+        module = import_if_present(module_name)
+        if module is None:
+            return None
         command: click.Command = getattr(module, attribute)
         return command
 

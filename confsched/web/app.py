@@ -7,7 +7,6 @@ lists them.
 from __future__ import annotations
 
 import hmac
-import importlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from confsched.errors import BookingRefused, ConfschedError, InvalidInput, NotFound, Unauthorized
+from confsched.lazy import import_if_present
 from confsched.server import ServerContext, Stopper
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,8 @@ def make_app(ctx: ServerContext) -> web.Application:
     app[CTX] = ctx
     app.router.add_get("/healthz", healthz)
     for module_name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
+        module = import_if_present(module_name)
+        if module is None:
             log.debug("no routes %s", module_name)
             continue
         module.setup(app, ctx)
