@@ -54,6 +54,39 @@ def m002_booking(db: sqlite_utils.Database) -> None:
 @MIGRATIONS()
 def m003_health(db: sqlite_utils.Database) -> None:
     """Agent keys, latest health, history, readiness (owned by the agent link)."""
+    db["agent_keys"].create(
+        {"endpoint": str, "public_key": str, "enrolled_at": str, "revoked_at": str},
+        pk="endpoint",
+        not_null={"public_key", "enrolled_at"},
+    )
+    health_columns = {
+        "endpoint": str,
+        "seq": int,
+        "report_time": str,
+        "received_at": str,
+        "interval": float,
+        "state": str,
+        "reasons": str,  # JSON list, in the words shown to people
+        "codes": str,  # JSON list of short labels, parallel to reasons
+        "checks": str,  # JSON {name: true/false}
+        "measurements": str,  # JSON {name: number}
+    }
+    db["health_latest"].create(health_columns, pk="endpoint", not_null={"state"})
+    db["health_history"].create({"id": int, **health_columns}, pk="id", not_null={"state"})
+    db["health_history"].create_index(["endpoint", "id"])
+    db["readiness"].create(
+        {
+            "session_id": str,
+            "recurrence_id": str,
+            "endpoint": str,
+            "status": str,
+            "reason": str,
+            "asked_at": str,
+            "answered_at": str,
+        },
+        pk=("session_id", "recurrence_id", "endpoint"),
+        not_null={"status"},
+    )
 
 
 @MIGRATIONS()

@@ -1,0 +1,256 @@
+"""The agents' SSH server: public-key logins against the store, limits, revocation, commands.
+
+Each login reads the endpoint's key from the store (so ``agents enroll`` takes effect at once,
+from another process, without a restart); the user name is the endpoint id and the key proves
+it. A revocation (or a re-enrolment with a new key) closes that agent's live connection within
+the server's change-poll interval. One connection per endpoint: a new login replaces the old.
+Limits: total connections, unauthenticated connections (a reconnect storm cannot starve the
+event loop with handshakes), line length and pending reports per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass
+
+import asyncssh
+
+from confsched import wire
+from confsched.agentlink.keys import ensure_host_key, public_text
+from confsched.agentlink.session import AgentSession
+from confsched.server import ServerContext, Stopper
+from confsched.services.health import HealthBoard, HealthService
+from confsched.store.health import KEYS_AREA, active_keys, key_status
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_connections: int = 20000
+    max_unauthenticated: int = 256
+    login_timeout: float = 15.0
+    keepalive_interval: float = 30.0
+    keepalive_count_max: int = 3
+    window: int = 256 * 1024
+    """SSH channel window: bytes an agent may send ahead of our reading."""
+
+
+class _Login(asyncssh.SSHServer):
+    """One incoming connection, from TCP accept to the end of its agent session."""
+
+    def __init__(self, link: AgentLink) -> None:
+        self._link = link
+        self._conn: asyncssh.SSHServerConnection | None = None
+        self._allowed: str | None = None
+        self._refusal: str | None = None
+        self.endpoint: str | None = None
+        self.key_text: str | None = None
+        self.session: AgentSession | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._link.connection_opened(self)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.endpoint is None and self._refusal is not None:
+            self._link.board.logins_refused[self._refusal] += 1
+        self._link.connection_closed(self)
+
+    # -- authentication: public keys only ---------------------------------------------------------
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def kbdint_auth_supported(self) -> bool:
+        return False
+
+    def host_based_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    async def begin_auth(self, username: str) -> bool:
+        self._allowed, self._refusal = None, None
+        if username not in self._link.ctx.fleet.endpoints:
+            self._refusal = "unknown_endpoint"
+            return True
+        status = await self._link.ctx.store.read(key_status, username)
+        if status is None:
+            self._refusal = "not_enrolled"
+        elif status.revoked_at is not None:
+            self._refusal = "revoked"
+        else:
+            self._allowed = status.public_key
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        if self._allowed is None:
+            return False
+        if public_text(key) != self._allowed:
+            self._refusal = "wrong_key"
+            return False
+        self.key_text = self._allowed
+        return True
+
+    def auth_completed(self) -> None:
+        if self._conn is not None:
+            self.endpoint = self._conn.get_extra_info("username")
+            self._link.logged_in(self, self.endpoint)
+
+    # -- channels: exactly one session, nothing else ----------------------------------------------
+
+    def session_requested(self) -> AgentSession | bool:
+        if self.endpoint is None or self.session is not None:
+            return False
+        self.session = AgentSession(self._link, self.endpoint)
+        return self.session
+
+
+class AgentLink:
+    """Every live agent, and the way to reach one (self-test, close)."""
+
+    def __init__(
+        self,
+        ctx: ServerContext,
+        service: HealthService,
+        limits: Limits = Limits(),
+    ) -> None:
+        self.ctx = ctx
+        self.service = service
+        self.board: HealthBoard = service.board
+        self.limits = limits
+        self.agents: dict[str, _Login] = {}
+        self._open: set[_Login] = set()
+        self._unauthenticated = 0
+        self._command_ids = itertools.count(1)
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+
+    @property
+    def connected(self) -> int:
+        return len(self.agents)
+
+    async def listen(self, host: str, port: int) -> int:
+        host_key = ensure_host_key(self.ctx.settings.data_dir)
+        self._acceptor = await asyncssh.create_server(
+            lambda: _Login(self),
+            host,
+            port,
+            server_host_keys=[host_key],
+            encoding=None,
+            allow_pty=False,
+            x11_forwarding=False,
+            agent_forwarding=False,
+            sftp_factory=None,
+            allow_scp=False,
+            keepalive_interval=self.limits.keepalive_interval,
+            keepalive_count_max=self.limits.keepalive_count_max,
+            login_timeout=self.limits.login_timeout,
+            window=self.limits.window,
+        )
+        return int(self._acceptor.get_port())
+
+    async def close(self) -> None:
+        if self._acceptor is not None:
+            self._acceptor.close()
+        for login in list(self._open):
+            login.close()
+        for _ in range(50):  # give the transports a moment to go
+            if not self._open:
+                break
+            await asyncio.sleep(0.02)
+
+    # -- bookkeeping, called by _Login ------------------------------------------------------------
+
+    def connection_opened(self, login: _Login) -> None:
+        self._open.add(login)
+        self._unauthenticated += 1
+        too_many = len(self._open) > self.limits.max_connections
+        if too_many or self._unauthenticated > self.limits.max_unauthenticated:
+            login._refusal = "too_many_connections"
+            login.close()
+
+    def logged_in(self, login: _Login, endpoint: str) -> None:
+        self._unauthenticated -= 1
+        old = self.agents.get(endpoint)
+        self.agents[endpoint] = login
+        if old is not None and old is not login:
+            self.board.connections_closed["replaced"] += 1
+            old.close()
+
+    def connection_closed(self, login: _Login) -> None:
+        self._open.discard(login)
+        if login.endpoint is None:
+            self._unauthenticated -= 1
+        elif self.agents.get(login.endpoint) is login:
+            del self.agents[login.endpoint]
+
+    def session_closed(self, session: AgentSession) -> None:
+        login = self.agents.get(session.endpoint)
+        if login is not None and login.session is session:
+            login.close()
+
+    # -- acting on agents -------------------------------------------------------------------------
+
+    def close_endpoint(self, endpoint: str, reason: str) -> bool:
+        login = self.agents.get(endpoint)
+        if login is None:
+            return False
+        self.board.connections_closed[reason] += 1
+        login.close()
+        return True
+
+    async def enforce_keys(self) -> None:
+        """Close every live connection whose key is no longer the endpoint's active key."""
+        active = await self.ctx.store.read(active_keys)
+        for endpoint, login in list(self.agents.items()):
+            if active.get(endpoint) != login.key_text:
+                log.info("%s: key revoked or replaced, closing its connection", endpoint)
+                self.close_endpoint(endpoint, "revoked")
+
+    async def selftest(self, endpoint: str, timeout: float = 30.0) -> wire.SelftestResult | None:
+        """Ask one agent to test itself now; None if it is not connected or does not answer."""
+        login = self.agents.get(endpoint)
+        session = login.session if login is not None else None
+        if session is None or session.closed:
+            return None
+        command = wire.Command(next(self._command_ids), "selftest")
+        future: asyncio.Future[wire.SelftestResult] = asyncio.get_running_loop().create_future()
+        session.selftests[command.id] = future
+        session.send(command)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except (TimeoutError, ConnectionError):
+            return None
+        finally:
+            session.selftests.pop(command.id, None)
+
+    def set_interval(self, endpoint: str, seconds: float) -> bool:
+        login = self.agents.get(endpoint)
+        if login is None or login.session is None:
+            return False
+        login.session.send(wire.Command(next(self._command_ids), "set_interval", seconds))
+        return True
+
+
+async def start(ctx: ServerContext) -> Stopper:
+    """Start hook: listen for agents; the bound port goes in ``ctx.components['ssh_port']``."""
+    service: HealthService = ctx.components["health"]
+    link = AgentLink(ctx, service)
+    port = await link.listen(ctx.settings.ssh_host, ctx.settings.ssh_port)
+    ctx.components["ssh_port"] = port
+    ctx.components["agentlink"] = link
+
+    async def on_change(areas: set[str]) -> None:
+        if KEYS_AREA in areas:
+            await link.enforce_keys()
+
+    ctx.on_change(on_change)
+    return link.close

@@ -1,0 +1,257 @@
+"""Health use cases: take judged reports, store them in batches, keep the board current.
+
+The :class:`HealthBoard` is the in-memory picture every reader uses (API, metrics, console,
+readiness) without touching SQLite: the latest stored state per endpoint, plus the counters the
+metrics export. The :class:`HealthService` owns the write path: reports queue up while the
+previous batch is being written (group commit), so one transaction carries as many reports as
+arrived meanwhile — one report alone when the fleet is quiet, thousands during a reconnect storm.
+A report becomes visible on the board, and is acknowledged to its agent, only after its batch
+committed.
+
+Counters on the board (read by the metrics collector):
+  ``reports_accepted``           reports stored
+  ``reports_duplicate``          resent reports already stored (acknowledged, not stored twice)
+  ``reports_rejected[reason]``   lines refused: not_json, bad_version, bad_type, bad_field,
+                                 too_long, wrong_endpoint, unexpected
+  ``logins_refused[reason]``     SSH logins refused: unknown_endpoint, not_enrolled, revoked,
+                                 wrong_key, too_many_connections
+  ``connections_closed[reason]`` live connections the scheduler closed: revoked, replaced,
+                                 garbage
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import (
+    TYPE_CHECKING,
+    Protocol,
+)
+
+import sqlite_utils
+
+from confsched.domain import health as rules
+from confsched.domain.model import EndpointHealth, EndpointState
+from confsched.errors import NotFound
+from confsched.store.health import (
+    HistoryTrimmer,
+    StoredHealth,
+    enroll_key,
+    load_latest,
+    revoke_key,
+    save_health,
+)
+from confsched.store.inventory import load_fleet
+
+if TYPE_CHECKING:
+    from agents.config import AgentConfig
+    from confsched.server import ServerContext, Stopper
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 5000
+
+
+class AckSink(Protocol):
+    """Whoever sent a report: told, once per batch, the highest seq now durably stored and how
+    many of its reports that acknowledgement covers."""
+
+    def acked(self, seq: int, count: int) -> None: ...
+
+
+@dataclass
+class HealthBoard:
+    """Latest stored state per endpoint, and the counters; lives in the event loop's thread."""
+
+    default_interval: timedelta = timedelta(seconds=10)
+    thresholds: rules.Thresholds = field(default_factory=rules.Thresholds)
+    latest: dict[str, StoredHealth] = field(default_factory=dict)
+    reports_accepted: int = 0
+    reports_duplicate: int = 0
+    reports_rejected: Counter[str] = field(default_factory=Counter)
+    logins_refused: Counter[str] = field(default_factory=Counter)
+    connections_closed: Counter[str] = field(default_factory=Counter)
+    version: int = 0
+    """Grows with every change of the board: a cheap 'anything new?' for pollers."""
+
+    def health(self, endpoint: str, now: datetime) -> EndpointHealth:
+        """The endpoint's state at ``now``: offline if silent too long, unknown if never seen."""
+        stored = self.latest.get(endpoint)
+        if stored is None:
+            return rules.unknown(endpoint)
+        interval = timedelta(seconds=stored.interval) if stored.interval else self.default_interval
+        return rules.at(stored.health, now, interval, self.thresholds)
+
+    def snapshot(self, endpoints: list[str], now: datetime) -> dict[str, EndpointHealth]:
+        return {e: self.health(e, now) for e in endpoints}
+
+    def counts(self, endpoints: list[str], now: datetime) -> dict[str, int]:
+        counts = dict.fromkeys((s.value for s in EndpointState), 0)
+        for endpoint in endpoints:
+            counts[self.health(endpoint, now).state.value] += 1
+        return counts
+
+    def last_seq(self, endpoint: str) -> tuple[int, datetime] | None:
+        stored = self.latest.get(endpoint)
+        return (stored.seq, stored.report_time) if stored else None
+
+
+@dataclass
+class _Pending:
+    item: StoredHealth | None  # None: a duplicate, acknowledged in order but not stored
+    sink: AckSink
+    seq: int
+
+
+class HealthService:
+    """The write path: ``submit`` judged reports, get them stored and acknowledged in order."""
+
+    def __init__(
+        self,
+        board: HealthBoard,
+        write: Callable[..., object],
+        *,
+        history_keep: int = 2000,
+        observe_delay: Callable[[float], None] | None = None,
+    ) -> None:
+        self.board = board
+        self._write = write  # StoreRunner.write
+        self._trimmer = HistoryTrimmer(history_keep)
+        self._queue: list[_Pending] = []
+        self._wakeup = asyncio.Event()
+        self._accepted: dict[str, tuple[int, datetime]] = {
+            e: (s.seq, s.report_time) for e, s in board.latest.items()
+        }
+        self._observe_delay = observe_delay
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.pending_high_water = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._writer(), name="health-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def is_duplicate(self, endpoint: str, seq: int, report_time: datetime) -> bool:
+        """A resent report (its ack was lost): same or older seq and time than the last taken."""
+        last = self._accepted.get(endpoint)
+        return last is not None and seq <= last[0] and report_time <= last[1]
+
+    def submit(self, item: StoredHealth, sink: AckSink) -> None:
+        """Queue a judged report; ``sink.acked`` follows once it is durably stored."""
+        endpoint = item.health.endpoint
+        if self.is_duplicate(endpoint, item.seq, item.report_time):
+            self._queue.append(_Pending(None, sink, item.seq))
+        else:
+            self._accepted[endpoint] = (item.seq, item.report_time)
+            self._queue.append(_Pending(item, sink, item.seq))
+        self._wakeup.set()
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                self.pending_high_water = max(self.pending_high_water, len(batch))
+                await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        items = [p.item for p in batch if p.item is not None]
+        while True:
+            try:
+                if items:
+                    await self._write(save_health, items, self._trimmer)  # type: ignore[misc]
+                break
+            except Exception:  # the store is unwell: keep the reports, retry, never ack
+                log.exception("storing %d reports failed; retrying", len(items))
+                await asyncio.sleep(1.0)
+        self.batches += 1
+        self._publish(items)
+        highest: dict[int, tuple[AckSink, int, int]] = {}
+        for pending in batch:
+            key = id(pending.sink)
+            _, seq, count = highest.get(key, (pending.sink, 0, 0))
+            highest[key] = (pending.sink, max(seq, pending.seq), count + 1)
+        for sink, seq, count in highest.values():
+            sink.acked(seq, count)
+        self.board.reports_duplicate += len(batch) - len(items)
+
+    def _publish(self, items: list[StoredHealth]) -> None:
+        latest = self.board.latest
+        for item in items:
+            latest[item.health.endpoint] = item
+        self.board.reports_accepted += len(items)
+        self.board.version += 1
+        if self._observe_delay is not None and items:
+            now = time.time()
+            for item in items:
+                self._observe_delay(now - item.report_time.timestamp())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def start(ctx: ServerContext) -> Stopper:
+    """Start hook: load the latest states into the board and start the batch writer."""
+    thresholds = getattr(ctx.settings, "thresholds", None) or rules.Thresholds()
+    board = HealthBoard(ctx.fleet.report_interval, thresholds)
+    for stored in await ctx.store.read(load_latest):
+        board.latest[stored.health.endpoint] = stored
+    service = HealthService(board, ctx.store.write)
+    service.start()
+    ctx.components["health"] = service
+    ctx.components["health_board"] = board
+    return service.stop
+
+
+# --- enrolment --------------------------------------------------------------------------------
+
+
+def enroll(
+    db: sqlite_utils.Database, data_dir: Path, endpoint: str, scheduler: str, now: datetime
+) -> AgentConfig:
+    """Give ``endpoint`` a new key pair (replacing any old one) and its agent's configuration.
+
+    The private key stays in the data directory (mode 600) until the operator copies it to the
+    endpoint; the public half goes to the store, where the SSH server reads it at each login.
+    """
+    from agents.config import AgentConfig
+    from confsched.agentlink.keys import ensure_host_key, new_agent_key, public_text
+
+    fleet = load_fleet(db)
+    if fleet is None or endpoint not in fleet.endpoints:
+        raise NotFound("endpoint", endpoint)
+    host_key = public_text(ensure_host_key(data_dir))
+    key_path, public = new_agent_key(data_dir, endpoint)
+    enroll_key(db, endpoint, public, now)
+    return AgentConfig(
+        endpoint=endpoint,
+        scheduler=scheduler,
+        key=key_path.resolve(),
+        host_key=host_key,
+        interval=fleet.report_interval.total_seconds(),
+        spool=(data_dir / "agent-spool" / endpoint).resolve(),
+    )
+
+
+def revoke(db: sqlite_utils.Database, endpoint: str, now: datetime) -> bool:
+    """Cut the endpoint's agent off: its next login fails, a running server closes it now."""
+    fleet = load_fleet(db)
+    if fleet is None or endpoint not in fleet.endpoints:
+        raise NotFound("endpoint", endpoint)
+    return revoke_key(db, endpoint, now)

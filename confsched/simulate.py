@@ -1,0 +1,244 @@
+"""Simulated agents: the real agent code (SSH link, spool, protocol) with pretend rooms.
+
+``confsched simulate --agents N`` and ``confsched demo`` run N of them in one process against
+a scheduler, each on its own real SSH connection with its own enrolled key. Each room gets a
+steady profile (network distance by level) and some get realistic faults: a camera unplugged,
+a lossy line to the bridge, a slow link, the conferencing client not started, a room that goes
+offline after a while. Faults also come and go, so the fleet stays alive to watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncssh
+
+from agents.agent import Agent
+from agents.link import Link
+from agents.probes import Findings, Probe
+from agents.spool import MemorySpool
+from confsched.agentlink.keys import AGENT_KEYS_DIR, ensure_host_key, public_text
+from confsched.config import Settings
+from confsched.domain.model import Level
+from confsched.store.db import open_db
+from confsched.store.health import enroll_keys
+from confsched.store.inventory import load_fleet
+from confsched.wire import Check
+
+log = logging.getLogger(__name__)
+
+FAULTS = ("camera_unplugged", "lossy", "slow", "client_stopped", "goes_offline")
+
+
+@dataclass
+class RoomProfile:
+    """How one pretend room behaves: its network and its standing fault, if any."""
+
+    rtt_ms: float = 12.0
+    jitter_ms: float = 1.5
+    loss_ratio: float = 0.0
+    fault: str | None = None
+    transient: dict[str, int] = field(default_factory=dict)
+    """Faults that come and go: name → reports left."""
+
+
+def profile_for(endpoint: str, level: Level | None, seed: int, fault_rate: float) -> RoomProfile:
+    """A stable profile per endpoint and seed: the same rooms misbehave on every run."""
+    digest = hashlib.sha256(f"{seed}:{endpoint}".encode()).digest()
+    rng = random.Random(digest)
+    base = {Level.PROVINCE: 4.0, Level.DISTRICT: 12.0, Level.COMMUNE: 28.0}.get(level, 20.0)
+    profile = RoomProfile(rtt_ms=base * rng.uniform(0.7, 1.4), jitter_ms=rng.uniform(0.5, 4.0))
+    if rng.random() < fault_rate:
+        profile.fault = rng.choice(FAULTS)
+    if profile.fault == "lossy":
+        profile.loss_ratio = rng.choice((0.02, 0.04, 0.06, 0.08))
+    elif profile.fault == "slow":
+        profile.rtt_ms = rng.uniform(180, 320)
+        profile.jitter_ms = rng.uniform(20, 60)
+    return profile
+
+
+class SimulatedRoom:
+    """One probe standing in for all of a room's probes, with the profile's faults."""
+
+    name = "room"
+
+    def __init__(self, profile: RoomProfile, rng: random.Random) -> None:
+        self.profile = profile
+        self._rng = rng
+
+    def _tick_transients(self) -> None:
+        for name in list(self.profile.transient):
+            self.profile.transient[name] -= 1
+            if self.profile.transient[name] <= 0:
+                del self.profile.transient[name]
+        if self._rng.random() < 0.004:
+            self.profile.transient[self._rng.choice(("camera_unplugged", "lossy"))] = 6
+
+    async def run(self) -> Findings:
+        self._tick_transients()
+        p, rng = self.profile, self._rng
+        faults = {p.fault, *p.transient}
+        camera = "camera_unplugged" not in faults
+        client = "client_stopped" not in faults
+        loss = p.loss_ratio or (0.05 if "lossy" in faults else 0.0)
+        checks = {
+            "camera": Check(True) if camera else Check(False, "no /dev/video* device"),
+            "audio": Check(True),
+            "display": Check(True),
+            "client": Check(True) if client else Check(False, "vcclient is not running"),
+            "bridge": Check(True),
+            "host": Check(True),
+        }
+        measurements = {
+            "rtt_ms": round(p.rtt_ms + rng.gauss(0, p.jitter_ms / 2), 2),
+            "jitter_ms": round(abs(rng.gauss(p.jitter_ms, p.jitter_ms / 4)), 2),
+            "loss_ratio": round(max(0.0, loss + rng.gauss(0, loss / 5)) if loss else 0.0, 3),
+            "cpu_ratio": round(rng.uniform(0.03, 0.35), 3),
+            "memory_used_ratio": round(rng.uniform(0.3, 0.6), 3),
+            "disk_free_ratio": 0.42,
+            "cameras": 1.0 if camera else 0.0,
+        }
+        return Findings(checks, measurements)
+
+
+class SimulatedAgent:
+    """The real Agent and Link, with a pretend room and an in-memory spool."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        address: tuple[str, int],
+        key: asyncssh.SSHKey,
+        host_key: str,
+        probes: Sequence[Probe],
+        interval: float,
+        rng: random.Random,
+    ) -> None:
+        self.spool = MemorySpool(limit=1000)
+        self.agent = Agent(endpoint, probes, self.spool, interval)
+        self.link = Link(endpoint, address, key, host_key, self.spool, self.agent.handle, rng=rng)
+        self.agent.on_report = self.link.wake
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, first_delay: float = 0.0) -> None:
+        async def reports() -> None:
+            await asyncio.sleep(first_delay)
+            await self.agent.run()
+
+        self._tasks = [asyncio.create_task(reports()), asyncio.create_task(self.link.run())]
+
+    async def stop(self) -> None:
+        """Stop like SIGTERM would: no more reports, give the link a moment to deliver."""
+        self._tasks[0].cancel()
+        self.link.stop()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def kill(self) -> None:
+        """Vanish at once, like a room losing power."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@dataclass
+class Simulation:
+    agents: dict[str, SimulatedAgent]
+    offline_later: list[str]
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(a.stop() for a in self.agents.values()), return_exceptions=True)
+
+
+def enroll_simulated(data_dir: Path, endpoints: Sequence[str]) -> dict[str, asyncssh.SSHKey]:
+    """A fresh key pair per endpoint, enrolled in one transaction; keys kept in the data dir."""
+    keys = {e: asyncssh.generate_private_key("ssh-ed25519") for e in endpoints}
+    directory = data_dir / AGENT_KEYS_DIR
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for endpoint, key in keys.items():
+        key.write_private_key(str(directory / f"{endpoint}.key"))
+        (directory / f"{endpoint}.key").chmod(0o600)
+    db = open_db(data_dir)
+    try:
+        enroll_keys(db, {e: public_text(k) for e, k in keys.items()}, datetime.now(UTC))
+    finally:
+        db.close()
+    return keys
+
+
+def _fleet_levels(data_dir: Path) -> tuple[dict[str, Level], float]:
+    db = open_db(data_dir)
+    try:
+        fleet = load_fleet(db)
+    finally:
+        db.close()
+    if fleet is None:
+        return {}, 10.0
+    levels = {e.id: e.level for e in fleet.endpoints.values()}
+    return levels, fleet.report_interval.total_seconds()
+
+
+async def start_simulation(
+    settings: Settings,
+    count: int,
+    *,
+    ssh_port: int | None = None,
+    interval: float | None = None,
+    fault_rate: float = 0.08,
+    seed: int = 1,
+    spread: float | None = None,
+) -> Simulation:
+    """Enrol and start ``count`` simulated agents (the fleet's first ``count`` endpoints)."""
+    levels, fleet_interval = await asyncio.to_thread(_fleet_levels, settings.data_dir)
+    endpoints = list(levels)[:count]
+    if not endpoints:
+        raise ValueError("no endpoints in the store: import a fleet first")
+    keys = await asyncio.to_thread(enroll_simulated, settings.data_dir, endpoints)
+    host_key = public_text(await asyncio.to_thread(ensure_host_key, settings.data_dir))
+    address = (settings.ssh_host, ssh_port or settings.ssh_port)
+    every = interval or fleet_interval
+    spread = min(10.0, 0.02 * len(endpoints)) if spread is None else spread
+    agents: dict[str, SimulatedAgent] = {}
+    offline_later: list[str] = []
+    for endpoint in endpoints:
+        rng = random.Random(f"{seed}:{endpoint}")
+        profile = profile_for(endpoint, levels.get(endpoint), seed, fault_rate)
+        if profile.fault == "goes_offline":
+            offline_later.append(endpoint)
+        room = SimulatedRoom(profile, rng)
+        sim = SimulatedAgent(endpoint, address, keys[endpoint], host_key, [room], every, rng)
+        sim.start(first_delay=rng.uniform(0, spread))
+        agents[endpoint] = sim
+    return Simulation(agents, offline_later)
+
+
+async def run_simulation(
+    settings: Settings,
+    count: int,
+    *,
+    ssh_port: int | None = None,
+    interval: float | None = None,
+    fault_rate: float = 0.08,
+    seed: int = 1,
+) -> None:
+    """Run ``count`` simulated agents until cancelled; rooms with the goes_offline fault drop
+    out after a few reports, as a room losing power would."""
+    sim = await start_simulation(
+        settings, count, ssh_port=ssh_port, interval=interval, fault_rate=fault_rate, seed=seed
+    )
+    every = interval or 10.0
+    log.info("simulating %d agents (%d will go offline)", len(sim.agents), len(sim.offline_later))
+    try:
+        await asyncio.sleep(every * 4)
+        for endpoint in sim.offline_later:
+            await sim.agents[endpoint].kill()
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()

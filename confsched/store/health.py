@@ -1,0 +1,312 @@
+"""Agent keys, health (latest state and bounded history) and readiness in SQLite.
+
+Reports arrive in batches from the agent link's writer; one transaction per batch inserts the
+history rows and upserts each endpoint's latest state, so an acknowledgement sent after it
+returns is backed by a committed row. History is trimmed to ``keep`` rows per endpoint,
+amortised: an endpoint is trimmed once it gained a tenth of ``keep`` rows since its last trim.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from confsched.domain.model import EndpointHealth, EndpointState, Readiness
+from confsched.store.db import bump_revision, from_db_time, immediate, to_db_time
+
+KEYS_AREA = "agent_keys"
+READINESS_AREA = "readiness"
+
+
+# --- agent keys -------------------------------------------------------------------------------
+
+
+def enroll_key(db: sqlite_utils.Database, endpoint: str, public_key: str, now: datetime) -> None:
+    """Make ``public_key`` the endpoint's only key (a re-enrolment replaces the old one)."""
+    with immediate(db):
+        db.execute(
+            "INSERT INTO agent_keys (endpoint, public_key, enrolled_at, revoked_at) "
+            "VALUES (?, ?, ?, NULL) ON CONFLICT(endpoint) DO UPDATE SET "
+            "public_key = excluded.public_key, enrolled_at = excluded.enrolled_at, "
+            "revoked_at = NULL",
+            [endpoint, public_key, to_db_time(now)],
+        )
+        bump_revision(db, KEYS_AREA)
+
+
+def enroll_keys(db: sqlite_utils.Database, keys: Mapping[str, str], now: datetime) -> None:
+    """Enrol many endpoints in one transaction (the simulator enrols a whole province)."""
+    with immediate(db):
+        db.conn.executemany(
+            "INSERT INTO agent_keys (endpoint, public_key, enrolled_at, revoked_at) "
+            "VALUES (?, ?, ?, NULL) ON CONFLICT(endpoint) DO UPDATE SET "
+            "public_key = excluded.public_key, enrolled_at = excluded.enrolled_at, "
+            "revoked_at = NULL",
+            [(e, k, to_db_time(now)) for e, k in keys.items()],
+        )
+        bump_revision(db, KEYS_AREA)
+
+
+def revoke_key(db: sqlite_utils.Database, endpoint: str, now: datetime) -> bool:
+    """Cut the endpoint's key off; False if it had no active key."""
+    with immediate(db):
+        cursor = db.execute(
+            "UPDATE agent_keys SET revoked_at = ? WHERE endpoint = ? AND revoked_at IS NULL",
+            [to_db_time(now), endpoint],
+        )
+        changed = cursor.rowcount > 0
+        if changed:
+            bump_revision(db, KEYS_AREA)
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    endpoint: str
+    public_key: str
+    enrolled_at: datetime
+    revoked_at: datetime | None
+
+
+def key_status(db: sqlite_utils.Database, endpoint: str) -> KeyStatus | None:
+    row = db.execute(
+        "SELECT endpoint, public_key, enrolled_at, revoked_at FROM agent_keys WHERE endpoint = ?",
+        [endpoint],
+    ).fetchone()
+    return _key_status(row) if row else None
+
+
+def list_keys(db: sqlite_utils.Database) -> list[KeyStatus]:
+    rows = db.execute(
+        "SELECT endpoint, public_key, enrolled_at, revoked_at FROM agent_keys ORDER BY endpoint"
+    ).fetchall()
+    return [_key_status(row) for row in rows]
+
+
+def active_keys(db: sqlite_utils.Database) -> dict[str, str]:
+    """endpoint → public key (OpenSSH text) for every key not revoked."""
+    rows = db.execute(
+        "SELECT endpoint, public_key FROM agent_keys WHERE revoked_at IS NULL"
+    ).fetchall()
+    return dict(rows)
+
+
+def _key_status(row: Sequence) -> KeyStatus:
+    revoked = from_db_time(row[3]) if row[3] else None
+    return KeyStatus(row[0], row[1], from_db_time(row[2]), revoked)
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHealth:
+    """One judged report as stored: the health plus where it sits in the agent's stream."""
+
+    health: EndpointHealth
+    seq: int
+    report_time: datetime
+    interval: float
+
+
+_COLUMNS = (
+    "endpoint, seq, report_time, received_at, interval, state, reasons, codes, checks, measurements"
+)
+_PLACEHOLDERS = ", ".join("?" * 10)
+_UPSERT = (
+    f"INSERT INTO health_latest ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
+    "ON CONFLICT(endpoint) DO UPDATE SET seq = excluded.seq, report_time = excluded.report_time, "
+    "received_at = excluded.received_at, interval = excluded.interval, state = excluded.state, "
+    "reasons = excluded.reasons, codes = excluded.codes, checks = excluded.checks, "
+    "measurements = excluded.measurements"
+)
+_INSERT = f"INSERT INTO health_history ({_COLUMNS}) VALUES ({_PLACEHOLDERS})"
+
+
+@dataclass
+class HistoryTrimmer:
+    """Remembers how many rows each endpoint gained since it was last trimmed."""
+
+    keep: int = 2000
+    added: dict[str, int] = field(default_factory=dict)
+
+    def due(self, endpoints: Iterable[str]) -> list[str]:
+        step = max(1, self.keep // 10)
+        out = []
+        for endpoint in endpoints:
+            count = self.added.get(endpoint, 0) + 1
+            if count >= step:
+                out.append(endpoint)
+                count = 0
+            self.added[endpoint] = count
+        return out
+
+
+def _row(item: StoredHealth) -> tuple:
+    h = item.health
+    return (
+        h.endpoint,
+        item.seq,
+        to_db_ms(item.report_time),
+        to_db_ms(h.last_report_at) if h.last_report_at else None,
+        item.interval,
+        h.state.value,
+        json.dumps(h.reasons, ensure_ascii=False),
+        json.dumps(h.codes),
+        json.dumps(dict(h.checks)),
+        json.dumps(dict(h.measurements)),
+    )
+
+
+def to_db_ms(moment: datetime) -> str:
+    """Like ``to_db_time`` with milliseconds: reports come many a second."""
+    to_db_time(moment)  # refuses naive datetimes
+    return moment.isoformat(timespec="milliseconds")
+
+
+def save_health(
+    db: sqlite_utils.Database, batch: Sequence[StoredHealth], trimmer: HistoryTrimmer
+) -> None:
+    """Append every report to history and keep the newest per endpoint as its latest state."""
+    rows = [_row(item) for item in batch]
+    latest = {row[0]: row for row in rows}
+    with immediate(db):
+        db.conn.executemany(_INSERT, rows)
+        db.conn.executemany(_UPSERT, list(latest.values()))
+        for endpoint in trimmer.due(row[0] for row in rows):
+            _trim(db, endpoint, trimmer.keep)
+
+
+def _trim(db: sqlite_utils.Database, endpoint: str, keep: int) -> None:
+    db.execute(
+        "DELETE FROM health_history WHERE endpoint = ? AND id <= ("
+        "SELECT id FROM health_history WHERE endpoint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        [endpoint, endpoint, keep],
+    )
+
+
+def load_latest(db: sqlite_utils.Database) -> list[StoredHealth]:
+    rows = db.execute(f"SELECT {_COLUMNS} FROM health_latest").fetchall()
+    return [_stored(row) for row in rows]
+
+
+def history(
+    db: sqlite_utils.Database, endpoint: str, limit: int = 360, since: datetime | None = None
+) -> list[StoredHealth]:
+    """The endpoint's most recent reports, oldest first."""
+    where, args = "endpoint = ?", [endpoint]
+    if since is not None:
+        where += " AND received_at >= ?"
+        args.append(to_db_ms(since))
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM health_history WHERE {where} ORDER BY id DESC LIMIT ?",
+        [*args, limit],
+    ).fetchall()
+    return [_stored(row) for row in reversed(rows)]
+
+
+def history_count(db: sqlite_utils.Database, endpoint: str | None = None) -> int:
+    if endpoint is None:
+        return int(db.execute("SELECT count(*) FROM health_history").fetchone()[0])
+    query = "SELECT count(*) FROM health_history WHERE endpoint = ?"
+    return int(db.execute(query, [endpoint]).fetchone()[0])
+
+
+def _stored(row: Sequence) -> StoredHealth:
+    measurements = json.loads(row[9] or "{}")
+    health = EndpointHealth(
+        endpoint=row[0],
+        state=EndpointState(row[5]),
+        reasons=tuple(json.loads(row[6] or "[]")),
+        codes=tuple(json.loads(row[7] or "[]")),
+        last_report_at=from_db_time(row[3]) if row[3] else None,
+        checks=json.loads(row[8] or "{}"),
+        rtt_ms=measurements.get("rtt_ms"),
+        jitter_ms=measurements.get("jitter_ms"),
+        loss_ratio=measurements.get("loss_ratio"),
+        measurements=measurements,
+    )
+    return StoredHealth(health, row[1], from_db_time(row[2]), row[4])
+
+
+# --- readiness --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessRow:
+    session_id: str
+    recurrence_id: datetime
+    endpoint: str
+    status: Readiness
+    reason: str = ""
+    asked_at: datetime | None = None
+    answered_at: datetime | None = None
+
+
+def save_readiness(db: sqlite_utils.Database, rows: Sequence[ReadinessRow]) -> None:
+    with immediate(db):
+        db.conn.executemany(
+            "INSERT INTO readiness (session_id, recurrence_id, endpoint, status, reason, "
+            "asked_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(session_id, recurrence_id, endpoint) DO UPDATE SET "
+            "status = excluded.status, reason = excluded.reason, asked_at = excluded.asked_at, "
+            "answered_at = excluded.answered_at",
+            [
+                (
+                    r.session_id,
+                    to_db_time(r.recurrence_id),
+                    r.endpoint,
+                    r.status.value,
+                    r.reason,
+                    to_db_time(r.asked_at) if r.asked_at else None,
+                    to_db_time(r.answered_at) if r.answered_at else None,
+                )
+                for r in rows
+            ],
+        )
+        bump_revision(db, READINESS_AREA)
+
+
+def load_readiness(
+    db: sqlite_utils.Database, session_id: str, recurrence_id: datetime | None = None
+) -> list[ReadinessRow]:
+    """Every endpoint's readiness for a session (one occurrence, or the latest checked one)."""
+    if recurrence_id is None:
+        row = db.execute(
+            "SELECT max(recurrence_id) FROM readiness WHERE session_id = ?", [session_id]
+        ).fetchone()
+        if row is None or row[0] is None:
+            return []
+        recurrence_text = row[0]
+    else:
+        recurrence_text = to_db_time(recurrence_id)
+    rows = db.execute(
+        "SELECT session_id, recurrence_id, endpoint, status, reason, asked_at, answered_at "
+        "FROM readiness WHERE session_id = ? AND recurrence_id = ? ORDER BY endpoint",
+        [session_id, recurrence_text],
+    ).fetchall()
+    return [
+        ReadinessRow(
+            r[0],
+            from_db_time(r[1]),
+            r[2],
+            Readiness(r[3]),
+            r[4] or "",
+            from_db_time(r[5]) if r[5] else None,
+            from_db_time(r[6]) if r[6] else None,
+        )
+        for r in rows
+    ]
+
+
+def checked_occurrences(db: sqlite_utils.Database, since: datetime) -> set[tuple[str, datetime]]:
+    """(session, occurrence) pairs whose readiness check already started, from ``since`` on."""
+    rows = db.execute(
+        "SELECT DISTINCT session_id, recurrence_id FROM readiness WHERE recurrence_id >= ?",
+        [to_db_time(since - timedelta(days=1))],
+    ).fetchall()
+    return {(r[0], from_db_time(r[1])) for r in rows}

@@ -1,0 +1,119 @@
+"""The agent link over real loopback SSH: enrolment, reports, refusals, revocation."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime
+
+import asyncssh
+import pytest
+
+from agents.agent import Agent
+from agents.link import Link
+from agents.probes import Findings
+from agents.spool import MemorySpool
+from confsched.domain.model import EndpointState
+from confsched.server import ServerContext
+from confsched.services.health import enroll, revoke
+from confsched.wire import Check
+
+ENDPOINT = "dhy-hoa-thuong"
+OTHER = "tinh-uy"
+
+
+class Room:
+    """A fixed pretend room; tests flip its checks."""
+
+    name = "room"
+
+    def __init__(self, **checks: bool) -> None:
+        self.checks = {"camera": True, "audio": True, "display": True, **checks}
+
+    async def run(self) -> Findings:
+        return Findings(
+            {k: Check(v) for k, v in self.checks.items()},
+            {"rtt_ms": 12.0, "loss_ratio": 0.0},
+        )
+
+
+async def enrolled(ctx: ServerContext, endpoint: str):  # type: ignore[no-untyped-def]
+    port = ctx.components["ssh_port"]
+    now = datetime.now(UTC)
+    return await ctx.store.write(enroll, ctx.settings.data_dir, endpoint, f"127.0.0.1:{port}", now)
+
+
+def make_agent(config, room: Room | None = None):  # type: ignore[no-untyped-def]
+    spool = MemorySpool()
+    agent = Agent(config.endpoint, [room or Room()], spool, interval=1.0)
+    link = Link(
+        config.endpoint,
+        config.scheduler_address,
+        asyncssh.read_private_key(config.key),
+        config.host_key,
+        spool,
+        agent.handle,
+        rng=random.Random(1),
+    )
+    agent.on_report = link.wake
+    return agent, link, spool
+
+
+async def eventually(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_enrolled_agent_reports_and_its_state_appears(server: ServerContext) -> None:
+    config = await enrolled(server, ENDPOINT)
+    agent, link, spool = make_agent(config, Room(camera=False))
+    task = asyncio.create_task(link.run())
+    try:
+        await agent.report_once()
+        board = server.components["health_board"]
+        await eventually(lambda: ENDPOINT in board.latest)
+        health = board.health(ENDPOINT, datetime.now(UTC))
+        assert health.state is EndpointState.DOWN
+        assert health.reasons == ("camera missing",)
+        await eventually(lambda: len(spool) == 0)  # acknowledged, so dropped
+        assert board.reports_accepted == 1
+    finally:
+        link.stop()
+        await task
+
+
+async def test_unknown_key_is_refused_and_counted(server: ServerContext, tmp_path) -> None:
+    config = await enrolled(server, ENDPOINT)
+    stranger = asyncssh.generate_private_key("ssh-ed25519")
+    spool = MemorySpool()
+    link = Link(ENDPOINT, config.scheduler_address, stranger, config.host_key, spool, _no_cmd)
+    with pytest.raises(asyncssh.PermissionDenied):
+        await link._connected_session()
+    board = server.components["health_board"]
+    await eventually(lambda: board.logins_refused["wrong_key"] == 1)
+
+
+async def _no_cmd(command):  # type: ignore[no-untyped-def]
+    return None
+
+
+async def test_revoked_key_is_cut_off_at_once_and_refused_after(server: ServerContext) -> None:
+    config = await enrolled(server, ENDPOINT)
+    _agent, link, _ = make_agent(config)
+    task = asyncio.create_task(link.run())
+    links = server.components["agentlink"]
+    try:
+        await eventually(lambda: ENDPOINT in links.agents)
+        await server.store.write(revoke, ENDPOINT, datetime.now(UTC))
+        await eventually(lambda: ENDPOINT not in links.agents, timeout=3)
+        board = server.components["health_board"]
+        assert board.connections_closed["revoked"] == 1
+        with pytest.raises(asyncssh.PermissionDenied):
+            await link._connected_session()
+        await eventually(lambda: board.logins_refused["revoked"] >= 1)
+    finally:
+        link.stop()
+        await task
