@@ -39,9 +39,9 @@ class Spool(Protocol):
 CommandHandler = Callable[[Command], Awaitable[Message | None]]
 
 
-def backoff_delay(attempt: int, rng: random.Random) -> float:
+def backoff_delay(attempt: int, rng: random.Random, first: float = BACKOFF_FIRST) -> float:
     """Full jitter: uniform over [0.1, min(cap, first * 2**attempt)]."""
-    return rng.uniform(0.1, min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt))
+    return rng.uniform(0.1, min(BACKOFF_CAP, first * 2**attempt))
 
 
 class Link:
@@ -57,8 +57,10 @@ class Link:
         window: int = 256,
         batch: int = 64,
         rng: random.Random | None = None,
+        backoff_first: float = BACKOFF_FIRST,
     ) -> None:
         self.endpoint = endpoint
+        self._backoff_first = backoff_first
         self._address = address
         self._key = client_key
         host, port = address
@@ -98,7 +100,7 @@ class Link:
                 break
             if loop.time() - started > STABLE_AFTER:
                 attempt = 0
-            await self._sleep(backoff_delay(attempt, self._rng))
+            await self._sleep(backoff_delay(attempt, self._rng, self._backoff_first))
             attempt += 1
 
     async def _sleep(self, delay: float) -> None:

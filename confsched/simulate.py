@@ -157,6 +157,22 @@ class Simulation:
         await asyncio.gather(*(a.stop() for a in self.agents.values()), return_exceptions=True)
 
 
+def synthetic_fleet(path: Path, total: int) -> Path:
+    """The sample province grown to ``total`` endpoints (extra rooms in its last commune), for
+    load tests and benchmarks that need more agents than the province has rooms."""
+    from importlib import resources
+
+    sample = (resources.files("confsched") / "sample_rooms.yaml").read_text(encoding="utf-8")
+    have = sum(1 for line in sample.splitlines() if line.startswith("  - {id:") and "kind:" in line)
+    extra = [
+        f'  - {{id: sim-{i:05d}, name: "Phòng mô phỏng {i}", site: pb-ha-chau, '
+        f"agency: ubnd-pb-ha-chau, kind: pc, bridge: mcu-tinh-2}}"
+        for i in range(1, max(0, total - have) + 1)
+    ]
+    path.write_text(sample.rstrip("\n") + "\n" + "\n".join(extra) + "\n", encoding="utf-8")
+    return path
+
+
 def enroll_simulated(data_dir: Path, endpoints: Sequence[str]) -> dict[str, asyncssh.SSHKey]:
     """A fresh key pair per endpoint, enrolled in one transaction; keys kept in the data dir."""
     keys = {e: asyncssh.generate_private_key("ssh-ed25519") for e in endpoints}

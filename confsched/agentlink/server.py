@@ -179,6 +179,7 @@ class AgentLink:
 
     def logged_in(self, login: _Login, endpoint: str) -> None:
         self._unauthenticated -= 1
+        self.board.logins_accepted += 1
         old = self.agents.get(endpoint)
         self.agents[endpoint] = login
         if old is not None and old is not login:

@@ -13,6 +13,7 @@ Counters on the board (read by the metrics collector):
   ``reports_duplicate``          resent reports already stored (acknowledged, not stored twice)
   ``reports_rejected[reason]``   lines refused: not_json, bad_version, bad_type, bad_field,
                                  too_long, wrong_endpoint, unexpected
+  ``logins_accepted``            SSH logins accepted
   ``logins_refused[reason]``     SSH logins refused: unknown_endpoint, not_enrolled, revoked,
                                  wrong_key, too_many_connections
   ``connections_closed[reason]`` live connections the scheduler closed: revoked, replaced,
@@ -76,6 +77,7 @@ class HealthBoard:
     reports_duplicate: int = 0
     reports_rejected: Counter[str] = field(default_factory=Counter)
     logins_refused: Counter[str] = field(default_factory=Counter)
+    logins_accepted: int = 0
     connections_closed: Counter[str] = field(default_factory=Counter)
     version: int = 0
     """Grows with every change of the board: a cheap 'anything new?' for pollers."""

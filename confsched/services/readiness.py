@@ -1,0 +1,186 @@
+"""Readiness: at each occurrence's setup time, ask every participant's agent for a self-test.
+
+Per endpoint the answer is ``ready``, ``not_ready`` (with the reasons the self-test showed) or
+``no_answer`` (agent not connected, or silent for ``SELFTEST_TIMEOUT``). Rows are written as
+answers come in, so the console sees "ready N of M" fill in. Which occurrences are due comes from
+the booking store (``due_occurrences``); the check itself (``check_occurrence``) needs only the
+occurrence and its endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from confsched.domain.health import Observation, Thresholds, is_ready, judge
+from confsched.domain.model import Occurrence, Readiness
+from confsched.lazy import import_if_present
+from confsched.store.health import (
+    ReadinessRow,
+    checked_occurrences,
+    load_readiness,
+    save_readiness,
+)
+
+if TYPE_CHECKING:
+    from confsched.agentlink.server import AgentLink
+    from confsched.server import ServerContext, Stopper
+    from confsched.wire import SelftestResult
+
+log = logging.getLogger(__name__)
+
+SELFTEST_TIMEOUT = 30.0
+POLL_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessSummary:
+    session_id: str
+    recurrence_id: datetime | None
+    rows: tuple[ReadinessRow, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    @property
+    def ready(self) -> int:
+        return sum(1 for r in self.rows if r.status is Readiness.READY)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "recurrence_id": self.recurrence_id.isoformat() if self.recurrence_id else None,
+            "ready": self.ready,
+            "total": self.total,
+            "text": f"ready {self.ready} of {self.total}" if self.total else "not checked yet",
+            "not_ready": [
+                {"endpoint": r.endpoint, "status": r.status.value, "reason": r.reason}
+                for r in self.rows
+                if r.status is not Readiness.READY
+            ],
+        }
+
+
+def readiness_summary(
+    db: sqlite_utils.Database, session_id: str, recurrence_id: datetime | None
+) -> ReadinessSummary:
+    """'ready N of M' for one occurrence (or the session's latest checked one)."""
+    rows = tuple(load_readiness(db, session_id, recurrence_id))
+    occurrence = rows[0].recurrence_id if rows else recurrence_id
+    return ReadinessSummary(session_id, occurrence, rows)
+
+
+def verdict(
+    result: SelftestResult | None, endpoint: str, connected: bool, now: datetime, limits: Thresholds
+) -> tuple[Readiness, str]:
+    """One endpoint's readiness from its self-test answer (None: it never came)."""
+    if result is None:
+        why = "no answer to the self-test" if connected else "agent not connected"
+        return Readiness.NO_ANSWER, why
+    obs = Observation(
+        endpoint,
+        now,
+        {name: c.ok for name, c in result.checks.items()},
+        {name: c.detail for name, c in result.checks.items() if c.detail},
+        result.measurements,
+    )
+    health = judge(obs, limits)
+    reason = "; ".join(health.reasons)
+    return (Readiness.READY if is_ready(health) else Readiness.NOT_READY), reason
+
+
+async def check_occurrence(
+    ctx: ServerContext, occurrence: Occurrence, endpoints: Sequence[str]
+) -> list[ReadinessRow]:
+    """Self-test every participant now; rows are stored as the answers arrive."""
+    link: AgentLink = ctx.components["agentlink"]
+    limits = link.board.thresholds
+    asked = datetime.now(UTC)
+    key = (occurrence.session_id, occurrence.recurrence_id)
+    pending = [ReadinessRow(*key, e, Readiness.PENDING, "", asked) for e in endpoints]
+    await ctx.store.write(save_readiness, pending)
+
+    async def one(endpoint: str) -> ReadinessRow:
+        connected = endpoint in link.agents
+        result = await link.selftest(endpoint, SELFTEST_TIMEOUT) if connected else None
+        now = datetime.now(UTC)
+        status, reason = verdict(result, endpoint, connected, now, limits)
+        row = ReadinessRow(*key, endpoint, status, reason, asked, now)
+        await ctx.store.write(save_readiness, [row])
+        return row
+
+    return list(await asyncio.gather(*(one(e) for e in endpoints)))
+
+
+def due_occurrences(
+    db: sqlite_utils.Database, now: datetime
+) -> list[tuple[Occurrence, tuple[str, ...]]]:
+    """Occurrences inside their setup window (busy_from <= now < start), with participants.
+
+    Asks the booking store, through ``occurrences_in_setup(db, now)`` when it exists.
+    """
+    booking = import_if_present("confsched.store.booking")
+    finder = getattr(booking, "occurrences_in_setup", None) if booking else None
+    if finder is None:
+        return []
+    return list(finder(db, now))
+
+
+async def _watch(ctx: ServerContext) -> None:
+    wake = asyncio.Event()
+    ctx.on_change(lambda areas: wake.set() if "sessions" in areas else None)
+    running: set[asyncio.Task[list[ReadinessRow]]] = set()
+    started: set[tuple[str, datetime]] = set()
+    try:
+        await _poll(ctx, wake, running, started)
+    finally:
+        for task in running:
+            task.cancel()
+
+
+async def _poll(
+    ctx: ServerContext,
+    wake: asyncio.Event,
+    running: set[asyncio.Task[list[ReadinessRow]]],
+    started: set[tuple[str, datetime]],
+) -> None:
+    while True:
+        now = datetime.now(UTC)
+        try:
+            due = await ctx.store.read(due_occurrences, now)
+            done = await ctx.store.read(checked_occurrences, now - timedelta(days=1))
+        except Exception:  # never let a store hiccup stop readiness checks for good
+            log.exception("readiness: cannot list due occurrences")
+            due, done = [], set()
+        for occurrence, endpoints in due:
+            key = (occurrence.session_id, occurrence.recurrence_id)
+            if key in done or key in started or occurrence.cancelled:
+                continue
+            started.add(key)
+            log.info("readiness check for %s (%d rooms)", occurrence.session_id, len(endpoints))
+            task = asyncio.create_task(check_occurrence(ctx, occurrence, endpoints))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        wake.clear()
+        try:
+            async with asyncio.timeout(POLL_SECONDS):
+                await wake.wait()
+        except TimeoutError:
+            pass
+
+
+async def start(ctx: ServerContext) -> Stopper:
+    task = asyncio.create_task(_watch(ctx), name="readiness")
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return stop
