@@ -1,0 +1,375 @@
+"""The metrics confsched exports, built the plain prometheus-client way.
+
+This module is the definition of record: :func:`build_families` turns one :class:`ScrapeInput`
+into prometheus-client metric families in exposition order. The HTTP scrape path does not call
+it for the per-endpoint families (at 10,000 endpoints that costs over a second, see
+``confsched.metrics.render``), but the fast renderer must produce exactly what
+``generate_latest`` makes of these families, byte for byte; the tests hold it to that.
+
+Labels are bounded by construction: ids from the fleet file (endpoint, district, agency,
+bridge, level, kind), short codes from the health judge (reason), check names limited by the
+wire protocol, and fixed state names. Never a session title, a person's name or free text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+
+from confsched.domain import health as judge
+from confsched.domain.model import Endpoint, EndpointHealth, EndpointState, Fleet
+from confsched.metrics.sources import (
+    EMPTY_BOOKING,
+    EMPTY_COUNTERS,
+    READINESS_STATES,
+    SESSION_STATES,
+    BookingSnapshot,
+    HealthCounters,
+    HealthEntry,
+)
+
+STATES: tuple[EndpointState, ...] = tuple(EndpointState)
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+# name, help (and unit where the name carries one) of every per-endpoint family, in order.
+INFO = ("confsched_endpoint", "Facts about an endpoint from the fleet file (always 1).")
+STATE = ("confsched_endpoint_state", "1 for the endpoint's current health state, else 0.")
+PROBLEM = (
+    "confsched_endpoint_problem",
+    "1 for each problem the endpoint shows now, by short reason code.",
+)
+CHECK = ("confsched_endpoint_check_ok", "1 if the device check passed in the last report, else 0.")
+LAST_REPORT = (
+    "confsched_endpoint_last_report_timestamp_seconds",
+    "Unix time of the endpoint's last accepted health report.",
+)
+RTT = ("confsched_endpoint_network_rtt_seconds", "Round-trip time from the endpoint to its bridge.")
+JITTER = ("confsched_endpoint_network_jitter_seconds", "Jitter from the endpoint to its bridge.")
+LOSS = (
+    "confsched_endpoint_network_packet_loss_ratio",
+    "Packet loss from the endpoint to its bridge (0 to 1).",
+)
+NEXT_SESSION = (
+    "confsched_endpoint_next_session_start_timestamp_seconds",
+    "Unix start time of the next session the endpoint is booked for (within a day).",
+)
+READINESS = (
+    "confsched_endpoint_readiness",
+    "1 for the endpoint's readiness for its session starting within the hour, else 0.",
+)
+# Reasons the agent link counts (confsched.wire, confsched.agentlink), exported from 0.
+REJECT_REASONS = (
+    "bad_field",
+    "bad_message",
+    "bad_type",
+    "bad_version",
+    "not_json",
+    "too_long",
+    "unexpected",
+    "wrong_endpoint",
+)
+LOGIN_REFUSALS = (
+    "not_enrolled",
+    "revoked",
+    "too_many_connections",
+    "unknown_endpoint",
+    "wrong_key",
+)
+ENDPOINT_FAMILIES = (INFO, STATE, PROBLEM, CHECK, LAST_REPORT, RTT, JITTER, LOSS)
+BOOKING_FAMILIES = (NEXT_SESSION, READINESS)
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeStats:
+    """What the previous scrape cost, exported by the next one."""
+
+    scrapes: int = 0
+    duration_seconds: float = 0.0
+    longest_hold_seconds: float = 0.0
+    rerendered_endpoints: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeInput:
+    """Everything one scrape reads; ``now`` is Unix seconds."""
+
+    now: float
+    fleet: Fleet
+    health: Mapping[str, HealthEntry] = field(default_factory=dict)
+    default_interval: timedelta | None = None
+    """Ages entries whose own interval is 0; None: the fleet's report interval."""
+    counters: HealthCounters = EMPTY_COUNTERS
+    booking: BookingSnapshot = EMPTY_BOOKING
+    refusals: Mapping[str, int] = field(default_factory=dict)
+    stats: ScrapeStats = ScrapeStats()
+    version: str = ""
+    limits: judge.Thresholds = field(default_factory=judge.Thresholds)
+
+    @property
+    def now_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
+
+    @property
+    def interval(self) -> timedelta:
+        return self.default_interval or self.fleet.report_interval
+
+
+# --- per endpoint ------------------------------------------------------------------------------
+
+
+def district_label(ep: Endpoint) -> str:
+    """The district id; province rooms are labelled with their own (province) site."""
+    return ep.district or ep.site
+
+
+def info_labels(ep: Endpoint) -> dict[str, str]:
+    return {
+        "district": district_label(ep),
+        "agency": ep.agency,
+        "bridge": ep.bridge or "",
+        "level": ep.level.value,
+        "kind": ep.kind.value,
+    }
+
+
+def entry_interval(entry: HealthEntry, default: timedelta) -> timedelta:
+    return timedelta(seconds=entry.interval) if entry.interval else default
+
+
+def current_health(
+    endpoint: str,
+    entry: HealthEntry | None,
+    now: datetime,
+    default_interval: timedelta,
+    limits: judge.Thresholds,
+) -> EndpointHealth:
+    """The health the endpoint shows at ``now``: never reported, as judged, or gone offline
+    (the same rule as the health board's ``health()``, which the API shows)."""
+    if entry is None:
+        return judge.unknown(endpoint)
+    return judge.at(entry.health, now, entry_interval(entry, default_interval), limits)
+
+
+def problem_codes(h: EndpointHealth) -> tuple[str, ...]:
+    """Distinct reason codes, each a bounded label value (anything else counts as "other")."""
+    return tuple(dict.fromkeys(c if _CODE.match(c) else "other" for c in h.codes))
+
+
+def new_endpoint_families() -> list[Metric]:
+    """The eight health families, empty (the renderer takes its headers from these)."""
+    return [
+        InfoMetricFamily(INFO[0], INFO[1], labels=["endpoint"]),
+        GaugeMetricFamily(*STATE, labels=["endpoint", "district", "agency", "state"]),
+        GaugeMetricFamily(*PROBLEM, labels=["endpoint", "reason"]),
+        GaugeMetricFamily(*CHECK, labels=["endpoint", "check"]),
+        GaugeMetricFamily(*LAST_REPORT, labels=["endpoint"], unit="seconds"),
+        GaugeMetricFamily(*RTT, labels=["endpoint"], unit="seconds"),
+        GaugeMetricFamily(*JITTER, labels=["endpoint"], unit="seconds"),
+        GaugeMetricFamily(*LOSS, labels=["endpoint"], unit="ratio"),
+    ]
+
+
+def new_booking_families() -> list[Metric]:
+    return [
+        GaugeMetricFamily(*NEXT_SESSION, labels=["endpoint"], unit="seconds"),
+        GaugeMetricFamily(*READINESS, labels=["endpoint", "state"]),
+    ]
+
+
+def endpoint_families(inp: ScrapeInput) -> list[Metric]:
+    families = new_endpoint_families()
+    info, state, problem, check, last, rtt, jitter, loss = families
+    now, interval = inp.now_dt, inp.interval
+    for ep in inp.fleet.endpoints.values():
+        h = current_health(ep.id, inp.health.get(ep.id), now, interval, inp.limits)
+        info.add_metric([ep.id], info_labels(ep))
+        for s in STATES:
+            state.add_metric([ep.id, district_label(ep), ep.agency, s.value], _flag(h.state is s))
+        for code in problem_codes(h):
+            problem.add_metric([ep.id, code], 1.0)
+        for name in sorted(h.checks):
+            check.add_metric([ep.id, name], _flag(h.checks[name]))
+        if h.last_report_at is not None:
+            last.add_metric([ep.id], h.last_report_at.timestamp())
+        if h.rtt_ms is not None:
+            rtt.add_metric([ep.id], h.rtt_ms / 1000.0)
+        if h.jitter_ms is not None:
+            jitter.add_metric([ep.id], h.jitter_ms / 1000.0)
+        if h.loss_ratio is not None:
+            loss.add_metric([ep.id], float(h.loss_ratio))
+    return families
+
+
+def booking_endpoint_families(inp: ScrapeInput) -> list[Metric]:
+    families = new_booking_families()
+    nxt, ready = families
+    booking = inp.booking
+    for ep_id in inp.fleet.endpoints:
+        start = booking.next_start.get(ep_id)
+        if start is not None:
+            nxt.add_metric([ep_id], float(start))
+        status = booking.readiness.get(ep_id)
+        if status is not None:
+            for r in READINESS_STATES:
+                ready.add_metric([ep_id, r.value], _flag(status is r))
+    return families
+
+
+# --- fleet level -------------------------------------------------------------------------------
+
+
+def head_families(inp: ScrapeInput) -> list[Metric]:
+    build = InfoMetricFamily("confsched_build", "The running confsched version (always 1).")
+    build.add_metric([], {"version": inp.version})
+    return [build]
+
+
+def fleet_families(inp: ScrapeInput) -> list[Metric]:
+    b = inp.booking
+    capacity = GaugeMetricFamily(
+        "confsched_bridge_ports_capacity", "Ports a bridge (MCU) has.", labels=["bridge"]
+    )
+    in_use = GaugeMetricFamily(
+        "confsched_bridge_ports_in_use",
+        "Bridge ports taken now by sessions in their setup or running window.",
+        labels=["bridge"],
+    )
+    for bridge in inp.fleet.bridges.values():
+        capacity.add_metric([bridge.id], float(bridge.ports))
+        in_use.add_metric([bridge.id], float(b.ports_in_use.get(bridge.id, 0)))
+    sessions = GaugeMetricFamily(
+        "confsched_sessions",
+        "Sessions by the state of their current or next occurrence.",
+        labels=["state"],
+    )
+    for s in SESSION_STATES:
+        sessions.add_metric([s], float(b.sessions.get(s, 0)))
+    upcoming = GaugeMetricFamily(
+        "confsched_upcoming_sessions",
+        "Session occurrences in their setup window or starting within the next hour.",
+        value=float(b.upcoming_sessions),
+    )
+    upcoming_eps = GaugeMetricFamily(
+        "confsched_upcoming_session_endpoints",
+        "Endpoints booked in sessions starting within the next hour, by readiness.",
+        labels=["state"],
+    )
+    counts = _count(b.readiness.values())
+    for r in READINESS_STATES:
+        upcoming_eps.add_metric([r.value], float(counts.get(r, 0)))
+    snapshot = GaugeMetricFamily(
+        "confsched_booking_snapshot_timestamp_seconds",
+        "Unix time the booking figures above were read from the store.",
+        value=b.taken_at,
+        unit="seconds",
+    )
+    return [capacity, in_use, sessions, upcoming, upcoming_eps, snapshot]
+
+
+def counter_families(inp: ScrapeInput) -> list[Metric]:
+    c = inp.counters
+    accepted = CounterMetricFamily(
+        "confsched_reports_accepted",
+        "Health reports accepted from agents.",
+        value=float(c.reports_accepted),
+    )
+    rejected = _by_reason(
+        "confsched_reports_rejected",
+        "Agent messages refused, by reason.",
+        c.reports_rejected,
+        REJECT_REASONS,
+    )
+    logins = _by_reason(
+        "confsched_ssh_logins_refused",
+        "Agent SSH logins refused, by reason.",
+        c.logins_refused,
+        LOGIN_REFUSALS,
+    )
+    refusals = _by_reason(
+        "confsched_booking_refusals", "Bookings refused, by reason.", inp.refusals
+    )
+    return [accepted, rejected, logins, refusals]
+
+
+def scrape_families(inp: ScrapeInput) -> list[Metric]:
+    st = inp.stats
+    return [
+        CounterMetricFamily(
+            "confsched_metrics_scrapes", "Scrapes of /metrics served.", value=float(st.scrapes)
+        ),
+        GaugeMetricFamily(
+            "confsched_metrics_scrape_duration_seconds",
+            "Time the previous /metrics scrape took to render.",
+            value=st.duration_seconds,
+            unit="seconds",
+        ),
+        GaugeMetricFamily(
+            "confsched_metrics_scrape_longest_hold_seconds",
+            "Longest the previous scrape held the event loop without a break.",
+            value=st.longest_hold_seconds,
+            unit="seconds",
+        ),
+        GaugeMetricFamily(
+            "confsched_metrics_rerendered_endpoints",
+            "Endpoints whose series the previous scrape had to render anew.",
+            value=float(st.rerendered_endpoints),
+        ),
+    ]
+
+
+def tail_families(inp: ScrapeInput) -> list[Metric]:
+    return fleet_families(inp) + counter_families(inp) + scrape_families(inp)
+
+
+def build_families(inp: ScrapeInput) -> list[Metric]:
+    """Every family, in exposition order (the reference for the fast renderer)."""
+    return (
+        head_families(inp)
+        + endpoint_families(inp)
+        + booking_endpoint_families(inp)
+        + tail_families(inp)
+    )
+
+
+class FamiliesCollector:
+    """A prometheus-client collector over fixed families (for ``generate_latest``)."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
+
+
+def _flag(ok: bool) -> float:
+    return 1.0 if ok else 0.0
+
+
+def _count(values: Iterable[object]) -> dict[object, int]:
+    out: dict[object, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def _by_reason(
+    name: str, doc: str, counts: Mapping[str, int], known: Iterable[str] = ()
+) -> CounterMetricFamily:
+    """One series per reason; known reasons start at 0 so that ``rate()`` sees the first one."""
+    bounded: dict[str, int] = dict.fromkeys(known, 0)
+    for reason, n in counts.items():
+        key = reason if _CODE.match(reason) else "other"
+        bounded[key] = bounded.get(key, 0) + n
+    family = CounterMetricFamily(name, doc, labels=["reason"])
+    for reason in sorted(bounded):
+        family.add_metric([reason], float(bounded[reason]))
+    return family

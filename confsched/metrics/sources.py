@@ -1,0 +1,109 @@
+"""What the metrics collector reads at scrape time: small typed snapshot sources.
+
+The collector never touches SQLite on a scrape (the scrape handler runs on the event loop). It
+reads two things:
+
+* a :class:`HealthSource`: the in-memory latest judged health per endpoint plus the cumulative
+  counters of the agent link (reports accepted/rejected, SSH logins refused). The health board
+  keeps these anyway; reading them is a dict lookup per endpoint.
+* a :class:`BookingSnapshot`: bridge ports in use, sessions by state, who is booked next and
+  the readiness of sessions starting within the hour. These come from the store, so a
+  background task refreshes the snapshot off the event loop (on every change of the
+  "sessions"/"readiness" areas and every few seconds, as "in use now" moves with the clock)
+  and the scrape only reads the last one.
+
+Everything here is plain data so that tests can hand the collector in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from confsched.domain.model import EndpointHealth, Readiness
+
+SESSION_STATES: tuple[str, ...] = ("upcoming", "setup", "running", "finished", "cancelled")
+"""States of a session (series) by its current or next occurrence, for ``confsched_sessions``."""
+
+READINESS_STATES: tuple[Readiness, ...] = (
+    Readiness.PENDING,
+    Readiness.READY,
+    Readiness.NOT_READY,
+    Readiness.NO_ANSWER,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCounters:
+    """Cumulative counters of the agent link since the scheduler started.
+
+    Reason keys are short bounded codes (``bad_json``, ``too_long``, ``wrong_endpoint``,
+    ``unknown_key``, ``revoked_key`` …), never free text: they become label values.
+    """
+
+    reports_accepted: int = 0
+    reports_rejected: Mapping[str, int] = field(default_factory=dict)
+    logins_refused: Mapping[str, int] = field(default_factory=dict)
+
+
+class HealthEntry(Protocol):
+    """One endpoint's latest judged report as the health board keeps it (``StoredHealth``)."""
+
+    @property
+    def health(self) -> EndpointHealth: ...
+
+    @property
+    def interval(self) -> float:
+        """The agent's report interval in seconds (0: the fleet's); ages the state."""
+        ...
+
+
+class HealthSource(Protocol):
+    """The health board as the collector sees it."""
+
+    def entries(self) -> Mapping[str, HealthEntry]:
+        """endpoint id → its latest entry, as judged when it arrived (the collector ages it).
+
+        The collector remembers the entry it rendered per endpoint and re-renders only when
+        the mapping holds a different object, so a board must replace (never mutate) an
+        endpoint's entry when a report arrives — natural with frozen dataclasses.
+        """
+        ...
+
+    def counters(self) -> HealthCounters:
+        """The cumulative counters; cheap (called once per scrape)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BookingSnapshot:
+    """Booking-derived state at ``taken_at`` (Unix seconds), refreshed in the background."""
+
+    taken_at: float = 0.0
+    ports_in_use: Mapping[str, int] = field(default_factory=dict)
+    """bridge id → ports taken now by occurrences in their setup or running window."""
+    sessions: Mapping[str, int] = field(default_factory=dict)
+    """state (one of SESSION_STATES) → number of sessions."""
+    next_start: Mapping[str, float] = field(default_factory=dict)
+    """endpoint id → Unix start time of the next occurrence it is booked for (horizon: a day)."""
+    upcoming_sessions: int = 0
+    """Occurrences in their setup window or starting within the next hour."""
+    readiness: Mapping[str, Readiness] = field(default_factory=dict)
+    """endpoint id → its readiness for the occurrence it is booked for within the next hour."""
+
+
+class BookingSource(Protocol):
+    """Builds a :class:`BookingSnapshot`; called off the scrape path, may read the store."""
+
+    async def snapshot(self, now: float) -> BookingSnapshot: ...
+
+
+class RefusalSource(Protocol):
+    """Cumulative booking refusals by reason (``endpoint_conflict``, ``ports``, ``invalid``)."""
+
+    def refusals(self) -> Mapping[str, int]: ...
+
+
+EMPTY_BOOKING = BookingSnapshot()
+EMPTY_COUNTERS = HealthCounters()
