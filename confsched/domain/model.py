@@ -162,6 +162,11 @@ class Occurrence:
     setup: timedelta = DEFAULT_SETUP
     cancelled: bool = False
     sequence: int = 0
+    moved: bool = False
+    """True when this sitting was moved on its own (a RECURRENCE-ID override for the calendar)."""
+    allocation: PortAllocation | None = None
+    """Its own bridge ports when the session's allocation did not fit at this time; None: the
+    session's ``allocation`` applies."""
 
     @property
     def busy_from(self) -> datetime:

@@ -48,7 +48,39 @@ def m001_inventory(db: sqlite_utils.Database) -> None:
 
 @MIGRATIONS()
 def m002_booking(db: sqlite_utils.Database) -> None:
-    """Sessions, occurrences and busy intervals (owned by the booking engine)."""
+    """Sessions, occurrences and busy intervals (owned by the booking engine).
+
+    ``busy`` holds one row per endpoint per live occurrence, clustered on (endpoint, busy_from):
+    whether a room is free is one short index range scan. ``occurrences.ports`` is what the
+    occurrence takes on each bridge (JSON), summed by the port check and the metrics.
+    """
+    db.execute(
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY, title TEXT NOT NULL, organizer TEXT NOT NULL, chair TEXT,
+            selectors TEXT NOT NULL, endpoints TEXT NOT NULL,
+            starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, setup_s INTEGER NOT NULL,
+            rrule TEXT, exdates TEXT NOT NULL DEFAULT '[]', allocation TEXT NOT NULL,
+            status TEXT NOT NULL, sequence INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT, updated_at TEXT, materialised_until TEXT)"""
+    )
+    db.execute("CREATE INDEX sessions_by_start ON sessions(starts_at)")
+    db.execute(
+        """CREATE TABLE occurrences (
+            session_id TEXT NOT NULL, recurrence_id TEXT NOT NULL,
+            starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, busy_from TEXT NOT NULL,
+            cancelled INTEGER NOT NULL DEFAULT 0, sequence INTEGER NOT NULL DEFAULT 0,
+            moved INTEGER NOT NULL DEFAULT 0, allocation TEXT, ports TEXT NOT NULL,
+            PRIMARY KEY (session_id, recurrence_id)) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX occurrences_by_busy_from ON occurrences(busy_from)")
+    db.execute(
+        """CREATE TABLE busy (
+            endpoint TEXT NOT NULL, busy_from TEXT NOT NULL, busy_until TEXT NOT NULL,
+            session_id TEXT NOT NULL, recurrence_id TEXT NOT NULL,
+            PRIMARY KEY (endpoint, busy_from, session_id, recurrence_id)) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX busy_by_occurrence ON busy(session_id, recurrence_id)")
+    db.execute("CREATE TABLE booking_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
 @MIGRATIONS()

@@ -1,0 +1,412 @@
+"""The booking engine: validate a request into a session, expand its occurrences, and decide.
+
+Pure: the store hands in what already holds the chosen endpoints (``Holder``) and the bridge
+ports already taken (``Load``) around each occurrence; ``decide`` answers with every conflict, or
+the port allocation. Nothing here reads a clock: ``now`` is an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from confsched.domain import recurrence
+from confsched.domain.inventory import expand_selectors
+from confsched.domain.model import (
+    DEFAULT_SETUP,
+    MAX_ENDPOINTS_PER_SESSION,
+    Fleet,
+    Occurrence,
+    PortAllocation,
+    Session,
+)
+from confsched.domain.ports import (
+    Load,
+    Participant,
+    allocate,
+    fits,
+    free_ports,
+    ports_needed,
+)
+from confsched.errors import InvalidInput, NotFound
+
+MAX_DURATION = timedelta(hours=24)
+MAX_SETUP = timedelta(hours=2)
+MAX_BUSY_SPAN = MAX_DURATION + MAX_SETUP
+"""No occurrence holds a room longer than this: a conflict query looks back only this far."""
+MAX_AHEAD = timedelta(days=366 * 5)
+HORIZON = timedelta(days=400)
+"""Recurring series are materialised at least this far ahead of now."""
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """What an operator asked for; times in UTC (parsed at the edge)."""
+
+    title: str
+    selectors: tuple[str, ...]
+    start: datetime
+    end: datetime
+    organizer: str | None = None
+    chair: str | None = None
+    setup: timedelta = DEFAULT_SETUP
+    rrule: str | None = None
+    exdates: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """An existing occurrence that holds ``endpoint`` (from its setup time to its end)."""
+
+    endpoint: str
+    session_id: str
+    title: str
+    start: datetime
+    end: datetime
+    busy_from: datetime
+    recurrence_id: datetime | None = None
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointConflict:
+    """``endpoint`` is held by another session over the asked time (setup included)."""
+
+    endpoint: str
+    endpoint_name: str
+    session: str
+    title: str
+    start: datetime
+    end: datetime
+    busy_from: datetime
+    timezone: str
+    wanted_start: datetime | None = None
+
+    kind = "endpoint"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "endpoint": self.endpoint,
+            "endpoint_name": self.endpoint_name,
+            "session": self.session,
+            "title": self.title,
+            "start": _local(self.start, self.timezone),
+            "end": _local(self.end, self.timezone),
+            "busy_from": _local(self.busy_from, self.timezone),
+            "wanted_start": _local(self.wanted_start, self.timezone) if self.wanted_start else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PortsConflict:
+    """No allocation of bridge ports can hold the session at this time."""
+
+    needed: int
+    free: int
+    start: datetime
+    end: datetime
+    timezone: str
+    free_by_bridge: Mapping[str, int] = field(default_factory=dict)
+
+    kind = "ports"
+
+    @property
+    def message(self) -> str:
+        local = self.start.astimezone(ZoneInfo(self.timezone))
+        detail = ", ".join(f"{b} {n}" for b, n in self.free_by_bridge.items())
+        return (
+            f"{local:%Y-%m-%d %H:%M}: needs {self.needed} bridge ports, only {self.free} free "
+            f"({detail})"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "needed": self.needed,
+            "free": self.free,
+            "start": _local(self.start, self.timezone),
+            "end": _local(self.end, self.timezone),
+            "message": self.message,
+            "free_by_bridge": dict(self.free_by_bridge),
+        }
+
+
+Conflict = EndpointConflict | PortsConflict
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The engine's answer for one session: conflicts, or the allocation to store."""
+
+    conflicts: tuple[Conflict, ...]
+    allocation: PortAllocation | None
+    overrides: Mapping[datetime, PortAllocation] = field(default_factory=dict)
+    """Occurrences (by recurrence id) that need their own allocation at their time."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def build_session(
+    fleet: Fleet, request: BookingRequest, now: datetime, session_id: str
+) -> tuple[Session, recurrence.Rule | None]:
+    """Check every field of ``request``; a clear InvalidInput/NotFound for the first bad one."""
+    title = request.title.strip()
+    if not title:
+        raise InvalidInput("the title is empty")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"the title is longer than {MAX_TITLE} characters")
+    endpoints = participants_of(fleet, request.selectors)
+    check_times(request.start, request.end, request.setup, now, fleet.timezone)
+    chair = request.chair or endpoints[0]
+    if chair not in fleet.endpoints:
+        raise NotFound("endpoint", chair)
+    if chair not in endpoints:
+        raise InvalidInput(f"the chair {chair!r} is not a participant: add it to the rooms")
+    organizer = request.organizer or fleet.endpoints[chair].agency
+    if organizer not in fleet.agencies:
+        raise NotFound("agency", organizer)
+    tz = ZoneInfo(fleet.timezone)
+    rule = _rule(request, tz, now)
+    session = Session(
+        id=session_id,
+        title=title,
+        organizer=organizer,
+        chair=chair,
+        endpoints=endpoints,
+        selectors=tuple(s.strip() for s in request.selectors if s.strip()),
+        start=request.start,
+        end=request.end,
+        setup=request.setup,
+        rrule=str(rule) if rule else None,
+        exdates=tuple(sorted(set(request.exdates))),
+        created_at=now,
+        updated_at=now,
+    )
+    return session, rule
+
+
+def participants_of(fleet: Fleet, selectors: Sequence[str]) -> tuple[str, ...]:
+    """The endpoints chosen by ``selectors``: at least one, at most 192."""
+    if not any(s.strip() for s in selectors):
+        raise InvalidInput("no rooms chosen: give endpoints or groups (e.g. all, district:ID)")
+    endpoints = expand_selectors(fleet, tuple(selectors))
+    if len(endpoints) > MAX_ENDPOINTS_PER_SESSION:
+        raise InvalidInput(
+            f"{len(endpoints)} endpoints chosen; a session holds at most "
+            f"{MAX_ENDPOINTS_PER_SESSION}"
+        )
+    return endpoints
+
+
+def check_times(
+    start: datetime, end: datetime, setup: timedelta, now: datetime, timezone: str
+) -> None:
+    """End after start, a sane length and setup, not in the past, not absurdly far ahead."""
+    tz = ZoneInfo(timezone)
+    if end <= start:
+        raise InvalidInput(
+            f"the end {end.astimezone(tz):%Y-%m-%d %H:%M} is not after the start "
+            f"{start.astimezone(tz):%Y-%m-%d %H:%M}"
+        )
+    if end - start > MAX_DURATION:
+        raise InvalidInput("a session lasts at most 24 hours")
+    if setup < timedelta(0) or setup > MAX_SETUP:
+        raise InvalidInput("the setup time must be between 0 and 2 hours")
+    if start < now:
+        raise InvalidInput(f"the start {start.astimezone(tz):%Y-%m-%d %H:%M} is in the past")
+    if start > now + MAX_AHEAD:
+        raise InvalidInput("sessions can be booked at most 5 years ahead")
+
+
+def _rule(request: BookingRequest, tz: ZoneInfo, now: datetime) -> recurrence.Rule | None:
+    if not request.rrule:
+        if request.exdates:
+            raise InvalidInput("exception dates need a repeat rule")
+        return None
+    rule = recurrence.parse_rrule(request.rrule, tz)
+    if rule.until is not None and rule.until > now + MAX_AHEAD:
+        raise InvalidInput("a series may run at most 5 years ahead")
+    if rule.until is not None and rule.until < request.start:
+        raise InvalidInput("UNTIL is before the first occurrence")
+    recurrence.check_first(rule, request.start, tz)
+    last = recurrence.last_start(rule, request.start, tz)
+    if last is not None and last > now + MAX_AHEAD:
+        raise InvalidInput("a series may run at most 5 years ahead")
+    for exdate in request.exdates:
+        until = exdate + timedelta(seconds=1)
+        if exdate not in set(recurrence.expand(rule, request.start, tz, until)):
+            raise InvalidInput(
+                f"exception {exdate.astimezone(tz):%Y-%m-%d %H:%M} is not an occurrence of the "
+                "series"
+            )
+    return rule
+
+
+# --- occurrences ------------------------------------------------------------------------------
+
+
+def rule_of(session: Session, tz: ZoneInfo) -> recurrence.Rule | None:
+    return recurrence.parse_rrule(session.rrule, tz) if session.rrule else None
+
+
+def materialise(
+    session: Session, tz: ZoneInfo, since: datetime | None, until: datetime
+) -> list[Occurrence]:
+    """The session's occurrences with ``since <= recurrence id < until`` (exceptions left out)."""
+    rule = rule_of(session, tz)
+    duration = session.end - session.start
+    if rule is None:
+        starts = [session.start] if session.start < until else []
+    else:
+        starts = [s for s in recurrence.expand(rule, session.start, tz, until)]
+    skip = set(session.exdates)
+    return [
+        Occurrence(session.id, s, s, s + duration, session.setup, sequence=session.sequence)
+        for s in starts
+        if (since is None or s >= since) and s not in skip
+    ]
+
+
+def series_end(session: Session, tz: ZoneInfo) -> datetime | None:
+    """When the last occurrence ends; None for a series without end."""
+    rule = rule_of(session, tz)
+    if rule is None:
+        return session.end
+    last = recurrence.last_start(rule, session.start, tz)
+    return None if last is None else last + (session.end - session.start)
+
+
+# --- the decision -----------------------------------------------------------------------------
+
+
+def decide(
+    fleet: Fleet,
+    session: Session,
+    occurrences: Sequence[Occurrence],
+    holders: Mapping[datetime, Sequence[Holder]],
+    loads: Mapping[datetime, Sequence[Load]],
+    preferred: PortAllocation | None = None,
+) -> Decision:
+    """Every endpoint and port conflict of ``occurrences``; or the allocation that fits them all.
+
+    ``holders`` and ``loads`` are keyed by each occurrence's recurrence id and must already leave
+    out the occurrences this booking replaces (a move). ``preferred`` (the allocation a moved
+    session had) is kept when it still fits, so a move does not reshuffle rooms across bridges.
+    """
+    live = [o for o in occurrences if not o.cancelled]
+    conflicts: list[Conflict] = []
+    for occurrence in live:
+        conflicts.extend(
+            _endpoint_conflicts(fleet, occurrence, holders.get(occurrence.recurrence_id, ()))
+        )
+    participants = [Participant(e, fleet.endpoints[e].bridge) for e in session.endpoints]
+    free_at = {
+        o.recurrence_id: free_ports(
+            fleet.bridges, loads.get(o.recurrence_id, ()), o.busy_from, o.end
+        )
+        for o in live
+    }
+    allocation, overrides, port_conflicts = _allocate_all(
+        fleet, participants, live, free_at, preferred
+    )
+    conflicts.extend(port_conflicts)
+    return Decision(tuple(conflicts), None if conflicts else allocation, overrides)
+
+
+def _endpoint_conflicts(
+    fleet: Fleet, occurrence: Occurrence, holders: Sequence[Holder]
+) -> list[EndpointConflict]:
+    seen: set[tuple[str, str, datetime]] = set()
+    found = []
+    for h in holders:
+        if h.busy_from >= occurrence.end or h.end <= occurrence.busy_from:
+            continue
+        key = (h.endpoint, h.session_id, h.start)
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(
+            EndpointConflict(
+                endpoint=h.endpoint,
+                endpoint_name=fleet.endpoints[h.endpoint].name
+                if h.endpoint in fleet.endpoints
+                else h.endpoint,
+                session=h.session_id,
+                title=h.title,
+                start=h.start,
+                end=h.end,
+                busy_from=h.busy_from,
+                timezone=fleet.timezone,
+                wanted_start=occurrence.start,
+            )
+        )
+    position = {e: i for i, e in enumerate(fleet.endpoints)}
+    found.sort(key=lambda c: (c.start, c.session, position.get(c.endpoint, 0)))
+    return found
+
+
+def _allocate_all(
+    fleet: Fleet,
+    participants: list[Participant],
+    live: Sequence[Occurrence],
+    free_at: Mapping[datetime, Mapping[str, int]],
+    preferred: PortAllocation | None,
+) -> tuple[PortAllocation | None, dict[datetime, PortAllocation], list[PortsConflict]]:
+    """One allocation for the whole series when it fits everywhere; per-occurrence ones if not."""
+    if not live:
+        return preferred or PortAllocation({}), {}, []
+    tightest = {b: min(free[b] for free in free_at.values()) for b in fleet.bridges}
+    if preferred is not None and fits(preferred, tightest):
+        return preferred, {}, []
+    common = allocate(participants, fleet.bridges, tightest)
+    if common is not None:
+        return common, {}, []
+    main: PortAllocation | None = None
+    overrides: dict[datetime, PortAllocation] = {}
+    conflicts: list[PortsConflict] = []
+    capacities = [b.ports for b in fleet.bridges.values()]
+    needed, _ = ports_needed(len(participants), capacities)
+    for occurrence in live:
+        free = free_at[occurrence.recurrence_id]
+        if main is not None and fits(main, free):
+            continue
+        own = allocate(participants, fleet.bridges, free)
+        if own is None:
+            conflicts.append(
+                PortsConflict(
+                    needed,
+                    sum(free.values()),
+                    occurrence.start,
+                    occurrence.end,
+                    fleet.timezone,
+                    dict(free),
+                )
+            )
+        elif main is None:
+            main = own
+        else:
+            overrides[occurrence.recurrence_id] = own
+    return main, overrides, conflicts
+
+
+def with_allocations(occurrences: Sequence[Occurrence], decision: Decision) -> list[Occurrence]:
+    """The occurrences as they are stored: those needing their own allocation carry it."""
+    return [
+        replace(o, allocation=decision.overrides[o.recurrence_id])
+        if o.recurrence_id in decision.overrides
+        else o
+        for o in occurrences
+    ]

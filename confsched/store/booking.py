@@ -1,0 +1,397 @@
+"""Sessions, occurrences and per-endpoint busy intervals in SQLite.
+
+No transactions here: the booking service wraps each use case in one ``immediate(db)`` so the
+conflict check and the insert happen under one lock. Statements go straight to the connection
+(``db.execute``) because a 192-endpoint booking must store in well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from confsched.domain.booking import MAX_BUSY_SPAN, Holder
+from confsched.domain.model import Occurrence, PortAllocation, Session, SessionStatus
+from confsched.domain.ports import Load, usage
+from confsched.store.db import from_db_time, to_db_time
+
+_SESSION_COLUMNS = (
+    "id, title, organizer, chair, selectors, endpoints, starts_at, ends_at, setup_s, rrule, "
+    "exdates, allocation, status, sequence, created_at, updated_at"
+)
+_OCCURRENCE_COLUMNS = (
+    "session_id, recurrence_id, starts_at, ends_at, busy_from, cancelled, sequence, moved, "
+    "allocation"
+)
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def encode_allocation(allocation: PortAllocation) -> str:
+    return json.dumps(
+        {
+            "by_bridge": {b: list(e) for b, e in allocation.by_bridge.items()},
+            "links": [list(link) for link in allocation.links],
+        },
+        ensure_ascii=False,
+    )
+
+
+def decode_allocation(text: str) -> PortAllocation:
+    raw = json.loads(text)
+    return PortAllocation(
+        {b: tuple(e) for b, e in raw["by_bridge"].items()},
+        tuple((a, b) for a, b in raw["links"]),
+    )
+
+
+def _session_row(session: Session) -> tuple[Any, ...]:
+    return (
+        session.id,
+        session.title,
+        session.organizer,
+        session.chair,
+        json.dumps(list(session.selectors), ensure_ascii=False),
+        json.dumps(list(session.endpoints)),
+        to_db_time(session.start),
+        to_db_time(session.end),
+        int(session.setup.total_seconds()),
+        session.rrule,
+        json.dumps([to_db_time(d) for d in session.exdates]),
+        encode_allocation(session.allocation),
+        session.status.value,
+        session.sequence,
+        to_db_time(session.created_at) if session.created_at else None,
+        to_db_time(session.updated_at) if session.updated_at else None,
+    )
+
+
+def _session(row: Sequence[Any]) -> Session:
+    return Session(
+        id=row[0],
+        title=row[1],
+        organizer=row[2],
+        chair=row[3],
+        selectors=tuple(json.loads(row[4])),
+        endpoints=tuple(json.loads(row[5])),
+        start=from_db_time(row[6]),
+        end=from_db_time(row[7]),
+        setup=timedelta(seconds=row[8]),
+        rrule=row[9],
+        exdates=tuple(from_db_time(d) for d in json.loads(row[10])),
+        allocation=decode_allocation(row[11]),
+        status=SessionStatus(row[12]),
+        sequence=row[13],
+        created_at=from_db_time(row[14]) if row[14] else None,
+        updated_at=from_db_time(row[15]) if row[15] else None,
+    )
+
+
+def _occurrence(row: Sequence[Any]) -> Occurrence:
+    start = from_db_time(row[2])
+    return Occurrence(
+        session_id=row[0],
+        recurrence_id=from_db_time(row[1]),
+        start=start,
+        end=from_db_time(row[3]),
+        setup=start - from_db_time(row[4]),
+        cancelled=bool(row[5]),
+        sequence=row[6],
+        moved=bool(row[7]),
+        allocation=decode_allocation(row[8]) if row[8] else None,
+    )
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def insert_session(db: sqlite_utils.Database, session: Session) -> None:
+    marks = ", ".join("?" * 16)
+    db.execute(f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({marks})", _session_row(session))
+
+
+def update_session(db: sqlite_utils.Database, session: Session) -> None:
+    row = _session_row(session)
+    columns = [c.strip() for c in _SESSION_COLUMNS.split(",")][1:]
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    db.execute(f"UPDATE sessions SET {assignments} WHERE id = ?", [*row[1:], row[0]])
+
+
+def set_materialised(db: sqlite_utils.Database, session_id: str, until: datetime | None) -> None:
+    db.execute(
+        "UPDATE sessions SET materialised_until = ? WHERE id = ?",
+        [to_db_time(until) if until else None, session_id],
+    )
+
+
+def insert_occurrences(
+    db: sqlite_utils.Database, session: Session, occurrences: Iterable[Occurrence]
+) -> None:
+    """Store occurrences and, for the live ones, a busy row per endpoint."""
+    conn = db.conn
+    occurrence_rows = []
+    busy_rows = []
+    for o in occurrences:
+        rid, busy_from, until = (
+            to_db_time(o.recurrence_id),
+            to_db_time(o.busy_from),
+            to_db_time(o.end),
+        )
+        own = encode_allocation(o.allocation) if o.allocation else None
+        ports = {} if o.cancelled else usage(o.allocation or session.allocation)
+        occurrence_rows.append(
+            (
+                session.id,
+                rid,
+                to_db_time(o.start),
+                until,
+                busy_from,
+                int(o.cancelled),
+                o.sequence,
+                int(o.moved),
+                own,
+                json.dumps(ports),
+            )
+        )
+        if not o.cancelled:
+            busy_rows.extend((e, busy_from, until, session.id, rid) for e in session.endpoints)
+    conn.executemany(
+        f"INSERT INTO occurrences ({_OCCURRENCE_COLUMNS}, ports) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        occurrence_rows,
+    )
+    conn.executemany("INSERT INTO busy VALUES (?,?,?,?,?)", busy_rows)
+
+
+def delete_occurrences(
+    db: sqlite_utils.Database, session_id: str, recurrence_ids: Sequence[datetime] | None = None
+) -> None:
+    """Remove occurrences (all of the session's when ``recurrence_ids`` is None) and their rows."""
+    if recurrence_ids is None:
+        db.execute("DELETE FROM busy WHERE session_id = ?", [session_id])
+        db.execute("DELETE FROM occurrences WHERE session_id = ?", [session_id])
+        return
+    keys = [(session_id, to_db_time(r)) for r in recurrence_ids]
+    db.conn.executemany("DELETE FROM busy WHERE session_id = ? AND recurrence_id = ?", keys)
+    db.conn.executemany("DELETE FROM occurrences WHERE session_id = ? AND recurrence_id = ?", keys)
+
+
+def replace_occurrence(db: sqlite_utils.Database, session: Session, occurrence: Occurrence) -> None:
+    delete_occurrences(db, session.id, [occurrence.recurrence_id])
+    insert_occurrences(db, session, [occurrence])
+
+
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM booking_meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO booking_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def holders(
+    db: sqlite_utils.Database, endpoints: Sequence[str], busy_from: datetime, end: datetime
+) -> list[Holder]:
+    """Live occurrences holding any of ``endpoints`` during ``[busy_from, end)``."""
+    if not endpoints:
+        return []
+    marks = ",".join("?" * len(endpoints))
+    rows = db.execute(
+        "SELECT b.endpoint, b.session_id, s.title, o.starts_at, o.ends_at, o.busy_from, "
+        "o.recurrence_id FROM busy b "
+        "JOIN occurrences o ON o.session_id = b.session_id AND o.recurrence_id = b.recurrence_id "
+        "JOIN sessions s ON s.id = b.session_id "
+        f"WHERE b.endpoint IN ({marks}) AND b.busy_from >= ? AND b.busy_from < ? "
+        "AND b.busy_until > ?",
+        [*endpoints, to_db_time(busy_from - MAX_BUSY_SPAN), to_db_time(end), to_db_time(busy_from)],
+    ).fetchall()
+    return [
+        Holder(
+            r[0],
+            r[1],
+            r[2],
+            from_db_time(r[3]),
+            from_db_time(r[4]),
+            from_db_time(r[5]),
+            from_db_time(r[6]),
+        )
+        for r in rows
+    ]
+
+
+def loads(db: sqlite_utils.Database, busy_from: datetime, end: datetime) -> list[Load]:
+    """Ports taken by live occurrences overlapping ``[busy_from, end)``."""
+    rows = db.execute(
+        "SELECT busy_from, ends_at, ports, session_id, recurrence_id FROM occurrences "
+        "WHERE busy_from >= ? AND busy_from < ? AND ends_at > ? AND cancelled = 0",
+        [to_db_time(busy_from - MAX_BUSY_SPAN), to_db_time(end), to_db_time(busy_from)],
+    ).fetchall()
+    return [
+        Load(from_db_time(r[0]), from_db_time(r[1]), json.loads(r[2]), r[3], from_db_time(r[4]))
+        for r in rows
+    ]
+
+
+def busy_intervals(
+    db: sqlite_utils.Database, endpoints: Sequence[str], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Distinct busy intervals of any of ``endpoints`` overlapping ``[start, end)``.
+
+    Read per occurrence (a few dozen a month), then matched against the sessions' rooms: far
+    cheaper than reading one busy row per endpoint when the set is large.
+    """
+    wanted = set(endpoints)
+    rows = db.execute(
+        "SELECT o.busy_from, o.ends_at, s.endpoints FROM occurrences o "
+        "JOIN sessions s ON s.id = o.session_id "
+        "WHERE o.busy_from >= ? AND o.busy_from < ? AND o.ends_at > ? AND o.cancelled = 0",
+        [to_db_time(start - MAX_BUSY_SPAN), to_db_time(end), to_db_time(start)],
+    ).fetchall()
+    parsed: dict[str, bool] = {}
+    intervals = []
+    for busy_from, ends_at, members in rows:
+        if members not in parsed:
+            parsed[members] = not wanted.isdisjoint(json.loads(members))
+        if parsed[members]:
+            intervals.append((from_db_time(busy_from), from_db_time(ends_at)))
+    return intervals
+
+
+def load_session(db: sqlite_utils.Database, session_id: str) -> Session | None:
+    row = db.execute(
+        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", [session_id]
+    ).fetchone()
+    return _session(row) if row else None
+
+
+def load_sessions(db: sqlite_utils.Database, ids: Iterable[str]) -> dict[str, Session]:
+    wanted = sorted(set(ids))
+    found: dict[str, Session] = {}
+    for chunk in range(0, len(wanted), 500):
+        part = wanted[chunk : chunk + 500]
+        marks = ",".join("?" * len(part))
+        for row in db.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", part
+        ).fetchall():
+            found[row[0]] = _session(row)
+    return found
+
+
+def all_session_ids(db: sqlite_utils.Database, status: str | None = None) -> list[str]:
+    if status is None:
+        rows = db.execute("SELECT id FROM sessions ORDER BY starts_at").fetchall()
+    else:
+        rows = db.execute(
+            "SELECT id FROM sessions WHERE status = ? ORDER BY starts_at", [status]
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def occurrences_of(db: sqlite_utils.Database, session_id: str) -> list[Occurrence]:
+    rows = db.execute(
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences WHERE session_id = ? ORDER BY starts_at",
+        [session_id],
+    ).fetchall()
+    return [_occurrence(r) for r in rows]
+
+
+def occurrence(
+    db: sqlite_utils.Database, session_id: str, recurrence_id: datetime
+) -> Occurrence | None:
+    row = db.execute(
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences WHERE session_id = ? AND recurrence_id = ?",
+        [session_id, to_db_time(recurrence_id)],
+    ).fetchone()
+    return _occurrence(row) if row else None
+
+
+def occurrences_between(
+    db: sqlite_utils.Database, start: datetime, end: datetime, include_cancelled: bool = False
+) -> list[Occurrence]:
+    """Occurrences overlapping ``[start, end)`` (setup time included), by start."""
+    cancelled = "" if include_cancelled else "AND cancelled = 0 "
+    rows = db.execute(
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences "
+        f"WHERE busy_from >= ? AND busy_from < ? AND ends_at > ? {cancelled}"
+        "ORDER BY starts_at, session_id",
+        [to_db_time(start - MAX_BUSY_SPAN), to_db_time(end), to_db_time(start)],
+    ).fetchall()
+    return [_occurrence(r) for r in rows]
+
+
+def series_to_extend(db: sqlite_utils.Database, until: datetime) -> list[tuple[Session, datetime]]:
+    """Scheduled recurring sessions materialised only up to before ``until``, oldest first."""
+    rows = db.execute(
+        f"SELECT {_SESSION_COLUMNS}, materialised_until FROM sessions "
+        "WHERE rrule IS NOT NULL AND status = 'scheduled' AND materialised_until IS NOT NULL "
+        "AND materialised_until < ? ORDER BY created_at, id",
+        [to_db_time(until)],
+    ).fetchall()
+    return [(_session(r), from_db_time(r[16])) for r in rows]
+
+
+def ports_in_use(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:
+    """Ports taken on each bridge at the instant ``at`` (setup time counts)."""
+    totals: dict[str, int] = {}
+    for load in loads(db, at, at + timedelta(seconds=1)):
+        if load.busy_from <= at < load.end:
+            for bridge, ports in load.ports.items():
+                totals[bridge] = totals.get(bridge, 0) + ports
+    return totals
+
+
+def sessions_touching(
+    db: sqlite_utils.Database, start: datetime, end: datetime, include_cancelled: bool
+) -> list[str]:
+    """Ids of sessions with an occurrence overlapping ``[start, end)``, by first such start."""
+    seen: dict[str, None] = {}
+    for o in occurrences_between(db, start, end, include_cancelled):
+        seen.setdefault(o.session_id, None)
+    return list(seen)
+
+
+def endpoint_occurrences(
+    db: sqlite_utils.Database, endpoint: str, start: datetime, end: datetime
+) -> list[tuple[str, datetime]]:
+    """(session id, recurrence id) of live occurrences holding ``endpoint`` in ``[start, end)``."""
+    rows = db.execute(
+        "SELECT session_id, recurrence_id FROM busy WHERE endpoint = ? AND busy_from >= ? "
+        "AND busy_from < ? AND busy_until > ? ORDER BY busy_from",
+        [endpoint, to_db_time(start - MAX_BUSY_SPAN), to_db_time(end), to_db_time(start)],
+    ).fetchall()
+    return [(r[0], from_db_time(r[1])) for r in rows]
+
+
+def fleet_timezone(db: sqlite_utils.Database) -> str | None:
+    """The stored fleet's zone (reads the inventory's metadata, never writes it)."""
+    row = db.execute("SELECT value FROM fleet_meta WHERE key = 'timezone'").fetchone()
+    return row[0] if row else None
+
+
+def occurrences_in_setup(
+    db: sqlite_utils.Database, now: datetime
+) -> list[tuple[Occurrence, tuple[str, ...]]]:
+    """Live occurrences inside their setup window (busy_from <= now < start), with their rooms.
+
+    The readiness check asks every participant for a self-test during this window.
+    """
+    rows = db.execute(
+        f"SELECT {', '.join('o.' + c.strip() for c in _OCCURRENCE_COLUMNS.split(','))}, "
+        "s.endpoints FROM occurrences o JOIN sessions s ON s.id = o.session_id "
+        "WHERE o.busy_from >= ? AND o.busy_from <= ? AND o.starts_at > ? AND o.cancelled = 0 "
+        "ORDER BY o.starts_at",
+        [to_db_time(now - MAX_BUSY_SPAN), to_db_time(now), to_db_time(now)],
+    ).fetchall()
+    return [(_occurrence(r), tuple(json.loads(r[9]))) for r in rows]
