@@ -1,0 +1,1 @@
+"""The console's screens: fleet, sessions, session detail, booking, endpoint detail, help."""
