@@ -1,0 +1,180 @@
+"""deploy/: the Prometheus rules pass promtool (check and unit tests), the scrape example is a
+valid configuration, and the Grafana dashboard is current and names only metrics we export."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from confsched.domain.model import Fleet
+from confsched.metrics.exporter import sample_name
+from confsched.metrics.families import ScrapeInput, build_families
+from confsched.metrics.synthetic import fill_board, fixed_now, synthetic_booking
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+GRAFANA = ROOT / "deploy" / "grafana"
+METRIC = re.compile(r"\bconfsched_[a-z0-9_]+\b")
+
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool (Debian prometheus) missing"
+)
+
+
+def promtool(*args: str, cwd: Path = PROMETHEUS) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def exported(sample_fleet: Fleet) -> set[str]:
+    """Every family and sample name /metrics can carry (a scene where every family has data)."""
+    board = fill_board(sample_fleet, fixed_now(), random.Random(3))
+    booking = synthetic_booking(sample_fleet, fixed_now(), random.Random(3))
+    scene = ScrapeInput(
+        now=fixed_now().timestamp(), fleet=sample_fleet, health=board.entries(), booking=booking
+    )
+    families = build_families(scene)
+    return {f.name for f in families} | {sample_name(f) for f in families}
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> dict[str, Any]:
+    return json.loads((GRAFANA / "confsched.json").read_text(encoding="utf-8"))
+
+
+def dashboard_exprs(board: dict[str, Any]) -> list[str]:
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    for var in board["templating"]["list"]:
+        if var["type"] == "query":
+            exprs.append(var["query"]["query"])
+    return exprs
+
+
+def rule_exprs() -> list[str]:
+    groups = yaml.safe_load((PROMETHEUS / "rules.yml").read_text(encoding="utf-8"))["groups"]
+    return [rule["expr"] for group in groups for rule in group["rules"]]
+
+
+@needs_promtool
+def test_rules_pass_promtool_check_with_lint() -> None:
+    done = promtool("check", "rules", "--lint=all", "--lint-fatal", "rules.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
+@needs_promtool
+def test_rule_unit_tests_pass() -> None:
+    done = promtool("test", "rules", "rules.test.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@needs_promtool
+def test_scrape_example_is_a_valid_prometheus_config() -> None:
+    done = promtool("check", "config", "prometheus.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_alerts_follow_the_mixin_conventions() -> None:
+    groups = yaml.safe_load((PROMETHEUS / "rules.yml").read_text(encoding="utf-8"))["groups"]
+    alerts = [r for g in groups for r in g["rules"] if "alert" in r]
+    assert {a["alert"] for a in alerts} >= {
+        "ConfschedRoomOfflineBeforeSession",
+        "ConfschedBridgeNearCapacity",
+        "ConfschedSessionNotReady",
+        "ConfschedAgentReportsStale",
+    }
+    runbook = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    for alert in alerts:
+        assert alert["alert"].startswith("Confsched") and "for" in alert
+        assert alert["labels"]["severity"] in ("warning", "critical")
+        assert {"summary", "description", "runbook_url"} <= set(alert["annotations"])
+        assert f"### {alert['alert']}\n" in runbook
+
+
+def test_rules_name_only_exported_metrics(exported: set[str]) -> None:
+    recorded = {
+        r["record"]
+        for g in yaml.safe_load((PROMETHEUS / "rules.yml").read_text())["groups"]
+        for r in g["rules"]
+        if "record" in r
+    }
+    used = {m for expr in rule_exprs() for m in METRIC.findall(expr)}
+    assert used and used - exported - recorded == set()
+
+
+def test_dashboard_names_only_exported_metrics(
+    dashboard: dict[str, Any], exported: set[str]
+) -> None:
+    used = {m for expr in dashboard_exprs(dashboard) for m in METRIC.findall(expr)}
+    assert len(used) >= 15
+    assert used - exported == set()
+
+
+@needs_promtool
+def test_dashboard_queries_are_valid_promql(dashboard: dict[str, Any], tmp_path: Path) -> None:
+    label_values = re.compile(r"^label_values\((.+), *[a-z_]+\)$")  # Grafana's, not PromQL
+    rules = [
+        {
+            "record": f"dashboard:query_{n}:check",
+            "expr": label_values.sub(r"\1", expr).replace("$district", ".*"),
+        }
+        for n, expr in enumerate(dashboard_exprs(dashboard))
+    ]
+    path = tmp_path / "dashboard-queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    done = promtool("check", "rules", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dashboard_is_provisionable_with_a_datasource_variable(dashboard: dict[str, Any]) -> None:
+    text = (GRAFANA / "confsched.json").read_text(encoding="utf-8")
+    assert "__inputs" not in dashboard and "${DS_" not in text
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert dashboard["uid"] and dashboard["title"] and dashboard["schemaVersion"] >= 36
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    for p in dashboard["panels"]:
+        assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        assert all(t["datasource"]["uid"] == "${datasource}" for t in p["targets"])
+        grid = p["gridPos"]
+        assert grid["x"] + grid["w"] <= 24 and grid["w"] > 0 and grid["h"] > 0
+
+
+def test_dashboard_panels_do_not_overlap(dashboard: dict[str, Any]) -> None:
+    cells: set[tuple[int, int]] = set()
+    for p in dashboard["panels"]:
+        g = p["gridPos"]
+        mine = {
+            (x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])
+        }
+        assert not cells & mine, p["title"]
+        cells |= mine
+
+
+def test_committed_dashboard_is_what_the_builder_writes() -> None:
+    spec = importlib.util.spec_from_file_location("build_dashboard", GRAFANA / "build_dashboard.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (GRAFANA / "confsched.json").read_text(encoding="utf-8") == module.render()
+
+
+def test_provisioning_examples_point_at_files_and_a_prometheus_datasource() -> None:
+    provisioning = GRAFANA / "provisioning"
+    dashboards = yaml.safe_load((provisioning / "dashboards" / "confsched.yml").read_text())
+    assert dashboards["apiVersion"] == 1
+    assert dashboards["providers"][0]["type"] == "file"
+    assert dashboards["providers"][0]["options"]["path"]
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    assert sources["datasources"][0]["type"] == "prometheus"
