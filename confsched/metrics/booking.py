@@ -1,9 +1,10 @@
 """The booking side of the metrics, read from the store off the event loop.
 
-:func:`booking_snapshot` runs on the store's reader thread (``ctx.store.read``) and reads only
-through the booking and health store modules, so it never blocks a scrape: the scrape uses the
-last snapshot, which :class:`BookingRefresher` renews when sessions or readiness change and
-every few seconds (what is "in use now" moves with the clock).
+:func:`booking_snapshot` runs on the store's reader thread (``ctx.store.read``) and reads through
+the booking service's read functions (``occurrences_with_sessions``, ``bridge_usage``) and the
+readiness store, so it never blocks a scrape: the scrape uses the last snapshot, which
+:class:`BookingRefresher` renews when sessions or readiness change and every few seconds (what
+is "in use now" moves with the clock).
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import sqlite_utils
 
+from confsched.domain.booking import HORIZON
 from confsched.domain.model import Occurrence, Readiness, Session
-from confsched.lazy import import_if_present
 from confsched.metrics.sources import BookingSnapshot
+from confsched.services.booking_reads import bridge_usage, occurrences_with_sessions
+from confsched.store.booking import all_session_ids
 from confsched.store.health import load_readiness
 
 NEXT_SESSION_HORIZON = timedelta(days=1)
 READINESS_HORIZON = timedelta(hours=1)
-STATE_HORIZON = timedelta(days=400)
+STATE_HORIZON = HORIZON
 REFRESH_SECONDS = 10.0
 AREAS = frozenset({"sessions", "readiness", "inventory"})
 
@@ -34,17 +36,15 @@ log = logging.getLogger(__name__)
 
 def booking_snapshot(db: sqlite_utils.Database, now: datetime) -> BookingSnapshot:
     """Ports in use, sessions by state, who is booked next, readiness within the hour."""
-    store: Any = import_if_present("confsched.store.booking")
-    if store is None:  # the booking engine is not part of this build
-        return BookingSnapshot(taken_at=now.timestamp())
-    live = store.occurrences_between(db, now, now + STATE_HORIZON)
-    sessions: dict[str, Session] = store.load_sessions(db, {o.session_id for o in live})
+    pairs = occurrences_with_sessions(db, now, now + STATE_HORIZON)
+    sessions: dict[str, Session] = {s.id: s for s, _ in pairs}
+    live = [o for _, o in pairs]
     soon = [o for o in live if o.end > now and o.busy_from < now + NEXT_SESSION_HORIZON]
     upcoming = [o for o in live if _starting_soon(o, now)]
     return BookingSnapshot(
         taken_at=now.timestamp(),
-        ports_in_use=dict(store.ports_in_use(db, now)),
-        sessions=_session_states(store, db, live, now),
+        ports_in_use=dict(bridge_usage(db, now)),
+        sessions=_session_states(db, live, now),
         next_start=_next_start(soon, sessions),
         upcoming_sessions=len(upcoming),
         readiness=_readiness(db, upcoming, sessions),
@@ -57,21 +57,22 @@ def _starting_soon(o: Occurrence, now: datetime) -> bool:
 
 
 def _session_states(
-    store: Any, db: sqlite_utils.Database, live: Sequence[Occurrence], now: datetime
+    db: sqlite_utils.Database, live: Sequence[Occurrence], now: datetime
 ) -> dict[str, int]:
-    """A scheduled session is running, in setup, upcoming or (nothing left) finished."""
+    """A scheduled session is running, in setup, upcoming (an occurrence within the booking
+    horizon) or finished (none left)."""
     rank = {"upcoming": 0, "setup": 1, "running": 2}
     state: dict[str, str] = {}
     for o in live:
         s = "running" if o.start <= now < o.end else "setup" if o.busy_from <= now else "upcoming"
         if o.end > now and rank[s] >= rank[state.get(o.session_id, "upcoming")]:
             state[o.session_id] = s
-    scheduled = store.all_session_ids(db, "scheduled")
+    scheduled = all_session_ids(db, "scheduled")
     counts = dict.fromkeys(("upcoming", "setup", "running"), 0)
     for s in state.values():
         counts[s] += 1
     counts["finished"] = sum(1 for sid in scheduled if sid not in state)
-    counts["cancelled"] = len(store.all_session_ids(db, "cancelled"))
+    counts["cancelled"] = len(all_session_ids(db, "cancelled"))
     return counts
 
 

@@ -84,6 +84,7 @@ LOGIN_REFUSALS = (
     "unknown_endpoint",
     "wrong_key",
 )
+BOOKING_REFUSALS = ("endpoint_conflict", "ports_conflict")
 ENDPOINT_FAMILIES = (INFO, STATE, PROBLEM, CHECK, LAST_REPORT, RTT, JITTER, LOSS)
 BOOKING_FAMILIES = (NEXT_SESSION, READINESS)
 
@@ -295,7 +296,10 @@ def counter_families(inp: ScrapeInput) -> list[Metric]:
         LOGIN_REFUSALS,
     )
     refusals = _by_reason(
-        "confsched_booking_refusals", "Bookings refused, by reason.", inp.refusals
+        "confsched_booking_refusals",
+        "Bookings refused, by reason.",
+        inp.refusals,
+        BOOKING_REFUSALS,
     )
     return [accepted, rejected, logins, refusals]
 
