@@ -20,7 +20,6 @@ machine-readable ``reason`` (used as a metrics label) and a human ``detail``.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -223,16 +222,34 @@ def _time(obj: dict, seq: int | None) -> datetime:
     return parsed
 
 
+def _name_ok(name: object) -> bool:
+    """Names come from a small vocabulary: check each once, then remember it (bounded)."""
+    if name in _GOOD_NAMES:
+        return True
+    if not isinstance(name, str) or not _NAME.match(name):
+        return False
+    if len(_GOOD_NAMES) < 4096:
+        _GOOD_NAMES.add(name)
+    return True
+
+
+_GOOD_NAMES: set[str] = set()
+_PASSED = Check(True)
+
+
 def _checks(obj: dict, seq: int | None) -> dict[str, Check]:
     raw = obj.get("checks", {})
-    if not isinstance(raw, dict) or len(raw) > MAX_CHECKS:
+    if type(raw) is not dict or len(raw) > MAX_CHECKS:
         raise WireError("bad_field", f"checks must be an object of at most {MAX_CHECKS}", seq)
     out: dict[str, Check] = {}
     for name, item in raw.items():
-        if not _NAME.match(name) or not isinstance(item, dict):
-            raise WireError("bad_field", f"bad check {name[:40]!r}", seq)
+        if type(item) is not dict or not _name_ok(name):
+            raise WireError("bad_field", f"bad check {str(name)[:40]!r}", seq)
         ok = item.get("ok")
         detail = item.get("detail", "")
+        if ok is True and not detail:
+            out[name] = _PASSED  # the common case, shared
+            continue
         if not (ok is None or type(ok) is bool) or not isinstance(detail, str):
             raise WireError("bad_field", f"check {name!r} needs ok true/false/null", seq)
         if len(detail) > MAX_DETAIL:
@@ -243,15 +260,16 @@ def _checks(obj: dict, seq: int | None) -> dict[str, Check]:
 
 def _measurements(obj: dict, seq: int | None) -> dict[str, float]:
     raw = obj.get("measurements", {})
-    if not isinstance(raw, dict) or len(raw) > MAX_MEASUREMENTS:
+    if type(raw) is not dict or len(raw) > MAX_MEASUREMENTS:
         raise WireError("bad_field", f"measurements: an object of at most {MAX_MEASUREMENTS}", seq)
     out: dict[str, float] = {}
     for name, value in raw.items():
-        if not _NAME.match(name):
-            raise WireError("bad_field", f"bad measurement name {name[:40]!r}", seq)
-        if type(value) not in (int, float) or not math.isfinite(value):
-            raise WireError("bad_field", f"measurement {name!r} must be a finite number", seq)
-        if abs(value) > MAX_ABS_VALUE:
+        kind = type(value)
+        if kind is not float and kind is not int:
+            raise WireError("bad_field", f"measurement {str(name)[:40]!r} must be a number", seq)
+        if not _name_ok(name):
+            raise WireError("bad_field", f"bad measurement name {str(name)[:40]!r}", seq)
+        if not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:  # also false for NaN
             raise WireError("bad_field", f"measurement {name!r} out of range", seq)
         out[name] = float(value)
     return out

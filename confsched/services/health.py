@@ -130,7 +130,8 @@ class HealthService:
         self._accepted: dict[str, tuple[int, datetime]] = {
             e: (s.seq, s.report_time) for e, s in board.latest.items()
         }
-        self._observe_delay = observe_delay
+        self.observe_delay = observe_delay
+        """Called with each stored report's report-to-visible delay in seconds (benchmarks)."""
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.pending_high_water = 0
@@ -198,10 +199,10 @@ class HealthService:
             latest[item.health.endpoint] = item
         self.board.reports_accepted += len(items)
         self.board.version += 1
-        if self._observe_delay is not None and items:
+        if self.observe_delay is not None and items:
             now = time.time()
             for item in items:
-                self._observe_delay(now - item.report_time.timestamp())
+                self.observe_delay(now - item.report_time.timestamp())
 
 
 def utc_now() -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -146,6 +146,21 @@ class HistoryTrimmer:
         return out
 
 
+_JSON_CACHE: dict[tuple, str] = {}
+
+
+def _cached_json(value: tuple) -> str:
+    """Reasons, codes and checks repeat across reports: serialise each distinct one once."""
+    text = _JSON_CACHE.get(value)
+    if text is None:
+        text = json.dumps(
+            dict(value) if value and type(value[0]) is tuple else value, ensure_ascii=False
+        )
+        if len(_JSON_CACHE) < 10000:
+            _JSON_CACHE[value] = text
+    return text
+
+
 def _row(item: StoredHealth) -> tuple:
     h = item.health
     return (
@@ -155,16 +170,17 @@ def _row(item: StoredHealth) -> tuple:
         to_db_ms(h.last_report_at) if h.last_report_at else None,
         item.interval,
         h.state.value,
-        json.dumps(h.reasons, ensure_ascii=False),
-        json.dumps(h.codes),
-        json.dumps(dict(h.checks)),
-        json.dumps(dict(h.measurements)),
+        _cached_json(h.reasons),
+        _cached_json(h.codes),
+        _cached_json(tuple(h.checks.items())),
+        json.dumps(h.measurements),
     )
 
 
 def to_db_ms(moment: datetime) -> str:
-    """Like ``to_db_time`` with milliseconds: reports come many a second."""
-    to_db_time(moment)  # refuses naive datetimes
+    """UTC ISO 8601 with milliseconds (reports come many a second); sortable as text."""
+    if moment.tzinfo is not UTC:
+        moment = datetime.fromisoformat(to_db_time(moment)).replace(microsecond=moment.microsecond)
     return moment.isoformat(timespec="milliseconds")
 
 
