@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import combinations
+from itertools import combinations, pairwise
+from typing import NamedTuple
 
 from confsched.domain.model import Bridge, PortAllocation
 
@@ -31,8 +32,9 @@ class Load:
     recurrence_id: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Participant:
+class Participant(NamedTuple):
+    """An endpoint and its home bridge (a tuple: 192 of them are made per booking check)."""
+
     endpoint: str
     home: str | None = None
 
@@ -149,7 +151,7 @@ def _tree(
     leaves = [b for b in order if degree[b] == 1]
     if not inner:  # two bridges
         return ((leaves[0], leaves[1]),)
-    links = list(zip(inner, inner[1:], strict=False))
+    links = list(pairwise(inner))
     left = {b: degree[b] - sum(1 for link in links if b in link) for b in inner}
     for leaf in leaves:
         hub = next(b for b in inner if left[b] > 0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from confsched.domain.booking import MAX_BUSY_SPAN, Holder
+from confsched.domain.booking import Holder
 from confsched.domain.model import Occurrence, PortAllocation, Session, SessionStatus
 from confsched.domain.ports import Load, usage
 from confsched.store.db import from_db_time, to_db_time
@@ -107,6 +107,29 @@ def _occurrence(row: Sequence[Any]) -> Occurrence:
     )
 
 
+def day_number(moment: datetime) -> int:
+    """The UTC day a busy interval starts on: the first column of the busy table's key."""
+    return int(moment.timestamp() // 86400)
+
+
+def _days(start: datetime, end: datetime) -> list[int]:
+    """Day numbers of every busy row that may start in ``[start, end)``."""
+    return list(range(day_number(start), day_number(end) + 1))
+
+
+def _lookback(db: sqlite_utils.Database) -> timedelta:
+    """The longest any stored occurrence holds its rooms (setup included).
+
+    A row overlapping ``[start, end)`` starts at most this long before ``start``: queries look
+    back only that far (often three hours rather than a day), so fewer rows and days are read.
+    """
+    return timedelta(seconds=int(get_meta(db, "max_span_s") or 0))
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -130,7 +153,7 @@ def set_materialised(db: sqlite_utils.Database, session_id: str, until: datetime
 
 
 def insert_occurrences(
-    db: sqlite_utils.Database, session: Session, occurrences: Iterable[Occurrence]
+    db: sqlite_utils.Database, session: Session, occurrences: Sequence[Occurrence]
 ) -> None:
     """Store occurrences and, for the live ones, a busy row per endpoint."""
     conn = db.conn
@@ -159,25 +182,44 @@ def insert_occurrences(
             )
         )
         if not o.cancelled:
-            busy_rows.extend((e, busy_from, until, session.id, rid) for e in session.endpoints)
+            day = day_number(o.busy_from)
+            busy_rows.extend((day, e, busy_from, until, session.id, rid) for e in session.endpoints)
     conn.executemany(
         f"INSERT INTO occurrences ({_OCCURRENCE_COLUMNS}, ports) VALUES (?,?,?,?,?,?,?,?,?,?)",
         occurrence_rows,
     )
-    conn.executemany("INSERT INTO busy VALUES (?,?,?,?,?)", busy_rows)
+    longest = max((o.end - o.busy_from for o in occurrences), default=timedelta(0))
+    if longest > _lookback(db):
+        set_meta(db, "max_span_s", str(int(longest.total_seconds())))
+    conn.executemany("INSERT INTO busy VALUES (?,?,?,?,?,?)", busy_rows)
 
 
 def delete_occurrences(
     db: sqlite_utils.Database, session_id: str, recurrence_ids: Sequence[datetime] | None = None
 ) -> None:
-    """Remove occurrences (all of the session's when ``recurrence_ids`` is None) and their rows."""
-    if recurrence_ids is None:
-        db.execute("DELETE FROM busy WHERE session_id = ?", [session_id])
-        db.execute("DELETE FROM occurrences WHERE session_id = ?", [session_id])
-        return
-    keys = [(session_id, to_db_time(r)) for r in recurrence_ids]
-    db.conn.executemany("DELETE FROM busy WHERE session_id = ? AND recurrence_id = ?", keys)
-    db.conn.executemany("DELETE FROM occurrences WHERE session_id = ? AND recurrence_id = ?", keys)
+    """Remove occurrences (all of the session's when ``recurrence_ids`` is None) and their busy
+    rows, found by their full key (no second index on busy: a booking writes fewer pages)."""
+    rows = db.execute(
+        "SELECT recurrence_id, busy_from FROM occurrences WHERE session_id = ?", [session_id]
+    ).fetchall()
+    if recurrence_ids is not None:
+        wanted = {to_db_time(r) for r in recurrence_ids}
+        rows = [r for r in rows if r[0] in wanted]
+    members = db.execute("SELECT endpoints FROM sessions WHERE id = ?", [session_id]).fetchone()
+    endpoints = json.loads(members[0]) if members else []
+    db.conn.executemany(
+        "DELETE FROM busy WHERE day = ? AND endpoint = ? AND busy_from = ? AND session_id = ? "
+        "AND recurrence_id = ?",
+        [
+            (day_number(from_db_time(busy_from)), e, busy_from, session_id, rid)
+            for rid, busy_from in rows
+            for e in endpoints
+        ],
+    )
+    db.conn.executemany(
+        "DELETE FROM occurrences WHERE session_id = ? AND recurrence_id = ?",
+        [(session_id, rid) for rid, _ in rows],
+    )
 
 
 def replace_occurrence(db: sqlite_utils.Database, session: Session, occurrence: Occurrence) -> None:
@@ -207,26 +249,26 @@ def holders(
     """Live occurrences holding any of ``endpoints`` during ``[busy_from, end)``."""
     if not endpoints:
         return []
-    marks = ",".join("?" * len(endpoints))
+    since = busy_from - _lookback(db)
+    days = _days(since, end)
     rows = db.execute(
         "SELECT b.endpoint, b.session_id, s.title, o.starts_at, o.ends_at, o.busy_from, "
         "o.recurrence_id FROM busy b "
         "JOIN occurrences o ON o.session_id = b.session_id AND o.recurrence_id = b.recurrence_id "
         "JOIN sessions s ON s.id = b.session_id "
-        f"WHERE b.endpoint IN ({marks}) AND b.busy_from >= ? AND b.busy_from < ? "
-        "AND b.busy_until > ?",
-        [*endpoints, to_db_time(busy_from - MAX_BUSY_SPAN), to_db_time(end), to_db_time(busy_from)],
+        f"WHERE b.day IN ({_marks(days)}) AND b.endpoint IN ({_marks(endpoints)}) "
+        "AND b.busy_from >= ? AND b.busy_from < ? AND b.busy_until > ?",
+        [*days, *endpoints, to_db_time(since), to_db_time(end), to_db_time(busy_from)],
     ).fetchall()
+    times: dict[str, datetime] = {}  # a refusal lists 192 rooms held by one or two occurrences
+
+    def parsed(text: str) -> datetime:
+        if text not in times:
+            times[text] = from_db_time(text)
+        return times[text]
+
     return [
-        Holder(
-            r[0],
-            r[1],
-            r[2],
-            from_db_time(r[3]),
-            from_db_time(r[4]),
-            from_db_time(r[5]),
-            from_db_time(r[6]),
-        )
+        Holder(r[0], r[1], r[2], parsed(r[3]), parsed(r[4]), parsed(r[5]), parsed(r[6]))
         for r in rows
     ]
 
@@ -236,7 +278,7 @@ def loads(db: sqlite_utils.Database, busy_from: datetime, end: datetime) -> list
     rows = db.execute(
         "SELECT busy_from, ends_at, ports, session_id, recurrence_id FROM occurrences "
         "WHERE busy_from >= ? AND busy_from < ? AND ends_at > ? AND cancelled = 0",
-        [to_db_time(busy_from - MAX_BUSY_SPAN), to_db_time(end), to_db_time(busy_from)],
+        [to_db_time(busy_from - _lookback(db)), to_db_time(end), to_db_time(busy_from)],
     ).fetchall()
     return [
         Load(from_db_time(r[0]), from_db_time(r[1]), json.loads(r[2]), r[3], from_db_time(r[4]))
@@ -257,7 +299,7 @@ def busy_intervals(
         "SELECT o.busy_from, o.ends_at, s.endpoints FROM occurrences o "
         "JOIN sessions s ON s.id = o.session_id "
         "WHERE o.busy_from >= ? AND o.busy_from < ? AND o.ends_at > ? AND o.cancelled = 0",
-        [to_db_time(start - MAX_BUSY_SPAN), to_db_time(end), to_db_time(start)],
+        [to_db_time(start - _lookback(db)), to_db_time(end), to_db_time(start)],
     ).fetchall()
     parsed: dict[str, bool] = {}
     intervals = []
@@ -326,7 +368,7 @@ def occurrences_between(
         f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences "
         f"WHERE busy_from >= ? AND busy_from < ? AND ends_at > ? {cancelled}"
         "ORDER BY starts_at, session_id",
-        [to_db_time(start - MAX_BUSY_SPAN), to_db_time(end), to_db_time(start)],
+        [to_db_time(start - _lookback(db)), to_db_time(end), to_db_time(start)],
     ).fetchall()
     return [_occurrence(r) for r in rows]
 
@@ -366,10 +408,12 @@ def endpoint_occurrences(
     db: sqlite_utils.Database, endpoint: str, start: datetime, end: datetime
 ) -> list[tuple[str, datetime]]:
     """(session id, recurrence id) of live occurrences holding ``endpoint`` in ``[start, end)``."""
+    days = _days(start - _lookback(db), end)
     rows = db.execute(
-        "SELECT session_id, recurrence_id FROM busy WHERE endpoint = ? AND busy_from >= ? "
-        "AND busy_from < ? AND busy_until > ? ORDER BY busy_from",
-        [endpoint, to_db_time(start - MAX_BUSY_SPAN), to_db_time(end), to_db_time(start)],
+        f"SELECT session_id, recurrence_id FROM busy WHERE day IN ({_marks(days)}) "
+        "AND endpoint = ? AND busy_from >= ? AND busy_from < ? AND busy_until > ? "
+        "ORDER BY busy_from",
+        [*days, endpoint, to_db_time(start - _lookback(db)), to_db_time(end), to_db_time(start)],
     ).fetchall()
     return [(r[0], from_db_time(r[1])) for r in rows]
 
@@ -392,6 +436,6 @@ def occurrences_in_setup(
         "s.endpoints FROM occurrences o JOIN sessions s ON s.id = o.session_id "
         "WHERE o.busy_from >= ? AND o.busy_from <= ? AND o.starts_at > ? AND o.cancelled = 0 "
         "ORDER BY o.starts_at",
-        [to_db_time(now - MAX_BUSY_SPAN), to_db_time(now), to_db_time(now)],
+        [to_db_time(now - _lookback(db)), to_db_time(now), to_db_time(now)],
     ).fetchall()
     return [(_occurrence(r), tuple(json.loads(r[9]))) for r in rows]

@@ -1,0 +1,398 @@
+"""``confsched book``, ``confsched sessions list|show|move|cancel`` and ``confsched slots``.
+
+Times are typed and shown in the fleet's local time. A refused booking prints every conflict
+(each room with the session holding it) on stderr and exits with status 3.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from confsched.cli.common import data_option, json_option, open_store, print_json, table
+from confsched.domain.booking import EndpointConflict
+from confsched.domain.model import Fleet, Occurrence, Session
+from confsched.domain.ports import usage
+from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
+from confsched.errors import BookingRefused
+from confsched.services import booking as svc
+from confsched.services.inventory import require_fleet
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _exit_code_conflict() -> int:
+    from confsched.cli import EXIT_CONFLICT
+
+    return EXIT_CONFLICT
+
+
+# --- book -------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("title")
+@click.option("--start", required=True, help="Local start, 'YYYY-MM-DD HH:MM'.")
+@click.option("--duration", help="Length, e.g. 90m, 2h, 1h30m (or give --end).")
+@click.option("--end", help="Local end, 'YYYY-MM-DD HH:MM' (instead of --duration).")
+@click.option(
+    "--with", "with_", required=True, help="Rooms: all, level:…, district:ID, tag:NAME, ids."
+)
+@click.option("--chair", help="Chair endpoint id (default: the first room).")
+@click.option("--organizer", help="Organizer agency id (default: the chair's agency).")
+@click.option("--setup", help="Setup lead time before the start (default 15m).")
+@click.option("--repeat", help="Recurrence, e.g. FREQ=WEEKLY;BYDAY=MO;COUNT=10.")
+@click.option("--except", "exdates", multiple=True, help="Skip this occurrence (repeatable).")
+@data_option
+@json_option
+def book(
+    title: str,
+    start: str,
+    duration: str | None,
+    end: str | None,
+    with_: str,
+    chair: str | None,
+    organizer: str | None,
+    setup: str | None,
+    repeat: str | None,
+    exdates: tuple[str, ...],
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Book TITLE for the rooms of --with; refused (exit 3) if any room or port is taken."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    request = svc.parse_request(
+        fleet,
+        title=title,
+        with_=with_,
+        start=start,
+        duration=duration,
+        end=end,
+        organizer=organizer,
+        chair=chair,
+        setup=setup,
+        repeat=repeat,
+        exdates=exdates,
+    )
+    try:
+        session = svc.book(db, fleet, request)
+    except BookingRefused as refused:
+        _report_refusal(fleet, refused, as_json)
+    _print_session(db, fleet, session, as_json, headline="Booked")
+
+
+def _report_refusal(fleet: Fleet, refused: BookingRefused, as_json: bool) -> None:
+    """Every conflict, grouped by the session holding the rooms; then exit 3."""
+    if as_json:
+        print_json(
+            {"error": str(refused), "conflicts": [c.as_dict() for c in refused.conflicts]}  # type: ignore[attr-defined]
+        )
+        sys.exit(_exit_code_conflict())
+    tz = ZoneInfo(fleet.timezone)
+    click.echo(f"error: {refused}", err=True)
+    for line in conflict_lines(refused.conflicts, tz):
+        click.echo(line, err=True)
+    sys.exit(_exit_code_conflict())
+
+
+def conflict_lines(conflicts: tuple[object, ...], tz: ZoneInfo) -> list[str]:
+    groups: dict[tuple[str, datetime], list[EndpointConflict]] = {}
+    lines = []
+    for conflict in conflicts:
+        if isinstance(conflict, EndpointConflict):
+            groups.setdefault((conflict.session, conflict.start), []).append(conflict)
+        else:
+            lines.append(f"  ports: {conflict.message}")  # type: ignore[attr-defined]
+    head = []
+    for (session_id, _), members in groups.items():
+        first = members[0]
+        head.append(
+            f"  session {session_id} “{first.title}” {_span(first.start, first.end, tz)} "
+            f"(rooms busy from {first.busy_from.astimezone(tz):%H:%M}) holds "
+            f"{len(members)} room{'s' if len(members) != 1 else ''}:"
+        )
+        head.extend(f"    {c.endpoint:24} {c.endpoint_name}" for c in members)
+    return head + lines
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+@click.group()
+def sessions() -> None:
+    """Booked sessions: list, show, move, cancel."""
+
+
+@sessions.command("list")
+@click.option("--from", "from_", help="Window start (local; default now).")
+@click.option("--to", help="Window end (local; default: no end).")
+@click.option(
+    "--status",
+    type=click.Choice(["scheduled", "cancelled", "all"]),
+    default="scheduled",
+    show_default=True,
+)
+@data_option
+@json_option
+def list_(
+    from_: str | None, to: str | None, status: str, data_dir: Path | None, as_json: bool
+) -> None:
+    """Sessions with an occurrence in the window, by start."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    tz = ZoneInfo(fleet.timezone)
+    start = svc.parse_instant(from_, fleet) or svc.now_utc()
+    end = svc.parse_instant(to, fleet)
+    found = svc.list_sessions(db, start, end, status)
+    window_end = end or start + timedelta(days=30)
+    views = [
+        svc.session_view(fleet, s, svc.session_occurrences(db, s.id, start, window_end), tz)
+        for s in found
+    ]
+    if as_json:
+        print_json(views)
+        return
+    rows = [_list_row(view, tz) for view in views]
+    click.echo(table(rows, ["ID", "NEXT", "ROOMS", "STATUS", "REPEAT", "TITLE"]))
+    click.echo(f"{len(rows)} session{'s' if len(rows) != 1 else ''}")
+
+
+def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
+    upcoming = [o for o in view["occurrences"] if not o["cancelled"]] or view["occurrences"]
+    when = upcoming[0] if upcoming else view
+    start = datetime.fromisoformat(when["start"])
+    end = datetime.fromisoformat(when["end"])
+    return [
+        view["id"],
+        _span(start, end, tz),
+        str(view["endpoint_count"]),
+        view["status"],
+        "yes" if view["rrule"] else "",
+        view["title"],
+    ]
+
+
+@sessions.command("show")
+@click.argument("session_id")
+@click.option("--rooms", is_flag=True, help="List every room, not only the count per district.")
+@click.option("--days", default=30, show_default=True, help="Occurrences shown from now on.")
+@data_option
+@json_option
+def show(session_id: str, rooms: bool, days: int, data_dir: Path | None, as_json: bool) -> None:
+    """One session: times, rooms, bridge ports across the cascade, upcoming occurrences."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    session = svc.get_session(db, session_id)
+    _print_session(db, fleet, session, as_json, rooms=rooms, days=days)
+
+
+@sessions.command("move")
+@click.argument("session_id")
+@click.option("--start", required=True, help="New local start, 'YYYY-MM-DD HH:MM'.")
+@click.option("--duration", help="New length (default: unchanged).")
+@click.option("--occurrence", help="Move only this occurrence (its original local start).")
+@data_option
+@json_option
+def move(
+    session_id: str,
+    start: str,
+    duration: str | None,
+    occurrence: str | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Move a session (or one occurrence of a series); refused (exit 3) on any conflict."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    new_start = parse_local_time(start, ZoneInfo(fleet.timezone))
+    try:
+        session = svc.move(
+            db,
+            fleet,
+            session_id,
+            new_start,
+            duration=parse_duration(duration) if duration else None,
+            occurrence=svc.parse_instant(occurrence, fleet),
+        )
+    except BookingRefused as refused:
+        _report_refusal(fleet, refused, as_json)
+    _print_session(db, fleet, session, as_json, headline="Moved")
+
+
+@sessions.command("cancel")
+@click.argument("session_id")
+@click.option("--occurrence", help="Cancel only this occurrence (its original local start).")
+@data_option
+@json_option
+def cancel(session_id: str, occurrence: str | None, data_dir: Path | None, as_json: bool) -> None:
+    """Cancel a session (or one occurrence); its rooms and ports are free again."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    session = svc.cancel(db, fleet, session_id, occurrence=svc.parse_instant(occurrence, fleet))
+    _print_session(db, fleet, session, as_json, headline="Cancelled" if not occurrence else "")
+
+
+# --- slots ------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--with", "with_", required=True, help="Rooms: all, level:…, district:ID, ids.")
+@click.option("--duration", required=True, help="Length, e.g. 1h, 90m.")
+@click.option("--within", default="7d", show_default=True, help="How far ahead to look.")
+@click.option("--from", "from_", help="Look from this local time on (default now).")
+@click.option("--count", default=5, show_default=True, help="How many slots to offer.")
+@click.option("--setup", default="15m", show_default=True, help="Setup lead time.")
+@data_option
+@json_option
+def slots(
+    with_: str,
+    duration: str,
+    within: str,
+    from_: str | None,
+    count: int,
+    setup: str,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """The earliest free slots (15-minute grid, working hours) for every room of --with."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    tz = ZoneInfo(fleet.timezone)
+    length = parse_duration(duration)
+    found = svc.find_slots(
+        db,
+        fleet,
+        with_.split(","),
+        length,
+        within=parse_duration(within),
+        count=count,
+        setup=parse_duration(setup),
+        earliest=svc.parse_instant(from_, fleet),
+    )
+    if as_json:
+        print_json(
+            [
+                {
+                    "start": s.start.astimezone(tz).isoformat(),
+                    "end": s.end.astimezone(tz).isoformat(),
+                }
+                for s in found
+            ]
+        )
+        return
+    if not found:
+        click.echo(f"no free slot of {format_duration(length)} within {within}")
+        return
+    for slot in found:
+        click.echo(f"{DAYS[slot.start.astimezone(tz).weekday()]} {_span(slot.start, slot.end, tz)}")
+
+
+# --- printing ---------------------------------------------------------------------------------
+
+
+def _print_session(
+    db: Any,
+    fleet: Fleet,
+    session: Session,
+    as_json: bool,
+    *,
+    headline: str = "Session",
+    rooms: bool = False,
+    days: int = 30,
+) -> None:
+    tz = ZoneInfo(fleet.timezone)
+    now = svc.now_utc()
+    occurrences = svc.session_occurrences(db, session.id, now, now + timedelta(days=days))
+    if as_json:
+        print_json(svc.session_view(fleet, session, occurrences, tz))
+        return
+    for line in session_lines(fleet, session, occurrences, tz, headline or "Session", rooms, days):
+        click.echo(line)
+
+
+def session_lines(
+    fleet: Fleet,
+    session: Session,
+    occurrences: list[Occurrence],
+    tz: ZoneInfo,
+    headline: str,
+    rooms: bool,
+    days: int,
+) -> list[str]:
+    organizer = fleet.agencies.get(session.organizer)
+    chair = fleet.endpoints.get(session.chair or "")
+    lines = [
+        f"{headline} {session.id}: {session.title}",
+        f"  Status:     {session.status.value} (sequence {session.sequence})",
+        f"  Organizer:  {organizer.name if organizer else session.organizer} ({session.organizer})",
+        f"  Chair:      {chair.name if chair else session.chair} ({session.chair})",
+        f"  When:       {_span(session.start, session.end, tz)}, rooms busy from "
+        f"{(session.start - session.setup).astimezone(tz):%H:%M} (setup "
+        f"{format_duration(session.setup)})",
+    ]
+    if session.rrule:
+        lines.append(f"  Repeat:     {session.rrule}")
+        if session.exdates:
+            skipped = ", ".join(f"{d.astimezone(tz):%Y-%m-%d %H:%M}" for d in session.exdates)
+            lines.append(f"  Except:     {skipped}")
+    lines.append(f"  Rooms:      {len(session.endpoints)} ({', '.join(session.selectors)})")
+    lines.extend(f"              {part}" for part in _rooms_summary(fleet, session, rooms))
+    lines.extend(_ports_lines(fleet, session))
+    lines.append(f"  Occurrences (next {days} days):" if session.rrule else "  Occurrence:")
+    for o in occurrences:
+        marks = [m for m, on in (("moved", o.moved), ("cancelled", o.cancelled)) if on]
+        suffix = f"  ({', '.join(marks)}, sequence {o.sequence})" if marks else ""
+        lines.append(
+            f"    {DAYS[o.start.astimezone(tz).weekday()]} {_span(o.start, o.end, tz)}{suffix}"
+        )
+    if not occurrences:
+        lines.append("    none in this window")
+    return lines
+
+
+def _rooms_summary(fleet: Fleet, session: Session, every: bool) -> list[str]:
+    if every:
+        return [
+            f"{e:24} {fleet.endpoints[e].name}" for e in session.endpoints if e in fleet.endpoints
+        ]
+    counts: Counter[str] = Counter()
+    for e in session.endpoints:
+        endpoint = fleet.endpoints.get(e)
+        if endpoint is None:
+            continue
+        site = fleet.sites.get(endpoint.district or endpoint.site)
+        counts[site.name if site else endpoint.site] += 1
+    return [", ".join(f"{name}: {n}" for name, n in counts.items())]
+
+
+def _ports_lines(fleet: Fleet, session: Session) -> list[str]:
+    used = usage(session.allocation)
+    lines = []
+    for bridge_id, bridge in fleet.bridges.items():
+        if bridge_id not in used:
+            continue
+        people = len(session.allocation.by_bridge.get(bridge_id, ()))
+        links = sum(1 for link in session.allocation.links if bridge_id in link)
+        label = "  Ports:      " if not lines else "              "
+        link_text = f" + {links} cascade link{'s' if links != 1 else ''}" if links else ""
+        lines.append(
+            f"{label}{bridge_id:12} {used[bridge_id]:>4}/{bridge.ports:<4} "
+            f"{people} rooms{link_text}"
+        )
+    for a, b in session.allocation.links:
+        lines.append(f"              cascade {a} ⇄ {b}")
+    return lines or ["  Ports:      none (cancelled)"]
+
+
+def _span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_start.date() == local_end.date():
+        return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
+    return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%Y-%m-%d %H:%M}"

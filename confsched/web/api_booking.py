@@ -1,0 +1,211 @@
+"""``/api/v1/sessions`` and ``/api/v1/slots``: booking over HTTP (docs/api.md).
+
+Store work runs on the store's threads (``ctx.store.write`` / ``read``), never on the event loop;
+every accepted change calls ``ctx.touch()`` so the console's long poll wakes at once.
+
+Readiness: a component may put a callable ``(session, occurrence) -> dict | None`` in
+``ctx.components["readiness_summary"]``; session views then carry its answer for the next or
+current occurrence (``null`` otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+from aiohttp import web
+
+from confsched.domain.model import Fleet, Occurrence, Session
+from confsched.domain.timeparse import parse_duration, parse_local_time
+from confsched.errors import InvalidInput
+from confsched.server import ServerContext
+from confsched.services import booking as svc
+from confsched.web.app import CTX, json_response, read_json
+
+DEFAULT_WINDOW = timedelta(days=30)
+
+
+Loaded = list[tuple[Session, list[Occurrence]]]
+
+
+def _load(
+    db: sqlite_utils.Database, sessions: Sequence[Session], start: datetime, end: datetime
+) -> Loaded:
+    """On a store thread: each session with its occurrences in the window."""
+    return [(s, svc.session_occurrences(db, s.id, start, end)) for s in sessions]
+
+
+def _render(ctx: ServerContext, loaded: Loaded) -> list[dict[str, Any]]:
+    """On the event loop (the readiness component lives there): the views of docs/api.md."""
+    now = svc.now_utc()
+    return [
+        svc.session_view(ctx.fleet, s, occ, ctx.tz, _readiness(ctx, s, occ, now))
+        for s, occ in loaded
+    ]
+
+
+def _readiness(
+    ctx: ServerContext, session: Session, occurrences: Sequence[Occurrence], now: datetime
+) -> dict[str, Any] | None:
+    summary = ctx.components.get("readiness_summary")
+    current = next((o for o in occurrences if not o.cancelled and o.end > now), None)
+    if summary is None or current is None:
+        return None
+    result: dict[str, Any] | None = summary(session, current)
+    return result
+
+
+def _window(request: web.Request, fleet: Fleet) -> tuple[datetime, datetime]:
+    start = svc.parse_instant(request.query.get("from"), fleet) or svc.now_utc()
+    end = svc.parse_instant(request.query.get("to"), fleet) or start + DEFAULT_WINDOW
+    if end <= start:
+        raise InvalidInput("'to' must be after 'from'")
+    return start, end
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    start, end = _window(request, ctx.fleet)
+    status = request.query.get("status", "scheduled")
+
+    def work(db: sqlite_utils.Database) -> Loaded:
+        return _load(db, svc.list_sessions(db, start, end, status), start, end)
+
+    return json_response(_render(ctx, await ctx.store.read(work)))
+
+
+async def show_session(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    start, end = _window(request, ctx.fleet)
+    session_id = request.match_info["id"]
+
+    def work(db: sqlite_utils.Database) -> Loaded:
+        return _load(db, [svc.get_session(db, session_id)], start, end)
+
+    return json_response(_render(ctx, await ctx.store.read(work))[0])
+
+
+async def _respond_with_session(
+    ctx: ServerContext, session: Session, status: int = 200
+) -> web.Response:
+    ctx.touch()
+    now = svc.now_utc()
+
+    loaded = await ctx.store.read(_load, [session], now, now + DEFAULT_WINDOW)
+    return json_response(_render(ctx, loaded)[0], status=status)
+
+
+async def create_session(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    booking = svc.request_from_json(ctx.fleet, await read_json(request))
+    session = await ctx.store.write(svc.book, ctx.fleet, booking)
+    return await _respond_with_session(ctx, session, status=201)
+
+
+async def preview_session(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    booking = svc.request_from_json(ctx.fleet, await read_json(request))
+    answer = await ctx.store.read(svc.preview, ctx.fleet, booking)
+    allocation = svc.allocation_view(ctx.fleet, answer.allocation) if answer.allocation else None
+    return json_response(
+        {
+            "ok": answer.ok,
+            "conflicts": [c.as_dict() for c in answer.conflicts],
+            "allocation": allocation,
+        }
+    )
+
+
+async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
+    body = await read_json(request) if request.can_read_body else {}
+    for key, value in body.items():
+        if key not in allowed:
+            raise InvalidInput(f"unknown field {key!r} (allowed: {', '.join(sorted(allowed))})")
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"field {key!r} must be a string")
+    return body
+
+
+async def move_session(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    body = await _body(request, {"start", "duration", "occurrence"})
+    if not body.get("start"):
+        raise InvalidInput("missing field 'start'")
+    start = parse_local_time(body["start"], ctx.tz)
+    duration = parse_duration(body["duration"]) if body.get("duration") else None
+    occurrence = svc.parse_instant(body.get("occurrence"), ctx.fleet)
+    session = await ctx.store.write(
+        _move, ctx.fleet, request.match_info["id"], start, duration, occurrence
+    )
+    return await _respond_with_session(ctx, session)
+
+
+def _move(
+    db: sqlite_utils.Database,
+    fleet: Fleet,
+    session_id: str,
+    start: datetime,
+    duration: timedelta | None,
+    occurrence: datetime | None,
+) -> Session:
+    return svc.move(db, fleet, session_id, start, duration=duration, occurrence=occurrence)
+
+
+async def cancel_session(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    body = await _body(request, {"occurrence"})
+    occurrence = svc.parse_instant(body.get("occurrence"), ctx.fleet)
+    session = await ctx.store.write(_cancel, ctx.fleet, request.match_info["id"], occurrence)
+    return await _respond_with_session(ctx, session)
+
+
+def _cancel(
+    db: sqlite_utils.Database, fleet: Fleet, session_id: str, occurrence: datetime | None
+) -> Session:
+    return svc.cancel(db, fleet, session_id, occurrence=occurrence)
+
+
+async def free_slots(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    query = request.query
+    if not query.get("with") or not query.get("duration"):
+        raise InvalidInput("slots need 'with' and 'duration'")
+    count_text = query.get("count", "5")
+    if not count_text.isdigit():
+        raise InvalidInput("count must be a whole number")
+    duration = parse_duration(query["duration"])
+    within = parse_duration(query.get("within", "7d"))
+    setup = parse_duration(query.get("setup", "15m"))
+    earliest = svc.parse_instant(query.get("from"), ctx.fleet)
+    selectors = query["with"].split(",")
+
+    def work(db: sqlite_utils.Database) -> list[dict[str, str]]:
+        found = svc.find_slots(
+            db,
+            ctx.fleet,
+            selectors,
+            duration,
+            within=within,
+            count=int(count_text),
+            setup=setup,
+            earliest=earliest,
+        )
+        tz = ctx.tz
+        return [
+            {"start": s.start.astimezone(tz).isoformat(), "end": s.end.astimezone(tz).isoformat()}
+            for s in found
+        ]
+
+    return json_response(await ctx.store.read(work))
+
+
+def setup(app: web.Application, ctx: ServerContext) -> None:
+    app.router.add_get("/api/v1/sessions", list_sessions)
+    app.router.add_post("/api/v1/sessions", create_session)
+    app.router.add_post("/api/v1/sessions/preview", preview_session)
+    app.router.add_get("/api/v1/sessions/{id}", show_session)
+    app.router.add_post("/api/v1/sessions/{id}/move", move_session)
+    app.router.add_post("/api/v1/sessions/{id}/cancel", cancel_session)
+    app.router.add_get("/api/v1/slots", free_slots)
