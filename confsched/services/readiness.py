@@ -122,15 +122,13 @@ async def check_occurrence(
 def due_occurrences(
     db: sqlite_utils.Database, now: datetime
 ) -> list[tuple[Occurrence, tuple[str, ...]]]:
-    """Occurrences inside their setup window (busy_from <= now < start), with participants.
-
-    Asks the booking store, through ``occurrences_in_setup(db, now)`` when it exists.
-    """
+    """Occurrences inside their setup window (busy_from <= now < start), with participants."""
     booking = import_if_present("confsched.store.booking")
-    finder = getattr(booking, "occurrences_in_setup", None) if booking else None
-    if finder is None:
+    if booking is None:
         return []
-    return list(finder(db, now))
+    due = [o for o in booking.occurrences_between(db, now, now) if o.busy_from <= now < o.start]
+    sessions = booking.load_sessions(db, {o.session_id for o in due})
+    return [(o, sessions[o.session_id].endpoints) for o in due if o.session_id in sessions]
 
 
 async def _watch(ctx: ServerContext) -> None:
