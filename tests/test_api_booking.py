@@ -185,3 +185,20 @@ async def test_two_api_calls_at_once_never_both_win(server: ServerContext) -> No
         bodies = [province(title=f"Người {i}", **{"with": "district:h-phu-binh"}) for i in range(4)]
         answers = await asyncio.gather(*(api.post("/api/v1/sessions", b) for b in bodies))
         assert sorted(status for status, _ in answers) == [201, 409, 409, 409]
+
+
+async def test_readiness_shown_once_the_setup_time_has_come(server: ServerContext) -> None:
+    soon = (datetime.now(TZ) + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
+    async with aiohttp.ClientSession() as http:
+        api = Api(server, http)
+        _, later = await api.post("/api/v1/sessions", province())
+        assert later["readiness"] is None  # its setup time is a week away
+        status, now = await api.post(
+            "/api/v1/sessions",
+            {"title": "Họp gấp", "with": "district:h-vo-nhai", "start": soon, "duration": "30m"},
+        )
+        assert status == 201, now
+        readiness = now["readiness"]
+        assert readiness["total"] == 16
+        parts = ("ready", "not_ready", "no_answer", "pending")
+        assert sum(readiness[k] for k in parts) == 16

@@ -415,3 +415,28 @@ def test_occurrences_in_setup_window_for_readiness(db, fleet) -> None:  # type: 
     ((occurrence, rooms),) = occurrences_in_setup(db, local(f"{MONDAY} 07:50"))
     assert occurrence.session_id == session.id and rooms == session.endpoints
     assert occurrences_in_setup(db, local(f"{MONDAY} 08:00")) == []
+
+
+def test_extending_the_horizon_never_double_books_two_series(db, fleet) -> None:  # type: ignore[no-untyped-def]
+    # Every 300 days and every 200 days (from day 200): they first meet on day 600, beyond the
+    # horizon both were checked over; extending past it keeps the older series' sitting.
+    first = book(db, fleet, "h-dai-tu", f"{MONDAY} 08:00", repeat="FREQ=DAILY;INTERVAL=300")
+    start = local(f"{MONDAY} 08:00") + timedelta(days=200)
+    second = svc.book(
+        db,
+        fleet,
+        svc.BookingRequest(
+            "Họp 2",
+            ("h-dai-tu",),
+            start,
+            start + timedelta(hours=2),
+            rrule="FREQ=DAILY;INTERVAL=200",
+        ),
+        now=NOW,
+    )
+    meeting = local(f"{MONDAY} 08:00") + timedelta(days=600)
+    book(db, fleet, "tinh-uy", f"{(meeting + timedelta(days=30)).astimezone(TZ):%Y-%m-%d} 08:00")
+    kept = [o for o in svc.session_occurrences(db, first.id) if o.start == meeting]
+    dropped = [o for o in svc.session_occurrences(db, second.id) if o.start == meeting]
+    assert [o.cancelled for o in kept] == [False]
+    assert [(o.cancelled, o.sequence) for o in dropped] == [(True, 1)]

@@ -2,22 +2,16 @@
 
 The check and the write happen under the same lock, so two processes (two CLIs, the CLI and the
 server) booking the same rooms at once can never both win: the second waits for the lock, then
-sees the first one's busy rows.
-
-Recurring series are materialised up to a global horizon (at least ``HORIZON`` ahead of now);
-a write that needs more first extends every open series, checking each new occurrence as if it
-were booked then (one that collides with what was booked meanwhile is stored cancelled).
+sees the first one's busy rows. What is checked under that lock (the horizon of recurring
+series, the engine's decision) lives in ``confsched.services.booking_checks``.
 
 Reads, views and the free-slot search other components call live in
-``confsched.services.booking_reads`` and are re-exported here.
+``confsched.services.booking_reads`` and are re-exported here: import them from this module.
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
 import secrets
-from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,19 +22,22 @@ from confsched.domain import recurrence
 from confsched.domain.booking import (
     HORIZON,
     BookingRequest,
-    Conflict,
-    Decision,
-    EndpointConflict,
     build_session,
     check_times,
-    decide,
-    materialise,
     rule_of,
-    series_end,
     with_allocations,
 )
 from confsched.domain.model import Fleet, Occurrence, PortAllocation, Session, SessionStatus
-from confsched.errors import BookingRefused, InvalidInput, NotFound
+from confsched.errors import InvalidInput, NotFound
+from confsched.services.booking_checks import (
+    check,
+    ensure_horizon,
+    occurrences_to_store,
+    refusal_summary,
+    refuse_unless_ok,
+    stored_horizon,
+    wanted_horizon,
+)
 from confsched.services.booking_reads import (
     Preview,
     allocation_view,
@@ -53,20 +50,15 @@ from confsched.services.booking_reads import (
     occurrences_with_sessions,
     parse_instant,
     parse_request,
+    readiness_counts,
     request_from_json,
     session_occurrences,
     session_view,
 )
 from confsched.store import booking as store
-from confsched.store.db import bump_revision, from_db_time, immediate, to_db_time
+from confsched.store.db import bump_revision, immediate
 
-log = logging.getLogger(__name__)
-
-HORIZON_SLACK = timedelta(days=30)
-"""The horizon grows in steps of a month, so most writes find it far enough already."""
 AREA = "sessions"
-
-Key = tuple[str, datetime]
 
 
 def now_utc() -> datetime:
@@ -93,10 +85,10 @@ def book(
     session, _ = build_session(fleet, request, now, session_id or new_session_id())
     tz = ZoneInfo(fleet.timezone)
     with immediate(db):
-        horizon = ensure_horizon(db, fleet, _wanted_horizon(session, tz, now))
-        occurrences = _occurrences(session, tz, horizon)
-        decision = _decide(db, fleet, session, occurrences)
-        _refuse_unless_ok(decision, fleet)
+        horizon = ensure_horizon(db, fleet, wanted_horizon(session, tz, now))
+        occurrences = occurrences_to_store(session, tz, horizon)
+        decision = check(db, fleet, session, occurrences)
+        refuse_unless_ok(decision)
         session = replace(session, allocation=decision.allocation or PortAllocation({}))
         store.insert_session(db, session)
         if session.rrule:
@@ -117,9 +109,9 @@ def preview(
     now = now or now_utc()
     session, _ = build_session(fleet, request, now, "preview")
     tz = ZoneInfo(fleet.timezone)
-    horizon = max(_stored_horizon(db) or now, now + HORIZON)
-    occurrences = _occurrences(session, tz, horizon)
-    decision = _decide(db, fleet, session, occurrences)
+    horizon = max(stored_horizon(db) or now, now + HORIZON)
+    occurrences = occurrences_to_store(session, tz, horizon)
+    decision = check(db, fleet, session, occurrences)
     return Preview(decision.ok, decision.conflicts, decision.allocation)
 
 
@@ -179,7 +171,7 @@ def _move_series(
         rule = recurrence.shift(recurrence.parse_rrule(session.rrule, tz), delta, session.start, tz)
         recurrence.check_first(rule, start, tz)
         moved = replace(moved, rrule=str(rule))
-    horizon = ensure_horizon(db, fleet, _wanted_horizon(moved, tz, now))
+    horizon = ensure_horizon(db, fleet, wanted_horizon(moved, tz, now))
     overrides = {
         o.recurrence_id + delta: o
         for o in store.occurrences_of(db, session.id)
@@ -187,12 +179,12 @@ def _move_series(
     }
     occurrences = [
         _carry_override(o, overrides.get(o.recurrence_id), delta, duration)
-        for o in _occurrences(moved, tz, horizon)
+        for o in occurrences_to_store(moved, tz, horizon)
     ]
-    decision = _decide(
+    decision = check(
         db, fleet, moved, occurrences, exclude={session.id}, preferred=session.allocation
     )
-    _refuse_unless_ok(decision, fleet)
+    refuse_unless_ok(decision)
     moved = replace(moved, allocation=decision.allocation or session.allocation)
     store.delete_occurrences(db, session.id)
     store.update_session(db, moved)
@@ -241,7 +233,7 @@ def _move_one(
         allocation=None,
         sequence=max(current.sequence, session.sequence) + 1,
     )
-    decision = _decide(
+    decision = check(
         db,
         fleet,
         session,
@@ -249,7 +241,7 @@ def _move_one(
         exclude={(session.id, recurrence_id)},
         preferred=session.allocation,
     )
-    _refuse_unless_ok(decision, fleet)
+    refuse_unless_ok(decision)
     if decision.allocation != session.allocation:
         moved = replace(moved, allocation=decision.allocation)
     store.replace_occurrence(db, session, moved)
@@ -312,117 +304,6 @@ def _cancel_series(
     return cancelled
 
 
-# --- the horizon ------------------------------------------------------------------------------
-
-
-def ensure_horizon(db: sqlite_utils.Database, fleet: Fleet, until: datetime) -> datetime:
-    """Materialise every open series up to at least ``until``; return the horizon now stored.
-
-    Call inside a write transaction. New occurrences are checked like a booking made now, in the
-    order their series were booked; one that collides is stored cancelled and logged.
-    """
-    current = _stored_horizon(db)
-    if current is not None and current >= until:
-        return current
-    target = until + HORIZON_SLACK
-    tz = ZoneInfo(fleet.timezone)
-    for session, since in store.series_to_extend(db, target):
-        for occurrence in materialise(session, tz, since, target):
-            decision = _decide(db, fleet, session, [occurrence], preferred=session.allocation)
-            if not decision.ok:
-                log.warning(
-                    "session %s: occurrence %s collides; stored cancelled",
-                    session.id,
-                    occurrence.start,
-                )
-                occurrence = replace(occurrence, cancelled=True, sequence=occurrence.sequence + 1)
-            elif decision.allocation != session.allocation:
-                occurrence = replace(occurrence, allocation=decision.allocation)
-            store.insert_occurrences(db, session, [occurrence])
-        store.set_materialised(db, session.id, target)
-    store.set_meta(db, "horizon", to_db_time(target))
-    return target
-
-
-def _stored_horizon(db: sqlite_utils.Database) -> datetime | None:
-    text = store.get_meta(db, "horizon")
-    return from_db_time(text) if text else None
-
-
-def _wanted_horizon(session: Session, tz: ZoneInfo, now: datetime) -> datetime:
-    end = series_end(session, tz)
-    wanted = now + HORIZON
-    return max(wanted, end + timedelta(seconds=1)) if end is not None else wanted
-
-
-def _occurrences(session: Session, tz: ZoneInfo, horizon: datetime) -> list[Occurrence]:
-    """The occurrences to store now; a series must not overlap itself (setup included)."""
-    if not session.rrule:
-        return materialise(session, tz, None, session.end)
-    occurrences = materialise(session, tz, None, horizon)
-    for before, after in itertools.pairwise(occurrences):
-        if after.busy_from < before.end:
-            raise InvalidInput(
-                "the occurrences of this series overlap each other (setup included): "
-                "shorten the session or repeat less often"
-            )
-    return occurrences
-
-
-# --- checking ---------------------------------------------------------------------------------
-
-
-def _decide(
-    db: sqlite_utils.Database,
-    fleet: Fleet,
-    session: Session,
-    occurrences: Sequence[Occurrence],
-    exclude: Collection[str | Key] = (),
-    preferred: PortAllocation | None = None,
-) -> Decision:
-    """Gather what holds the rooms and ports around each occurrence, then let the engine judge."""
-    holders = {}
-    loads = {}
-    for o in occurrences:
-        if o.cancelled:
-            continue
-        found = store.holders(db, session.endpoints, o.busy_from, o.end)
-        taken = store.loads(db, o.busy_from, o.end)
-        if exclude:
-            found = [h for h in found if not _excluded(exclude, h.session_id, h.recurrence_id)]
-            taken = [t for t in taken if not _excluded(exclude, t.session_id, t.recurrence_id)]
-        holders[o.recurrence_id] = found
-        loads[o.recurrence_id] = taken
-    return decide(fleet, session, occurrences, holders, loads, preferred)
-
-
-def _excluded(exclude: Collection[str | Key], session_id: str, rid: datetime | None) -> bool:
-    return session_id in exclude or (session_id, rid) in exclude
-
-
-def _refuse_unless_ok(decision: Decision, fleet: Fleet) -> None:
-    if not decision.ok:
-        raise BookingRefused(refusal_summary(decision.conflicts), decision.conflicts)
-
-
-def refusal_summary(conflicts: Sequence[Conflict]) -> str:
-    """One line: how many rooms are taken, by how many sessions, and whether ports ran out."""
-    rooms = {c.endpoint for c in conflicts if isinstance(c, EndpointConflict)}
-    sessions = {c.session for c in conflicts if isinstance(c, EndpointConflict)}
-    parts = []
-    if rooms:
-        parts.append(
-            f"{len(rooms)} room{'s' if len(rooms) != 1 else ''} already booked by "
-            f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}"
-        )
-    ports = [c for c in conflicts if not isinstance(c, EndpointConflict)]
-    if ports:
-        parts.append(
-            f"not enough bridge ports at {len(ports)} time{'s' if len(ports) != 1 else ''}"
-        )
-    return "booking refused: " + "; ".join(parts)
-
-
 # --- lookups ----------------------------------------------------------------------------------
 
 
@@ -466,13 +347,16 @@ __all__ = [
     "get_session",
     "list_sessions",
     "move",
+    "new_session_id",
+    "now_utc",
     "occurrences_between",
     "occurrences_with_sessions",
     "parse_instant",
     "parse_request",
-    "request_from_json",
     "preview",
+    "readiness_counts",
     "refusal_summary",
+    "request_from_json",
     "rule_of",
     "session_occurrences",
     "session_view",

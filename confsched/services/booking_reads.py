@@ -35,6 +35,7 @@ from confsched.domain.ports import Load, Participant, allocate, usage
 from confsched.domain.slots import Slot, SlotQuery
 from confsched.domain.timeparse import parse_duration, parse_local_time
 from confsched.errors import InvalidInput, NotFound
+from confsched.lazy import import_if_present
 from confsched.store import booking as store
 
 STATUSES = ("scheduled", "cancelled", "all")
@@ -148,6 +149,28 @@ def endpoint_sessions(
             pairs.append((sessions[session_id], occurrence))
     pairs.extend((s, o) for s, o in _virtual(db, start, end) if endpoint in s.endpoints)
     return sorted(pairs, key=lambda p: p[1].start)
+
+
+def readiness_counts(
+    db: sqlite_utils.Database, session: Session, occurrences: Sequence[Occurrence], now: datetime
+) -> dict[str, int] | None:
+    """Readiness of the next or current occurrence once its setup time came, else None.
+
+    ``{ready, not_ready, no_answer, pending, total}``; rooms not answered yet count as pending.
+    Read through the health store (the readiness check writes there), when it is built.
+    """
+    current = next((o for o in occurrences if not o.cancelled and o.end > now), None)
+    health = import_if_present("confsched.store.health")
+    if current is None or current.busy_from > now or health is None:
+        return None
+    counts = dict.fromkeys(("ready", "not_ready", "no_answer", "pending"), 0)
+    for row in health.load_readiness(db, session.id, current.recurrence_id):
+        if row.endpoint in session.endpoints:
+            counts[str(row.status.value)] = counts.get(str(row.status.value), 0) + 1
+    answered = counts["ready"] + counts["not_ready"] + counts["no_answer"]
+    counts["pending"] = len(session.endpoints) - answered
+    counts["total"] = len(session.endpoints)
+    return counts
 
 
 def bridge_usage(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:

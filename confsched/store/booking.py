@@ -10,101 +10,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlite_utils
 
 from confsched.domain.booking import Holder
-from confsched.domain.model import Occurrence, PortAllocation, Session, SessionStatus
+from confsched.domain.model import Occurrence, Session
 from confsched.domain.ports import Load, usage
+from confsched.store.booking_rows import (
+    OCCURRENCE_COLUMNS,
+    SESSION_COLUMNS,
+    encode_allocation,
+    occurrence_from_row,
+    session_from_row,
+    session_row,
+)
 from confsched.store.db import from_db_time, to_db_time
-
-_SESSION_COLUMNS = (
-    "id, title, organizer, chair, selectors, endpoints, starts_at, ends_at, setup_s, rrule, "
-    "exdates, allocation, status, sequence, created_at, updated_at"
-)
-_OCCURRENCE_COLUMNS = (
-    "session_id, recurrence_id, starts_at, ends_at, busy_from, cancelled, sequence, moved, "
-    "allocation"
-)
-
-
-# --- encoding ---------------------------------------------------------------------------------
-
-
-def encode_allocation(allocation: PortAllocation) -> str:
-    return json.dumps(
-        {
-            "by_bridge": {b: list(e) for b, e in allocation.by_bridge.items()},
-            "links": [list(link) for link in allocation.links],
-        },
-        ensure_ascii=False,
-    )
-
-
-def decode_allocation(text: str) -> PortAllocation:
-    raw = json.loads(text)
-    return PortAllocation(
-        {b: tuple(e) for b, e in raw["by_bridge"].items()},
-        tuple((a, b) for a, b in raw["links"]),
-    )
-
-
-def _session_row(session: Session) -> tuple[Any, ...]:
-    return (
-        session.id,
-        session.title,
-        session.organizer,
-        session.chair,
-        json.dumps(list(session.selectors), ensure_ascii=False),
-        json.dumps(list(session.endpoints)),
-        to_db_time(session.start),
-        to_db_time(session.end),
-        int(session.setup.total_seconds()),
-        session.rrule,
-        json.dumps([to_db_time(d) for d in session.exdates]),
-        encode_allocation(session.allocation),
-        session.status.value,
-        session.sequence,
-        to_db_time(session.created_at) if session.created_at else None,
-        to_db_time(session.updated_at) if session.updated_at else None,
-    )
-
-
-def _session(row: Sequence[Any]) -> Session:
-    return Session(
-        id=row[0],
-        title=row[1],
-        organizer=row[2],
-        chair=row[3],
-        selectors=tuple(json.loads(row[4])),
-        endpoints=tuple(json.loads(row[5])),
-        start=from_db_time(row[6]),
-        end=from_db_time(row[7]),
-        setup=timedelta(seconds=row[8]),
-        rrule=row[9],
-        exdates=tuple(from_db_time(d) for d in json.loads(row[10])),
-        allocation=decode_allocation(row[11]),
-        status=SessionStatus(row[12]),
-        sequence=row[13],
-        created_at=from_db_time(row[14]) if row[14] else None,
-        updated_at=from_db_time(row[15]) if row[15] else None,
-    )
-
-
-def _occurrence(row: Sequence[Any]) -> Occurrence:
-    start = from_db_time(row[2])
-    return Occurrence(
-        session_id=row[0],
-        recurrence_id=from_db_time(row[1]),
-        start=start,
-        end=from_db_time(row[3]),
-        setup=start - from_db_time(row[4]),
-        cancelled=bool(row[5]),
-        sequence=row[6],
-        moved=bool(row[7]),
-        allocation=decode_allocation(row[8]) if row[8] else None,
-    )
 
 
 def day_number(moment: datetime) -> int:
@@ -135,12 +55,12 @@ def _marks(values: Sequence[object]) -> str:
 
 def insert_session(db: sqlite_utils.Database, session: Session) -> None:
     marks = ", ".join("?" * 16)
-    db.execute(f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({marks})", _session_row(session))
+    db.execute(f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({marks})", session_row(session))
 
 
 def update_session(db: sqlite_utils.Database, session: Session) -> None:
-    row = _session_row(session)
-    columns = [c.strip() for c in _SESSION_COLUMNS.split(",")][1:]
+    row = session_row(session)
+    columns = [c.strip() for c in SESSION_COLUMNS.split(",")][1:]
     assignments = ", ".join(f"{c} = ?" for c in columns)
     db.execute(f"UPDATE sessions SET {assignments} WHERE id = ?", [*row[1:], row[0]])
 
@@ -185,7 +105,7 @@ def insert_occurrences(
             day = day_number(o.busy_from)
             busy_rows.extend((day, e, busy_from, until, session.id, rid) for e in session.endpoints)
     conn.executemany(
-        f"INSERT INTO occurrences ({_OCCURRENCE_COLUMNS}, ports) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO occurrences ({OCCURRENCE_COLUMNS}, ports) VALUES (?,?,?,?,?,?,?,?,?,?)",
         occurrence_rows,
     )
     longest = max((o.end - o.busy_from for o in occurrences), default=timedelta(0))
@@ -313,9 +233,9 @@ def busy_intervals(
 
 def load_session(db: sqlite_utils.Database, session_id: str) -> Session | None:
     row = db.execute(
-        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", [session_id]
+        f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", [session_id]
     ).fetchone()
-    return _session(row) if row else None
+    return session_from_row(row) if row else None
 
 
 def load_sessions(db: sqlite_utils.Database, ids: Iterable[str]) -> dict[str, Session]:
@@ -325,9 +245,9 @@ def load_sessions(db: sqlite_utils.Database, ids: Iterable[str]) -> dict[str, Se
         part = wanted[chunk : chunk + 500]
         marks = ",".join("?" * len(part))
         for row in db.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", part
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", part
         ).fetchall():
-            found[row[0]] = _session(row)
+            found[row[0]] = session_from_row(row)
     return found
 
 
@@ -343,20 +263,20 @@ def all_session_ids(db: sqlite_utils.Database, status: str | None = None) -> lis
 
 def occurrences_of(db: sqlite_utils.Database, session_id: str) -> list[Occurrence]:
     rows = db.execute(
-        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences WHERE session_id = ? ORDER BY starts_at",
+        f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences WHERE session_id = ? ORDER BY starts_at",
         [session_id],
     ).fetchall()
-    return [_occurrence(r) for r in rows]
+    return [occurrence_from_row(r) for r in rows]
 
 
 def occurrence(
     db: sqlite_utils.Database, session_id: str, recurrence_id: datetime
 ) -> Occurrence | None:
     row = db.execute(
-        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences WHERE session_id = ? AND recurrence_id = ?",
+        f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences WHERE session_id = ? AND recurrence_id = ?",
         [session_id, to_db_time(recurrence_id)],
     ).fetchone()
-    return _occurrence(row) if row else None
+    return occurrence_from_row(row) if row else None
 
 
 def occurrences_between(
@@ -365,23 +285,23 @@ def occurrences_between(
     """Occurrences overlapping ``[start, end)`` (setup time included), by start."""
     cancelled = "" if include_cancelled else "AND cancelled = 0 "
     rows = db.execute(
-        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences "
+        f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences "
         f"WHERE busy_from >= ? AND busy_from < ? AND ends_at > ? {cancelled}"
         "ORDER BY starts_at, session_id",
         [to_db_time(start - _lookback(db)), to_db_time(end), to_db_time(start)],
     ).fetchall()
-    return [_occurrence(r) for r in rows]
+    return [occurrence_from_row(r) for r in rows]
 
 
 def series_to_extend(db: sqlite_utils.Database, until: datetime) -> list[tuple[Session, datetime]]:
     """Scheduled recurring sessions materialised only up to before ``until``, oldest first."""
     rows = db.execute(
-        f"SELECT {_SESSION_COLUMNS}, materialised_until FROM sessions "
+        f"SELECT {SESSION_COLUMNS}, materialised_until FROM sessions "
         "WHERE rrule IS NOT NULL AND status = 'scheduled' AND materialised_until IS NOT NULL "
-        "AND materialised_until < ? ORDER BY created_at, id",
+        "AND materialised_until < ? ORDER BY created_at, rowid",
         [to_db_time(until)],
     ).fetchall()
-    return [(_session(r), from_db_time(r[16])) for r in rows]
+    return [(session_from_row(r), from_db_time(r[16])) for r in rows]
 
 
 def ports_in_use(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:
@@ -392,16 +312,6 @@ def ports_in_use(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:
             for bridge, ports in load.ports.items():
                 totals[bridge] = totals.get(bridge, 0) + ports
     return totals
-
-
-def sessions_touching(
-    db: sqlite_utils.Database, start: datetime, end: datetime, include_cancelled: bool
-) -> list[str]:
-    """Ids of sessions with an occurrence overlapping ``[start, end)``, by first such start."""
-    seen: dict[str, None] = {}
-    for o in occurrences_between(db, start, end, include_cancelled):
-        seen.setdefault(o.session_id, None)
-    return list(seen)
 
 
 def endpoint_occurrences(
@@ -432,10 +342,10 @@ def occurrences_in_setup(
     The readiness check asks every participant for a self-test during this window.
     """
     rows = db.execute(
-        f"SELECT {', '.join('o.' + c.strip() for c in _OCCURRENCE_COLUMNS.split(','))}, "
+        f"SELECT {', '.join('o.' + c.strip() for c in OCCURRENCE_COLUMNS.split(','))}, "
         "s.endpoints FROM occurrences o JOIN sessions s ON s.id = o.session_id "
         "WHERE o.busy_from >= ? AND o.busy_from <= ? AND o.starts_at > ? AND o.cancelled = 0 "
         "ORDER BY o.starts_at",
         [to_db_time(now - _lookback(db)), to_db_time(now), to_db_time(now)],
     ).fetchall()
-    return [(_occurrence(r), tuple(json.loads(r[9]))) for r in rows]
+    return [(occurrence_from_row(r), tuple(json.loads(r[9]))) for r in rows]

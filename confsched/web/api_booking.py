@@ -3,9 +3,8 @@
 Store work runs on the store's threads (``ctx.store.write`` / ``read``), never on the event loop;
 every accepted change calls ``ctx.touch()`` so the console's long poll wakes at once.
 
-Readiness: a component may put a callable ``(session, occurrence) -> dict | None`` in
-``ctx.components["readiness_summary"]``; session views then carry its answer for the next or
-current occurrence (``null`` otherwise).
+Session views carry the readiness of their next or current occurrence once its setup time has
+come (read from the readiness rows the readiness check stores), ``null`` before.
 """
 
 from __future__ import annotations
@@ -27,34 +26,27 @@ from confsched.web.app import CTX, json_response, read_json
 DEFAULT_WINDOW = timedelta(days=30)
 
 
-Loaded = list[tuple[Session, list[Occurrence]]]
+Loaded = list[tuple[Session, list[Occurrence], dict[str, int] | None]]
 
 
 def _load(
     db: sqlite_utils.Database, sessions: Sequence[Session], start: datetime, end: datetime
 ) -> Loaded:
-    """On a store thread: each session with its occurrences in the window."""
-    return [(s, svc.session_occurrences(db, s.id, start, end)) for s in sessions]
+    """On a store thread: each session with its occurrences in the window and its readiness."""
+    now = svc.now_utc()
+    loaded = []
+    for session in sessions:
+        occurrences = svc.session_occurrences(db, session.id, start, end)
+        upcoming = svc.session_occurrences(db, session.id, now, now + timedelta(days=2))
+        loaded.append((session, occurrences, svc.readiness_counts(db, session, upcoming, now)))
+    return loaded
 
 
 def _render(ctx: ServerContext, loaded: Loaded) -> list[dict[str, Any]]:
-    """On the event loop (the readiness component lives there): the views of docs/api.md."""
-    now = svc.now_utc()
     return [
-        svc.session_view(ctx.fleet, s, occ, ctx.tz, _readiness(ctx, s, occ, now))
-        for s, occ in loaded
+        svc.session_view(ctx.fleet, s, occurrences, ctx.tz, readiness)
+        for s, occurrences, readiness in loaded
     ]
-
-
-def _readiness(
-    ctx: ServerContext, session: Session, occurrences: Sequence[Occurrence], now: datetime
-) -> dict[str, Any] | None:
-    summary = ctx.components.get("readiness_summary")
-    current = next((o for o in occurrences if not o.cancelled and o.end > now), None)
-    if summary is None or current is None:
-        return None
-    result: dict[str, Any] | None = summary(session, current)
-    return result
 
 
 def _window(request: web.Request, fleet: Fleet) -> tuple[datetime, datetime]:
