@@ -1,0 +1,153 @@
+"""Feed documents from cached parts: membership, reuse after a change, ETag and Last-Modified."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import recurring_ical_events
+
+from confsched.calendar.cache import BodyCache, FeedBody
+from confsched.calendar.entries import CalendarEntry, FeedKey, FeedKind
+from confsched.calendar.feeds import FeedBuilder
+from confsched.domain.model import Fleet, SessionStatus
+from tests.test_calendar_ics import HCM, assert_wire_format, local, make_session, weekly
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+TINH = FeedKey(FeedKind.AGENCY, "ubnd-tinh")
+DAI_TU_AGENCY = FeedKey(FeedKind.AGENCY, "ubnd-h-dai-tu")
+HUNG_SON_ROOM = FeedKey(FeedKind.ROOM, "dt-hung-son")
+IOC = FeedKey(FeedKind.AGENCY, "ioc")
+
+
+def year_of_sessions(fleet: Fleet, count: int = 40) -> list[CalendarEntry]:
+    entries = []
+    for i in range(count):
+        start = local("2027-01-04T08:00") + timedelta(days=i)
+        session = make_session(
+            fleet,
+            id=f"s{i:03d}",
+            title=f"Giao ban số {i}",
+            start=start,
+            end=start + timedelta(hours=1),
+        )
+        entries.append(CalendarEntry(session))
+    return entries
+
+
+def test_agency_feed_holds_sessions_it_organizes_or_joins(sample_fleet: Fleet) -> None:
+    builder = FeedBuilder(sample_fleet)
+    joined = make_session(sample_fleet, id="a", organizer="ioc", endpoints=("dt-hung-son",))
+    other = make_session(sample_fleet, id="b", organizer="ioc", endpoints=("ioc",), chair="ioc")
+    builder.update([CalendarEntry(joined), CalendarEntry(other)])
+
+    def uids(key: FeedKey) -> list[str]:
+        body = builder.body(key, NOW)
+        assert body is not None
+        return [str(e["UID"]) for e in icalendar.Calendar.from_ical(body.body).walk("VEVENT")]
+
+    assert uids(IOC) == ["a@confsched", "b@confsched"]  # organizer of both
+    assert uids(FeedKey(FeedKind.AGENCY, "ubnd-dt-hung-son")) == ["a@confsched"]  # owns a room
+    assert uids(HUNG_SON_ROOM) == ["a@confsched"]
+    assert uids(TINH) == []
+    assert builder.body(FeedKey(FeedKind.AGENCY, "atlantis"), NOW) is None
+
+
+def test_feed_document_is_a_publish_calendar_that_expands(sample_fleet: Fleet) -> None:
+    builder = FeedBuilder(sample_fleet)
+    session, odd = weekly(sample_fleet)
+    builder.update([CalendarEntry(session, odd), *year_of_sessions(sample_fleet, 3)])
+    feed = builder.body(DAI_TU_AGENCY, NOW)
+    assert feed is not None
+    assert_wire_format(feed.body)
+    calendar = icalendar.Calendar.from_ical(feed.body)
+    assert calendar["METHOD"] == "PUBLISH"
+    assert calendar["X-WR-CALNAME"] == "Lịch họp trực tuyến — UBND huyện Đại Từ"
+    assert calendar["NAME"] == calendar["X-WR-CALNAME"]
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT15M\r\n" in feed.body
+    assert b"X-PUBLISHED-TTL:PT15M\r\n" in feed.body
+    assert len(calendar.walk("VTIMEZONE")) == 1
+    sittings = recurring_ical_events.of(calendar).between(
+        datetime(2026, 12, 1, tzinfo=HCM), datetime(2027, 1, 8, tzinfo=HCM)
+    )
+    starts = sorted(e["DTSTART"].dt.strftime("%m-%d %H:%M") for e in sittings)
+    assert starts == [
+        "01-04 08:00",  # the series (Monday)
+        "01-04 08:00",  # the first of the daily sessions
+        "01-05 08:00",
+        "01-06 08:00",
+        "12-07 08:00",
+        "12-22 14:00",  # the moved sitting
+    ]
+    assert feed.events == 4
+
+
+def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_fleet: Fleet) -> None:
+    builder = FeedBuilder(sample_fleet)
+    entries = year_of_sessions(sample_fleet)
+    builder.update(entries)
+    before = builder.body(TINH, NOW)
+    ioc_feed = builder.body(IOC, NOW)
+    assert before is not None and ioc_feed is not None
+    renders = builder.events.renders
+    assert builder.body(TINH, NOW) is before  # served from cache, same bytes and ETag
+
+    changed = replace(
+        entries[7].session,
+        title="Giao ban (đổi giờ)",
+        sequence=1,
+        updated_at=NOW - timedelta(hours=1),
+    )
+    affected = builder.update([*entries[:7], CalendarEntry(changed), *entries[8:]])
+    assert TINH in affected and IOC not in affected
+    assert builder.cached(IOC) is ioc_feed
+    after = builder.body(TINH, NOW)
+    assert after is not None and after.etag != before.etag
+    assert builder.events.renders == renders + 1
+    assert after.last_modified == NOW - timedelta(hours=1)
+    assert "Giao ban (đổi giờ)".encode() in after.body
+
+
+def test_cancelled_session_stays_in_feed_marked_cancelled(sample_fleet: Fleet) -> None:
+    builder = FeedBuilder(sample_fleet)
+    session = make_session(sample_fleet, status=SessionStatus.CANCELLED, sequence=1)
+    builder.update([CalendarEntry(session)])
+    feed = builder.body(TINH, NOW)
+    assert feed is not None
+    (event,) = icalendar.Calendar.from_ical(feed.body).walk("VEVENT")
+    assert (event["STATUS"], event["SEQUENCE"]) == ("CANCELLED", 1)
+
+
+def test_same_sessions_give_same_bytes_and_etag_in_a_new_process(sample_fleet: Fleet) -> None:
+    entries = year_of_sessions(sample_fleet, 5)
+    first, second = FeedBuilder(sample_fleet), FeedBuilder(sample_fleet)
+    first.update(entries)
+    second.update(reversed(entries))
+    a, b = first.body(TINH, NOW), second.body(TINH, NOW + timedelta(days=1))
+    assert a is not None and b is not None
+    assert (a.body, a.etag, a.last_modified) == (b.body, b.etag, b.last_modified)
+
+
+def test_last_modified_moves_forward_when_a_session_leaves_the_feed(sample_fleet: Fleet) -> None:
+    builder = FeedBuilder(sample_fleet)
+    entries = year_of_sessions(sample_fleet, 3)
+    builder.update(entries)
+    before = builder.body(HUNG_SON_ROOM, NOW)
+    others = tuple(e for e in entries[2].session.endpoints if e != "dt-hung-son")
+    without_room = replace(entries[2].session, endpoints=others)  # updated_at left as it was
+    builder.update([*entries[:2], CalendarEntry(without_room)])
+    after = builder.body(HUNG_SON_ROOM, NOW)
+    assert before is not None and after is not None
+    assert after.events == 2 and after.etag != before.etag
+    assert after.last_modified > before.last_modified
+
+
+def test_body_cache_drops_least_recently_served_over_budget() -> None:
+    cache = BodyCache(budget=100)
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    keys = [FeedKey(FeedKind.ROOM, f"r{i}") for i in range(3)]
+    for key in keys:
+        cache.put(key, FeedBody(b"x" * 40, '"e"', stamp, 1))
+    assert cache.get(keys[0]) is None and cache.get(keys[2]) is not None
+    assert cache.size == 80
