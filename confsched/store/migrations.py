@@ -126,4 +126,15 @@ def m003_health(db: sqlite_utils.Database) -> None:
 
 @MIGRATIONS()
 def m004_calendar(db: sqlite_utils.Database) -> None:
-    """Feed tokens (owned by the calendar)."""
+    """Feed tokens and calendar settings (owned by the calendar).
+
+    A token is the secret part of a feed URL. Rotating one revokes it (``revoked_at`` set) and
+    adds a new row, so a feed has at most one live token and old URLs stop working at once.
+    """
+    db["feed_tokens"].create(
+        {"token": str, "kind": str, "subject": str, "created_at": str, "revoked_at": str},
+        pk="token",
+        not_null={"kind", "subject", "created_at"},
+    )
+    db["feed_tokens"].create_index(["kind", "subject"])
+    db["calendar_meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})

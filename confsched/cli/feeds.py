@@ -1,0 +1,117 @@
+"""``confsched feeds``: the calendar feed URLs (with their tokens), rotation and revocation.
+
+Every agency and every room has one feed. ``rotate`` issues a new URL and kills the old one at
+once (a running ``serve`` notices within a second); ``revoke`` closes a feed until it is rotated.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import sqlite_utils
+
+from confsched.calendar.entries import FeedKey, FeedKind
+from confsched.calendar.feeds import subject_name
+from confsched.cli.common import data_option, json_option, open_store, print_json, table
+from confsched.config import Settings
+from confsched.errors import InvalidInput
+from confsched.services.calendar import (
+    ensure_feed_tokens,
+    feed_url,
+    revoke_feed,
+    rotate_feed,
+)
+from confsched.services.inventory import require_fleet
+from confsched.store import calendar as store
+
+
+@click.group()
+def feeds() -> None:
+    """Calendar feeds (iCalendar) per agency and per room, behind secret URLs."""
+
+
+@feeds.command("list")
+@click.option(
+    "--kind", type=click.Choice(["agency", "room"]), default=None, help="Only agencies or rooms."
+)
+@click.option("--base-url", default=None, help="URL prefix (default: where serve last ran).")
+@data_option
+@json_option
+def list_(kind: str | None, base_url: str | None, data_dir: Path | None, as_json: bool) -> None:
+    """Print every feed's URL. Anyone holding a URL can read that calendar: share it with care."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    ensure_feed_tokens(db, fleet, datetime.now(UTC))
+    base = _base(db, base_url)
+    rows = []
+    for token in store.live_tokens(db):
+        name = subject_name(fleet, token.key)
+        if name is None or (kind and token.key.kind.value != kind):
+            continue
+        rows.append(
+            {
+                "kind": token.key.kind.value,
+                "id": token.key.subject,
+                "name": name,
+                "url": feed_url(base, token.key, token.token),
+                "created_at": token.created_at.isoformat(),
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    click.echo(table([[r["kind"], r["id"], r["url"]] for r in rows], ["KIND", "ID", "URL"]))
+    click.echo(f"{len(rows)} feeds")
+
+
+def _key(agency: str | None, room: str | None) -> FeedKey:
+    if (agency is None) == (room is None):
+        raise InvalidInput("name one feed: an AGENCY id, or --room ENDPOINT_ID")
+    if room is not None:
+        return FeedKey(FeedKind.ROOM, room)
+    return FeedKey(FeedKind.AGENCY, agency or "")
+
+
+@feeds.command("rotate")
+@click.argument("agency", required=False)
+@click.option("--room", default=None, help="Rotate this room's feed instead of an agency's.")
+@click.option("--base-url", default=None, help="URL prefix (default: where serve last ran).")
+@data_option
+@json_option
+def rotate(
+    agency: str | None, room: str | None, base_url: str | None, data_dir: Path | None, as_json: bool
+) -> None:
+    """Give AGENCY's feed (or a room's, with --room) a new URL; the old URL stops working."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    key = _key(agency, room)
+    token = rotate_feed(db, fleet, key, datetime.now(UTC))
+    base = _base(db, base_url)
+    url = feed_url(base, key, token)
+    if as_json:
+        print_json({"kind": key.kind.value, "id": key.subject, "url": url})
+        return
+    click.echo(f"{key.kind.value} {key.subject}: new feed URL {url}")
+    click.echo("the old URL no longer works; give the new one to its subscribers")
+
+
+@feeds.command("revoke")
+@click.argument("agency", required=False)
+@click.option("--room", default=None, help="Revoke this room's feed instead of an agency's.")
+@data_option
+def revoke(agency: str | None, room: str | None, data_dir: Path | None) -> None:
+    """Close AGENCY's feed (or a room's) without a new URL; 'rotate' opens it again."""
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    key = _key(agency, room)
+    if revoke_feed(db, fleet, key, datetime.now(UTC)):
+        click.echo(f"{key.kind.value} {key.subject}: feed closed")
+    else:
+        click.echo(f"{key.kind.value} {key.subject}: feed was already closed")
+
+
+def _base(db: sqlite_utils.Database, given: str | None) -> str:
+    """--base-url, else where ``serve`` last said it answers, else the default listen address."""
+    return given or store.base_url(db) or Settings().base_url

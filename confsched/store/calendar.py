@@ -1,0 +1,198 @@
+"""Feed tokens and calendar settings in SQLite.
+
+Every write bumps the "feeds" revision inside its transaction, so a running server (another
+process) notices a rotation within its change-poll interval and stops serving the old URL.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import ModuleType
+
+import sqlite_utils
+
+from confsched.calendar.entries import (
+    CalendarEntry,
+    FeedKey,
+    FeedKind,
+    Fingerprint,
+    SessionChanges,
+    exceptions_of,
+    sittings_sequence,
+)
+from confsched.domain.model import Session
+from confsched.errors import NotFound
+from confsched.lazy import import_if_present
+from confsched.store.db import bump_revision, from_db_time, immediate, to_db_time
+
+TOKEN_BYTES = 32
+"""256 random bits per token (43 URL-safe characters): not guessable, not enumerable."""
+
+BASE_URL_KEY = "base_url"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedToken:
+    key: FeedKey
+    token: str
+    created_at: datetime
+
+
+def live_tokens(db: sqlite_utils.Database) -> list[FeedToken]:
+    """Every token that currently opens a feed."""
+    rows = db.query(
+        "SELECT token, kind, subject, created_at FROM feed_tokens WHERE revoked_at IS NULL "
+        "ORDER BY kind, subject"
+    )
+    return [_token(row) for row in rows]
+
+
+def ensure_tokens(
+    db: sqlite_utils.Database,
+    keys: Iterable[FeedKey],
+    now: datetime,
+    make: Callable[[], str] = new_token,
+) -> int:
+    """Give a token to every feed that never had one; a revoked feed stays closed."""
+    with immediate(db):
+        known = {
+            (row["kind"], row["subject"])
+            for row in db.query("SELECT DISTINCT kind, subject FROM feed_tokens")
+        }
+        missing = [k for k in keys if (k.kind.value, k.subject) not in known]
+        if missing:
+            db["feed_tokens"].insert_all(
+                {
+                    "token": make(),
+                    "kind": k.kind.value,
+                    "subject": k.subject,
+                    "created_at": to_db_time(now),
+                }
+                for k in missing
+            )
+            bump_revision(db, "feeds")
+    return len(missing)
+
+
+def rotate_token(
+    db: sqlite_utils.Database, key: FeedKey, now: datetime, make: Callable[[], str] = new_token
+) -> str:
+    """Revoke the feed's live token (if any) and issue a new one, in one transaction."""
+    token = make()
+    with immediate(db):
+        _revoke(db, key, now)
+        db["feed_tokens"].insert(
+            {
+                "token": token,
+                "kind": key.kind.value,
+                "subject": key.subject,
+                "created_at": to_db_time(now),
+            }
+        )
+        bump_revision(db, "feeds")
+    return token
+
+
+def revoke_token(db: sqlite_utils.Database, key: FeedKey, now: datetime) -> bool:
+    """Close the feed without a new URL; True if a live token was revoked."""
+    with immediate(db):
+        revoked = _revoke(db, key, now)
+        if revoked:
+            bump_revision(db, "feeds")
+    return revoked
+
+
+def _revoke(db: sqlite_utils.Database, key: FeedKey, now: datetime) -> bool:
+    cursor = db.execute(
+        "UPDATE feed_tokens SET revoked_at = ? "
+        "WHERE kind = ? AND subject = ? AND revoked_at IS NULL",
+        [to_db_time(now), key.kind.value, key.subject],
+    )
+    return cursor.rowcount > 0
+
+
+def set_base_url(db: sqlite_utils.Database, url: str) -> None:
+    """Remember where the running server answers, for ``feeds list`` in another process."""
+    with immediate(db):
+        db.execute(
+            "INSERT INTO calendar_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [BASE_URL_KEY, url],
+        )
+
+
+def base_url(db: sqlite_utils.Database) -> str | None:
+    rows = list(db.query("SELECT value FROM calendar_meta WHERE key = ?", [BASE_URL_KEY]))
+    return rows[0]["value"] if rows else None
+
+
+def _token(row: dict[str, str]) -> FeedToken:
+    key = FeedKey(FeedKind(row["kind"]), row["subject"])
+    return FeedToken(key, row["token"], from_db_time(row["created_at"]))
+
+
+# --- sessions, as the calendar sees them (read through the booking store) --------------------
+
+# One row per session: enough to tell whether it (or one of its sittings) changed since the
+# calendar last read it, so a change re-reads one session, not a year of them. This reads the
+# booking engine's tables (read only): keep it in step with m002_booking.
+_FINGERPRINTS = """
+    SELECT s.id, s.sequence, s.updated_at, s.status, o.n, o.total, o.apart
+    FROM sessions AS s LEFT JOIN (
+        SELECT session_id, COUNT(*) AS n, SUM(sequence) AS total,
+               SUM(moved OR cancelled) AS apart
+        FROM occurrences GROUP BY session_id
+    ) AS o ON o.session_id = s.id AND s.rrule IS NOT NULL
+"""
+
+
+def changed_entries(db: sqlite_utils.Database, known: Mapping[str, Fingerprint]) -> SessionChanges:
+    """The sessions whose fingerprint differs from ``known`` (all of them when it is empty).
+
+    One read transaction, so the fingerprints and the sessions loaded are the same snapshot.
+    """
+    booking = import_if_present("confsched.store.booking")
+    if booking is None:  # the booking engine is not part of this build
+        return SessionChanges({}, [], set(known))
+    db.execute("BEGIN")
+    try:
+        current = {row[0]: tuple(row[1:]) for row in db.execute(_FINGERPRINTS).fetchall()}
+        changed = [sid for sid, print_ in current.items() if known.get(sid) != print_]
+        sessions = booking.load_sessions(db, changed)
+        entries = [_entry(booking, db, s) for s in sessions.values()]
+    finally:
+        db.execute("COMMIT")
+    removed = set(known) - set(current)
+    return SessionChanges({sid: current[sid] for sid in changed}, entries, removed)
+
+
+def calendar_entries(db: sqlite_utils.Database) -> list[CalendarEntry]:
+    """Every session (cancelled ones too: feeds must show the cancellation) with its exceptions."""
+    return changed_entries(db, {}).entries
+
+
+def calendar_entry(db: sqlite_utils.Database, session_id: str) -> CalendarEntry:
+    booking = import_if_present("confsched.store.booking")
+    session = booking.load_session(db, session_id) if booking else None
+    if session is None:
+        raise NotFound("session", session_id)
+    return _entry(booking, db, session)
+
+
+def _entry(booking: ModuleType, db: sqlite_utils.Database, session: Session) -> CalendarEntry:
+    """Only a series has sittings of its own (a single session moves and cancels as a whole)."""
+    if not session.rrule:
+        return CalendarEntry(session)
+    sittings = booking.occurrences_of(db, session.id)
+    return CalendarEntry(
+        session,
+        exceptions_of(session, sittings),
+        occurrence_sequence=sittings_sequence(sittings),
+    )

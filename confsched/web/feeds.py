@@ -1,0 +1,108 @@
+"""Calendar over HTTP: subscribable feeds behind tokens, and a session's invite.
+
+``GET /feeds/agency/{token}.ics`` and ``GET /feeds/room/{token}.ics`` serve a feed (METHOD:
+PUBLISH) with a strong ETag and Last-Modified, answering 304 to If-None-Match (preferred) or
+If-Modified-Since. Any token that does not open a feed — never issued, revoked, rotated away,
+of the other kind — gets exactly the router's own 404, so the answer says nothing about whether
+an agency or room exists.
+
+``GET /api/v1/sessions/{id}/invite.ics[?method=request|cancel]`` is the session's iTIP invite.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import format_datetime
+
+from aiohttp import web
+
+from confsched.calendar.cache import FeedBody
+from confsched.calendar.entries import FeedKind
+from confsched.errors import InvalidInput
+from confsched.server import ServerContext
+from confsched.services.calendar import FeedService, invite_for_session
+from confsched.web.app import CTX
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+FEED_PATH = r"/feeds/{kind:agency|room}/{token:[A-Za-z0-9_-]{1,256}}.ics"
+SLICE = 256 << 10
+CACHE_CONTROL = "private, no-cache"
+"""Clients keep the feed but revalidate each time: a 304 is cheap, a stale calendar is not."""
+
+
+def _service(request: web.Request) -> FeedService | None:
+    service = request.app[CTX].components.get("calendar")
+    return service if isinstance(service, FeedService) else None
+
+
+async def serve_feed(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    kind = FeedKind(request.match_info["kind"])
+    key = service.lookup(kind, request.match_info["token"]) if service else None
+    if service is None or key is None:
+        raise web.HTTPNotFound()
+    feed = await service.feed(key)
+    if feed is None:  # the token outlived its agency or room
+        raise web.HTTPNotFound()
+    headers = {
+        "ETag": feed.etag,
+        "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
+        "Cache-Control": CACHE_CONTROL,
+    }
+    if not_modified(request, feed):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Type"] = CALENDAR_TYPE
+    return await send(request, feed.body, headers)
+
+
+async def send(request: web.Request, body: bytes, headers: dict[str, str]) -> web.StreamResponse:
+    """Write a big body in slices, waiting for the socket in between.
+
+    A 20 MB feed handed to the transport at once is copied into its buffer in one go, holding
+    the event loop for tens of milliseconds; slices keep every step short.
+    """
+    response = web.StreamResponse(headers=headers)
+    response.content_length = len(body)
+    await response.prepare(request)
+    if request.method != "HEAD":
+        view = memoryview(body)
+        for offset in range(0, len(body), SLICE):
+            await response.write(view[offset : offset + SLICE])
+    await response.write_eof()
+    return response
+
+
+def not_modified(request: web.Request, feed: FeedBody) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when present, else If-Modified-Since."""
+    match = request.headers.get("If-None-Match")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return "*" in tags or feed.etag in tags
+    since = request.if_modified_since
+    return since is not None and feed.last_modified <= since
+
+
+_METHOD_LINE = re.compile(rb"\r\nMETHOD:([A-Z]+)\r\n")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+async def session_invite(request: web.Request) -> web.Response:
+    ctx: ServerContext = request.app[CTX]
+    session_id = request.match_info["id"]
+    method = request.query.get("method")
+    if method is not None and method.lower() not in ("request", "cancel"):
+        raise InvalidInput(f"method {method!r}: use request or cancel")
+    body = await ctx.store.read(invite_for_session, ctx.fleet, session_id, method)
+    found = _METHOD_LINE.search(body)
+    itip = found.group(1).decode() if found else "REQUEST"
+    filename = _UNSAFE.sub("_", session_id) + ".ics"
+    headers = {
+        "Content-Type": f"{CALENDAR_TYPE}; method={itip}",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    }
+    return web.Response(body=body, headers=headers)
+
+
+def setup(app: web.Application, ctx: ServerContext) -> None:
+    app.router.add_get(FEED_PATH, serve_feed)
+    app.router.add_get("/api/v1/sessions/{id}/invite.ics", session_invite)

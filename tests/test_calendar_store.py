@@ -1,0 +1,102 @@
+"""The calendar's view of stored bookings: only changed sessions re-read, SEQUENCE only grows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlite_utils
+
+from confsched.calendar import ics
+from confsched.calendar.entries import CalendarEntry
+from confsched.domain.model import Fleet
+from confsched.services import booking as svc
+from confsched.services.calendar import invite_for_session
+from confsched.services.inventory import require_fleet
+from confsched.store.calendar import calendar_entries, calendar_entry, changed_entries
+from confsched.store.db import open_db
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # a Monday, 09:00 local
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ).astimezone(UTC)
+
+
+@pytest.fixture
+def db(data_dir: Path) -> Iterator[sqlite_utils.Database]:
+    database = open_db(data_dir)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def fleet(db: sqlite_utils.Database) -> Fleet:
+    return require_fleet(db)
+
+
+def book(db: sqlite_utils.Database, fleet: Fleet, with_: str, start: str, **kw: str) -> str:
+    request = svc.parse_request(
+        fleet, title="Giao ban", with_=with_, start=start, duration="1h", **kw
+    )
+    return svc.book(db, fleet, request, now=NOW).id
+
+
+def test_only_changed_sessions_are_read_again(db: sqlite_utils.Database, fleet: Fleet) -> None:
+    first = book(db, fleet, "ioc", "2026-12-07 08:00")
+    second = book(db, fleet, "hdnd-tinh", "2026-12-07 08:00")
+    series = book(db, fleet, "so-tttt", "2026-12-08 08:00", repeat="FREQ=WEEKLY;COUNT=4")
+    everything = changed_entries(db, {})
+    assert {e.session.id for e in everything.entries} == {first, second, series}
+    known = dict(everything.fingerprints)
+    assert changed_entries(db, known).entries == []
+
+    svc.cancel(db, fleet, first, now=NOW)
+    svc.move(
+        db, fleet, series, local("2026-12-16 14:00"), occurrence=local("2026-12-15 08:00"), now=NOW
+    )
+    again = changed_entries(db, known)
+    assert {e.session.id for e in again.entries} == {first, series}
+    assert again.removed == set()
+    moved = next(e for e in again.entries if e.session.id == series)
+    assert [o.start for o in moved.exceptions] == [local("2026-12-16 14:00")]
+    assert len(calendar_entries(db)) == 3
+
+
+def test_series_sequence_grows_with_each_sitting_changed(
+    db: sqlite_utils.Database, fleet: Fleet
+) -> None:
+    series = book(db, fleet, "so-tttt", "2026-12-08 08:00", repeat="FREQ=WEEKLY;COUNT=4")
+    seen = [calendar_entry(db, series).sequence]
+    svc.move(
+        db, fleet, series, local("2026-12-16 14:00"), occurrence=local("2026-12-15 08:00"), now=NOW
+    )
+    seen.append(calendar_entry(db, series).sequence)
+    svc.cancel(db, fleet, series, occurrence=local("2026-12-22 08:00"), now=NOW)
+    seen.append(calendar_entry(db, series).sequence)
+    svc.move(
+        db, fleet, series, local("2026-12-17 14:00"), occurrence=local("2026-12-15 08:00"), now=NOW
+    )
+    seen.append(calendar_entry(db, series).sequence)
+    svc.cancel(db, fleet, series, now=NOW)
+    seen.append(calendar_entry(db, series).sequence)
+    assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+
+
+def test_invite_for_session_follows_the_stored_session(
+    db: sqlite_utils.Database, fleet: Fleet
+) -> None:
+    session_id = book(db, fleet, "ioc,so-tttt", "2026-12-07 10:00", chair="ioc")
+    request = invite_for_session(db, fleet, session_id, now=NOW)
+    assert b"METHOD:REQUEST\r\n" in request and b"ROLE=CHAIR" in request.replace(b"\r\n ", b"")
+    forced = invite_for_session(db, fleet, session_id, method="cancel", now=NOW)
+    assert b"METHOD:CANCEL\r\n" in forced and b"STATUS:CANCELLED\r\n" in forced
+    svc.cancel(db, fleet, session_id, now=NOW)
+    cancelled = invite_for_session(db, fleet, session_id, now=NOW)
+    assert b"METHOD:CANCEL\r\n" in cancelled and b"SEQUENCE:1\r\n" in cancelled
+    entry = calendar_entry(db, session_id)
+    assert cancelled == ics.invite(CalendarEntry(entry.session), fleet, NOW)
