@@ -135,3 +135,13 @@ async def test_openmetrics_when_prometheus_asks(server: ServerContext) -> None:
     assert text.endswith("# EOF\n")
     assert "# TYPE confsched_endpoint info\n" in text
     assert "# UNIT confsched_endpoint_network_rtt_seconds seconds\n" in text
+
+
+async def test_head_answers_headers_only(server: ServerContext) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.head(http_url(server, "/metrics")) as resp,
+    ):
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        assert await resp.read() == b""

@@ -29,8 +29,19 @@ Encoder = Callable[[FamiliesCollector], bytes]
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    body: bytes
+    """The exposition in pieces: joining 15 MB on the event loop costs more than sending the
+    pieces one after the other (or feeding them to a compressor on another thread)."""
+
+    parts: list[bytes]
     content_type: str
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.parts)
 
 
 def sample_name(family: Metric) -> str:
@@ -63,42 +74,38 @@ class MetricsExporter:
             pacer = Pacer(self._slice)
             inp = replace(self._read(), stats=self.stats)
             r = self._renderer
-            bodies = await r.render(
-                inp.fleet.endpoints,
-                inp.health,
-                inp.now_dt,
-                inp.interval,
-                inp.limits,
-                pacer,
+            health = await r.render(
+                inp.fleet.endpoints, inp.health, inp.now_dt, inp.interval, inp.limits, pacer
             )
-            bodies += await r.render_booking(inp.booking, pacer)
-            body = self._assemble(encoder, content_type, inp, bodies, names)
+            bodies = [*health, *await r.render_booking(inp.booking, pacer)]
+            parts = self._assemble(encoder, content_type, inp, bodies, names)
             self.stats = ScrapeStats(
                 scrapes=self.stats.scrapes + 1,
                 duration_seconds=time.perf_counter() - started,
                 longest_hold_seconds=pacer.close(),
                 rerendered_endpoints=r.rerendered,
             )
-        return Rendered(body, content_type)
+        return Rendered(parts, content_type)
 
     def _assemble(
         self,
         encoder: Encoder,
         content_type: str,
         inp: ScrapeInput,
-        bodies: list[bytes],
+        bodies: list[list[bytes]],
         names: Collection[str] | None,
-    ) -> bytes:
+    ) -> list[bytes]:
         head = _encode(encoder, fam.head_families(inp), names)
         tail = _encode(encoder, fam.tail_families(inp), names)
         openmetrics = head.endswith(EOF)
         parts = [head[: -len(EOF)] if openmetrics else head]
         headers = self._headers_for(encoder, content_type)
         for sample, header, body in zip(_ENDPOINT_SAMPLE_NAMES, headers, bodies, strict=True):
-            if names is None or (sample in names and body):
-                parts += (header, body)
+            if names is None or (sample in names and any(body)):
+                parts.append(header)
+                parts.extend(body)
         parts.append(tail)
-        return b"".join(parts)
+        return parts
 
     def _headers_for(self, encoder: Encoder, content_type: str) -> list[bytes]:
         """HELP/TYPE(/UNIT) lines of each per-endpoint family, as the client writes them."""

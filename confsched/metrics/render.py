@@ -35,6 +35,9 @@ FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 INFO, STATE, PROBLEM, CHECK, LAST, RTT, JITTER, LOSS = range(8)
 N_HEALTH = 8
 NEXT, READY = 0, 1
+BLOCK_BITS = 9
+BLOCK = 1 << BLOCK_BITS
+"""Endpoints per joined block: small enough to join in well under a slice."""
 
 
 def go_float(value: float) -> str:
@@ -144,9 +147,9 @@ class EndpointRenderer:
     _endpoints: Mapping[str, Endpoint] | None = None
     _slots: list[_Slot | None] = field(default_factory=list)
     _texts: list[list[str]] = field(default_factory=list)
-    _joined: list[bytes] = field(default_factory=list)
+    _joined: list[list[bytes]] = field(default_factory=list)
     _booking: BookingSnapshot | None = None
-    _booking_joined: list[bytes] = field(default_factory=list)
+    _booking_joined: list[list[bytes]] = field(default_factory=list)
     rerendered: int = 0
 
     async def render(
@@ -157,12 +160,14 @@ class EndpointRenderer:
         interval: timedelta,
         limits: judge.Thresholds,
         pacer: Pacer,
-    ) -> list[bytes]:
-        """Sample lines of the eight health families, one bytes per family."""
+    ) -> list[list[bytes]]:
+        """Sample lines of the eight health families: per family, one bytes per block of
+        endpoints (a block re-joined only when one of its endpoints changed)."""
         self._layout(endpoints)
-        dirty = [False] * N_HEALTH
+        dirty: list[set[int]] = [set() for _ in range(N_HEALTH)]
         slots, rerendered = self._slots, 0
         order = list(endpoints.values())
+        spans: dict[float, timedelta] = {}  # offline_after intervals, by the entry's interval
         for i, slot in enumerate(slots):
             if slot is None:
                 slot = slots[i] = _Slot(order[i])
@@ -170,20 +175,29 @@ class EndpointRenderer:
             if entry is slot.entry and now < slot.deadline:
                 continue
             rerendered += 1
-            slot.deadline = FAR_FUTURE
-            cur = fam.current_health(slot.endpoint.id, entry, now, interval, limits)
-            last = cur.last_report_at
-            if entry is not None and last is not None and cur.state is not EndpointState.OFFLINE:
-                slot.deadline = last + fam.entry_interval(entry, interval) * limits.offline_after
-            self._update(i, slot, entry, cur, dirty)
+            # judge.at inlined for the common case (fresh report: the health as judged)
+            last = None if entry is None else entry.health.last_report_at
+            if last is not None:
+                span = spans.get(entry.interval)  # type: ignore[union-attr]
+                if span is None:
+                    span = fam.entry_interval(entry, interval) * limits.offline_after  # type: ignore[arg-type]
+                    spans[entry.interval] = span  # type: ignore[union-attr]
+                slot.deadline = last + span
+            if last is not None and now < slot.deadline:
+                cur = entry.health  # type: ignore[union-attr]
+            else:
+                cur = fam.current_health(slot.endpoint.id, entry, now, interval, limits)
+                slot.deadline = FAR_FUTURE
+            self._update(i, slot, entry, cur, dirty, i >> BLOCK_BITS)
             if not rerendered & 63:
                 await pacer.tick()
-        for f in range(N_HEALTH):
-            if dirty[f]:
-                self._joined[f] = "".join(self._texts[f]).encode()
+        for f, blocks in enumerate(dirty):
+            texts, joined = self._texts[f], self._joined[f]
+            for b in blocks:
+                joined[b] = "".join(texts[b << BLOCK_BITS : (b + 1) << BLOCK_BITS]).encode()
                 await pacer.tick()
         self.rerendered = rerendered
-        return list(self._joined)
+        return self._joined
 
     def _layout(self, endpoints: Mapping[str, Endpoint]) -> None:
         """Match the slots to the fleet's endpoints (kept by id across inventory reloads)."""
@@ -201,28 +215,35 @@ class EndpointRenderer:
                 slots.append(None)
         self._endpoints, self._slots = endpoints, slots
         self._texts = [[""] * len(slots) for _ in range(N_HEALTH)]
-        self._joined = [b""] * N_HEALTH
+        blocks = (len(slots) + BLOCK - 1) >> BLOCK_BITS
+        self._joined = [[b""] * blocks for _ in range(N_HEALTH)]
         self._booking = None
 
     def _update(
-        self, i: int, slot: _Slot, entry: HealthEntry | None, cur: EndpointHealth, dirty: list[bool]
+        self,
+        i: int,
+        slot: _Slot,
+        entry: HealthEntry | None,
+        cur: EndpointHealth,
+        dirty: list[set[int]],
+        block: int,
     ) -> None:
         texts, label = self._texts, slot.label
         if slot.entry is False:
             texts[INFO][i] = slot.info_text()
-            dirty[INFO] = True
+            dirty[INFO].add(block)
         slot.entry = entry
         if cur.state is not slot.state:
             slot.state = cur.state
             texts[STATE][i] = slot.state_text(cur.state)
-            dirty[STATE] = True
+            dirty[STATE].add(block)
         if cur.codes != slot.codes:
             slot.codes = cur.codes
             texts[PROBLEM][i] = "".join(
                 f'{fam.PROBLEM[0]}{{{label},reason="{code}"}} 1.0\n'
                 for code in fam.problem_codes(cur)
             )
-            dirty[PROBLEM] = True
+            dirty[PROBLEM].add(block)
         if cur.checks != slot.checks:
             slot.checks = cur.checks
             texts[CHECK][i] = "".join(
@@ -230,33 +251,44 @@ class EndpointRenderer:
                 f"{'1.0' if cur.checks[name] else '0.0'}\n"
                 for name in sorted(cur.checks)
             )
-            dirty[CHECK] = True
+            dirty[CHECK].add(block)
         last = cur.last_report_at
         if last != slot.last:
             slot.last = last
             texts[LAST][i] = (
                 "" if last is None else f"{_LAST}{{{label}}} {go_float(last.timestamp())}\n"
             )
-            dirty[LAST] = True
+            dirty[LAST].add(block)
+        # the three network values: repr() is what floatToGoString writes for them (0..1e6)
         value = cur.rtt_ms
         if value != slot.rtt or slot.rtt is False:
             slot.rtt = value
-            texts[RTT][i] = "" if value is None else f"{_RTT}{{{label}}} {go_float(value / 1e3)}\n"
-            dirty[RTT] = True
+            v = None if value is None else value / 1e3
+            texts[RTT][i] = (
+                "" if v is None else f"{_RTT}{{{label}}} {v!r}\n" if -1e300 < v < 1e6
+                else f"{_RTT}{{{label}}} {go_float(v)}\n"
+            )  # fmt: skip
+            dirty[RTT].add(block)
         value = cur.jitter_ms
         if value != slot.jitter or slot.jitter is False:
             slot.jitter = value
+            v = None if value is None else value / 1e3
             texts[JITTER][i] = (
-                "" if value is None else f"{_JITTER}{{{label}}} {go_float(value / 1e3)}\n"
-            )
-            dirty[JITTER] = True
+                "" if v is None else f"{_JITTER}{{{label}}} {v!r}\n" if -1e300 < v < 1e6
+                else f"{_JITTER}{{{label}}} {go_float(v)}\n"
+            )  # fmt: skip
+            dirty[JITTER].add(block)
         value = cur.loss_ratio
         if value != slot.loss or slot.loss is False:
             slot.loss = value
-            texts[LOSS][i] = "" if value is None else f"{_LOSS}{{{label}}} {go_float(value)}\n"
-            dirty[LOSS] = True
+            v = None if value is None else float(value)
+            texts[LOSS][i] = (
+                "" if v is None else f"{_LOSS}{{{label}}} {v!r}\n" if -1e300 < v < 1e6
+                else f"{_LOSS}{{{label}}} {go_float(v)}\n"
+            )  # fmt: skip
+            dirty[LOSS].add(block)
 
-    async def render_booking(self, booking: BookingSnapshot, pacer: Pacer) -> list[bytes]:
+    async def render_booking(self, booking: BookingSnapshot, pacer: Pacer) -> list[list[bytes]]:
         """Sample lines of the two booking families; redone only when the snapshot changed."""
         if booking is self._booking:
             return self._booking_joined
@@ -274,7 +306,7 @@ class EndpointRenderer:
             if not n & 255:
                 await pacer.tick()
         self._booking = booking
-        self._booking_joined = ["".join(nxt).encode(), "".join(ready).encode()]
+        self._booking_joined = [["".join(nxt).encode()], ["".join(ready).encode()]]
         return self._booking_joined
 
 

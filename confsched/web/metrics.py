@@ -24,6 +24,7 @@ from confsched.server import ServerContext
 
 GZIP_LEVEL = 1
 GZIP_MIN_BYTES = 1024
+WRITE_CHUNK = 256 * 1024
 EXPORTER = web.AppKey("metrics_exporter", MetricsExporter)
 GZIP_POOL = web.AppKey("metrics_gzip_pool", ThreadPoolExecutor)
 
@@ -42,7 +43,7 @@ def gzip_accepted(header: str) -> bool:
     return False
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def metrics(request: web.Request) -> web.StreamResponse:
     exporter = request.app[EXPORTER]
     names = request.query.getall("name[]", None)
     accept = ",".join(request.headers.getall(hdrs.ACCEPT, []))
@@ -52,16 +53,38 @@ async def metrics(request: web.Request) -> web.Response:
         hdrs.VARY: "Accept, Accept-Encoding",
         hdrs.CACHE_CONTROL: "no-store",
     }
-    body = rendered.body
-    if len(body) >= GZIP_MIN_BYTES and gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, "")):
+    size = rendered.size
+    if size >= GZIP_MIN_BYTES and gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, "")):
         loop = asyncio.get_running_loop()
-        body = await loop.run_in_executor(request.app[GZIP_POOL], _gzip, body)
+        body = await loop.run_in_executor(request.app[GZIP_POOL], _gzip, rendered.parts)
         headers[hdrs.CONTENT_ENCODING] = "gzip"
-    return web.Response(body=body, headers=headers)
+        return web.Response(body=body, headers=headers)
+    if size <= WRITE_CHUNK or request.method == hdrs.METH_HEAD:
+        return web.Response(body=rendered.body, headers=headers)
+    return await _stream(request, rendered.parts, size, headers)
 
 
-def _gzip(body: bytes) -> bytes:
-    return zlib.compress(body, GZIP_LEVEL, wbits=31)  # wbits 31: a gzip member, mtime 0
+async def _stream(
+    request: web.Request, parts: list[bytes], size: int, headers: dict[str, str]
+) -> web.StreamResponse:
+    """Send the pieces a chunk at a time: each write waits while the socket is full, so a
+    15 MB body never sits whole in the transport's buffer and the loop stays free."""
+    response = web.StreamResponse(headers=headers)
+    response.content_length = size
+    await response.prepare(request)
+    for part in parts:
+        view = memoryview(part)
+        for offset in range(0, len(view), WRITE_CHUNK):
+            await response.write(view[offset : offset + WRITE_CHUNK])
+    await response.write_eof()
+    return response
+
+
+def _gzip(parts: list[bytes]) -> bytes:
+    packer = zlib.compressobj(GZIP_LEVEL, wbits=31)  # wbits 31: a gzip member, mtime 0
+    out = [packer.compress(part) for part in parts]
+    out.append(packer.flush())
+    return b"".join(out)
 
 
 def count_refusals(source: LiveSource) -> Middleware:
