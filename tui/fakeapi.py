@@ -302,5 +302,6 @@ class FakeServerThread:
 
     def stop(self) -> None:
         if self._loop.is_running():
+            self.call(lambda fake: fake.touch())  # answer pending long polls: a quick clean-up
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)

@@ -94,6 +94,22 @@ def conflict_text(conflict: Mapping[str, Any], tz: tzinfo) -> str:
     return f"{conflict.get('endpoint')} {name}: busy with «{title}» {span}"
 
 
+def group_conflicts(conflicts: list[Mapping[str, Any]], tz: tzinfo) -> list[tuple[str, list[str]]]:
+    """Conflicts by what they collide with: one heading per session (then each of its rooms),
+    and one per shortage of bridge ports. Every conflict appears exactly once."""
+    groups: dict[str, list[str]] = {}
+    for conflict in conflicts:
+        if conflict.get("kind") == "ports":
+            groups.setdefault(conflict_text(conflict, tz), [])
+            continue
+        span = fmt_span(conflict.get("start"), conflict.get("end"), tz)
+        title = nfc(conflict.get("title") or conflict.get("session"))
+        heading = f"busy with «{title}» {span}"
+        name = nfc(conflict.get("endpoint_name") or "")
+        groups.setdefault(heading, []).append(f"{conflict.get('endpoint')}  {name}".rstrip())
+    return list(groups.items())
+
+
 def readiness_rows(readiness: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Endpoints not ready first (then no answer, pending, ready), by name within each."""
     rows = list(readiness.get("endpoints") or [])

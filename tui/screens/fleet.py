@@ -16,7 +16,6 @@ from tui.screens.base import LiveScreen
 from tui.widgets.counts import CountsBar
 from tui.widgets.fleet_grid import FleetGrid
 
-
 FILTER_HINT = "/ filter: words, state:down, district:dai-tu — 1-5 toggle states, 0 clears"
 
 

@@ -1,0 +1,128 @@
+"""Snapshots of every console screen at 120×40 (and the fleet at 80×24), pixel-stable:
+fixed data from the stand-in scheduler, a frozen clock, a fixed URL in the status line.
+
+Plain ``def`` tests (the snapshot fixture runs its own event loop). After a deliberate change
+of a screen: ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tui.app import ConsoleApp
+from tui.fakeapi import FIXED_NOW, FakeServerThread
+from tui.screens.base import LiveScreen
+
+SIZE = (120, 40)
+SHOWN_URL = "http://127.0.0.1:8080"
+
+Snap = Callable[..., bool]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServerThread]:
+    with FakeServerThread(long_poll_s=30.0) as thread:
+        yield thread
+
+
+def console(fake: FakeServerThread) -> ConsoleApp:
+    return ConsoleApp(url=fake.url, token="operator-secret", clock=lambda: FIXED_NOW)
+
+
+async def settle(pilot: Pilot[Any], screen: type = LiveScreen, timeout: float = 10.0) -> None:
+    """Until the visible screen (of that type) has shown its data, then one more frame."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (isinstance(app.screen, screen) and getattr(app.screen, "loads", 1) > 0):
+        assert loop.time() < deadline, f"{screen.__name__} never loaded"
+        await pilot.pause(0.02)
+    await pilot.pause()
+    app.url = SHOWN_URL  # type: ignore[attr-defined]
+    app.status = app._connected_text()  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+def steps(*keys: str, then: type = LiveScreen) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot, then)
+
+    return run
+
+
+def test_fleet_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=steps())
+
+
+def test_fleet_screen_fits_80x24_and_scrolls(snap_compare: Snap, fake: FakeServerThread) -> None:
+    assert snap_compare(console(fake), terminal_size=(80, 24), run_before=steps())
+
+
+def test_fleet_filtered_to_rooms_down(snap_compare: Snap, fake: FakeServerThread) -> None:
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=steps("3"))
+
+
+def test_sessions_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
+    from tui.screens.sessions import SessionsScreen
+
+    assert snap_compare(
+        console(fake), terminal_size=SIZE, run_before=steps("f3", then=SessionsScreen)
+    )
+
+
+def test_session_detail_lists_rooms_not_ready_first(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    from tui.screens.session import SessionScreen
+
+    run = steps("f3", "enter", then=SessionScreen)
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
+def test_endpoint_detail_of_a_room_that_is_down(snap_compare: Snap, fake: FakeServerThread) -> None:
+    from tui.screens.endpoint import EndpointScreen
+
+    run = steps("3", "enter", then=EndpointScreen)
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
+def test_booking_form_with_conflicts_in_the_preview(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    from tui.screens.booking import BookingScreen
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await steps("f4", then=BookingScreen)(pilot)
+        screen = pilot.app.screen
+        values = {"title": "Họp khẩn phòng chống lũ", "organizer": "ubnd-h-dai-tu",
+                  "chair": "h-dai-tu", "with": "district:h-dai-tu,ioc",
+                  "start": "2026-12-07 10:00", "duration": "1h"}  # fmt: skip
+        for name, value in values.items():
+            screen.query_one(f"#f-{name}", Input).value = value
+        screen.query_one("#book").focus()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while screen.last_preview is None:  # type: ignore[attr-defined]
+            assert loop.time() < deadline
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
+def test_help_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)

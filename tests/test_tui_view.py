@@ -1,0 +1,223 @@
+"""The console's rules without a terminal: grouping, filters, labels, session summaries, the
+shapes it accepts from the scheduler, completion."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tui import normalize
+from tui.complete import complete, selector_candidates
+from tui.fakedata import make_endpoints
+from tui.fleetview import (
+    SYMBOLS,
+    FleetFilter,
+    count_states,
+    filter_groups,
+    group_endpoints,
+    tile_label,
+)
+from tui.sessionview import (
+    booking_body,
+    conflict_text,
+    readiness_rows,
+    readiness_text,
+    session_state,
+    visible_sessions,
+)
+from tui.text import fmt_ago, fmt_span, fold
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime(2026, 12, 7, 9, 40, tzinfo=TZ)
+ENDPOINTS = make_endpoints(192)
+BY_ID = {e["id"]: e for e in ENDPOINTS}
+
+
+def test_every_state_has_its_own_symbol() -> None:
+    assert len(set(SYMBOLS.values())) == 5
+
+
+def test_groups_put_the_province_first_then_each_district_with_its_own_room_first() -> None:
+    groups = group_endpoints(ENDPOINTS, {})
+    assert groups[0].label == "Province" and len(groups[0].tiles) == 5
+    assert len(groups) == 10
+    dai_tu = next(g for g in groups if g.key == "h-dai-tu")
+    assert dai_tu.label == "Huyện Đại Từ"
+    assert dai_tu.tiles[0].id == "h-dai-tu" and dai_tu.tiles[0].level == "district"
+    assert sum(len(g.tiles) for g in groups) == 192
+
+
+def test_city_districts_are_shortened_to_fit_the_label_column() -> None:
+    labels = [g.label for g in group_endpoints(ENDPOINTS, {})]
+    assert "TP Thái Nguyên" in labels and "TX Phổ Yên" in labels
+
+
+def test_tile_label_is_the_place_for_communes_and_the_room_for_the_province() -> None:
+    commune = {"level": "commune", "site_name": "Thị trấn Hùng Sơn", "name": "Phòng họp …"}
+    province = {"level": "province", "name": "Phòng điều hành IOC", "site_name": "Tỉnh"}
+    assert tile_label(commune) == "Hùng Sơn"
+    assert tile_label(province) == "IOC"
+
+
+def test_unreported_endpoints_count_as_unknown() -> None:
+    states = {"tinh-uy": "down"}
+    groups = group_endpoints(ENDPOINTS, states)
+    flat = [t.state for g in groups for t in g.tiles]
+    assert count_states(flat) == {"ok": 0, "degraded": 0, "down": 1, "offline": 0, "unknown": 191}
+
+
+def test_filter_words_match_without_diacritics() -> None:
+    assert fold("Huyện Đại Từ") == "huyen dai tu"
+    wanted = FleetFilter.parse("dai tu")
+    shown = filter_groups(group_endpoints(ENDPOINTS, {}), BY_ID, wanted)
+    assert [g.key for g in shown] == ["h-dai-tu"]
+
+
+def test_filter_by_state_keys_and_state_token_combine() -> None:
+    states = {"tinh-uy": "down", "ioc": "offline", "h-dai-tu": "down"}
+    groups = group_endpoints(ENDPOINTS, states)
+    by_key = FleetFilter.parse("", states={"down"})
+    by_token = FleetFilter.parse("state:off")
+    assert {t.id for g in filter_groups(groups, BY_ID, by_key) for t in g.tiles} == {
+        "tinh-uy",
+        "h-dai-tu",
+    }
+    assert [t.id for g in filter_groups(groups, BY_ID, by_token) for t in g.tiles] == ["ioc"]
+
+
+def test_filter_by_district_accepts_its_id_or_name() -> None:
+    groups = group_endpoints(ENDPOINTS, {})
+    for text in ("district:h-dai-tu", "district:dai-tu"):
+        shown = filter_groups(groups, BY_ID, FleetFilter.parse(text))
+        assert {g.key for g in shown} == {"h-dai-tu"}, text
+
+
+def _session(start: datetime, minutes: int, **extra: object) -> dict[str, object]:
+    end = start + timedelta(minutes=minutes)
+    return {
+        "id": "s",
+        "status": "scheduled",
+        "setup_minutes": 15,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "occurrences": [{"start": start.isoformat(), "end": end.isoformat(), "cancelled": False}],
+        **extra,
+    }
+
+
+def test_session_state_follows_the_clock_through_setup_live_and_ended() -> None:
+    start = NOW + timedelta(minutes=10)
+    session = _session(start, 60)
+    assert session_state(session, NOW - timedelta(minutes=30)) == "upcoming"
+    assert session_state(session, NOW) == "setup"
+    assert session_state(session, start + timedelta(minutes=1)) == "live"
+    assert session_state(session, start + timedelta(hours=2)) == "ended"
+    assert session_state({**session, "status": "cancelled"}, NOW) == "cancelled"
+
+
+def test_visible_sessions_leave_out_ended_ones_and_sort_by_next_occurrence() -> None:
+    ended = _session(NOW - timedelta(hours=3), 60, id="old")
+    later = _session(NOW + timedelta(days=1), 60, id="later")
+    live = _session(NOW - timedelta(minutes=5), 60, id="live")
+    assert [s["id"] for s in visible_sessions([later, ended, live], NOW)] == ["live", "later"]
+
+
+def test_readiness_text_says_ready_n_of_m_and_what_is_missing() -> None:
+    counts = {"ready": 187, "not_ready": 3, "no_answer": 2, "pending": 0, "total": 192}
+    assert readiness_text(counts) == "ready 187 of 192 · 3 not ready · 2 no answer"
+    assert readiness_text(None) == "—"
+
+
+def test_readiness_rows_put_the_rooms_not_ready_first() -> None:
+    rows = readiness_rows(
+        {
+            "endpoints": [
+                {"endpoint": "a", "status": "ready", "endpoint_name": "A"},
+                {"endpoint": "b", "status": "no_answer", "endpoint_name": "B"},
+                {"endpoint": "c", "status": "not_ready", "endpoint_name": "C"},
+            ]
+        }
+    )
+    assert [r["endpoint"] for r in rows] == ["c", "b", "a"]
+
+
+def test_conflict_text_names_the_room_and_the_session_in_local_time() -> None:
+    conflict = {
+        "kind": "endpoint",
+        "endpoint": "dt-hung-son",
+        "endpoint_name": "Phòng họp UBND thị trấn Hùng Sơn",
+        "session": "s1",
+        "title": "Họp UBND huyện Đại Từ",
+        "start": "2026-12-08T07:00:00+00:00",
+        "end": "2026-12-08T08:30:00+00:00",
+    }
+    text = conflict_text(conflict, TZ)
+    assert "Hùng Sơn" in text and "«Họp UBND huyện Đại Từ»" in text
+    assert "Tue 08 Dec 14:00–15:30" in text
+
+
+def test_ports_conflict_keeps_the_schedulers_message() -> None:
+    conflict = {"kind": "ports", "needed": 200, "free": 190, "message": "needs 200 ports, 190 free"}
+    assert conflict_text(conflict, TZ).startswith("ports: needs 200 ports, 190 free")
+
+
+def test_booking_body_sends_only_filled_fields() -> None:
+    body = booking_body({"title": " Họp ", "with": "all", "repeat": "", "setup": "  "})
+    assert body == {"title": "Họp", "with": "all"}
+
+
+def test_times_show_in_the_fleets_zone() -> None:
+    assert fmt_span("2026-12-07T01:00:00+00:00", "2026-12-07T03:00:00+00:00", TZ) == (
+        "Mon 07 Dec 08:00–10:00"
+    )
+    assert fmt_ago("2026-12-07T09:39:50+07:00", NOW) == "10 s ago"
+    assert fmt_ago(None, NOW) == "never"
+
+
+def test_health_entries_accept_id_or_endpoint() -> None:
+    body = {"endpoints": [{"id": "a", "state": "down"}, {"endpoint": "b", "state": "ok"}]}
+    entries = normalize.fleet_health(body)["endpoints"]
+    assert [(e["endpoint"], e["state"]) for e in entries] == [("a", "down"), ("b", "ok")]
+
+
+def test_readiness_in_either_shape_gives_the_same_counts() -> None:
+    contract = {"ready": 28, "not_ready": 1, "no_answer": 1, "pending": 0, "total": 30}
+    listed = {
+        "ready": 28,
+        "total": 30,
+        "not_ready": [
+            {"endpoint": "a", "status": "not_ready", "reason": "camera missing"},
+            {"endpoint": "b", "status": "no_answer", "reason": None},
+        ],
+    }
+    assert normalize.readiness_counts(contract) == normalize.readiness_counts(listed) == contract
+    rows = normalize.readiness(listed)["endpoints"]
+    assert rows[0]["reasons"] == ["camera missing"] and rows[1]["reasons"] == []
+    assert normalize.readiness_counts({"ready": 0, "total": 0, "not_ready": []}) is None
+
+
+def test_history_points_accept_time_for_at() -> None:
+    body = {"id": "a", "state": "ok", "history": [{"time": "T2"}, {"time": "T1"}]}
+    assert [p["at"] for p in normalize.endpoint_health(body)["history"]] == ["T1", "T2"]
+
+
+def test_selector_completion_completes_the_last_item_only() -> None:
+    candidates = selector_candidates(["h-dai-tu", "dt-hung-son"], ["h-dai-tu"], ["vung-cao"])
+    assert complete("dist", candidates, multiple=True) == "district:h-dai-tu"
+    assert complete("all, tag:v", candidates, multiple=True) == "all, tag:vung-cao"
+    assert complete("dt-h", candidates, multiple=True) == "dt-hung-son"
+    assert complete("all,", candidates, multiple=True) is None
+    assert complete("zzz", candidates, multiple=False) is None
+
+
+def test_console_rules_and_client_load_without_textual() -> None:
+    """Textual stays inside the screens: the rules, client and CLI entry load without it."""
+    import json
+    import subprocess
+    import sys
+
+    modules = "tui.api, tui.live, tui.fleetview, tui.sessionview, tui.normalize, "
+    modules += "tui.catalog, confsched.cli.console"
+    code = f"import json, sys; import {modules}; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert not {m for m in json.loads(done.stdout) if m.split(".")[0] == "textual"}
