@@ -210,7 +210,7 @@ def check_invariants(db: sqlite_utils.Database) -> None:
 # --- the property -----------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operations, min_size=1, max_size=10))
 def test_any_sequence_never_double_books_and_refuses_only_true_conflicts(ops: list[object]) -> None:
     db = fresh_db()

@@ -311,9 +311,14 @@ def _print_session(
     now = svc.now_utc()
     occurrences = svc.session_occurrences(db, session.id, now, now + timedelta(days=days))
     if as_json:
-        print_json(svc.session_view(fleet, session, occurrences, tz))
+        readiness = svc.readiness_counts(db, session, occurrences, now)
+        print_json(svc.session_view(fleet, session, occurrences, tz, readiness))
         return
-    for line in session_lines(fleet, session, occurrences, tz, headline or "Session", rooms, days):
+    label = f"Occurrences (next {days} days):" if session.rrule else "Occurrence:"
+    if not occurrences:  # nothing soon: show what comes next instead of an empty window
+        occurrences = svc.session_occurrences(db, session.id, now)[:3]
+        label = "Next occurrences:" if session.rrule else "Occurrence:"
+    for line in session_lines(fleet, session, occurrences, tz, headline or "Session", rooms, label):
         click.echo(line)
 
 
@@ -324,7 +329,7 @@ def session_lines(
     tz: ZoneInfo,
     headline: str,
     rooms: bool,
-    days: int,
+    label: str,
 ) -> list[str]:
     organizer = fleet.agencies.get(session.organizer)
     chair = fleet.endpoints.get(session.chair or "")
@@ -345,7 +350,7 @@ def session_lines(
     lines.append(f"  Rooms:      {len(session.endpoints)} ({', '.join(session.selectors)})")
     lines.extend(f"              {part}" for part in _rooms_summary(fleet, session, rooms))
     lines.extend(_ports_lines(fleet, session))
-    lines.append(f"  Occurrences (next {days} days):" if session.rrule else "  Occurrence:")
+    lines.append(f"  {label}")
     for o in occurrences:
         marks = [m for m, on in (("moved", o.moved), ("cancelled", o.cancelled)) if on]
         suffix = f"  ({', '.join(marks)}, sequence {o.sequence})" if marks else ""
@@ -353,7 +358,7 @@ def session_lines(
             f"    {DAYS[o.start.astimezone(tz).weekday()]} {_span(o.start, o.end, tz)}{suffix}"
         )
     if not occurrences:
-        lines.append("    none in this window")
+        lines.append("    none to come")
     return lines
 
 

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from confsched.domain import slots as slot_search
 from confsched.domain.booking import (
+    MAX_AHEAD,
     MAX_DURATION,
     BookingRequest,
     Conflict,
@@ -181,14 +182,19 @@ def bridge_usage(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:
 def _virtual(
     db: sqlite_utils.Database, start: datetime, end: datetime
 ) -> list[tuple[Session, Occurrence]]:
-    """Occurrences of open series beyond their materialised horizon, expanded in memory."""
+    """Occurrences of open series beyond their materialised horizon, expanded in memory.
+
+    Up to ``MAX_AHEAD`` past the horizon at most: an open-ended window must not expand a
+    weekly series for centuries (nothing can be booked that far anyway).
+    """
     extend = store.series_to_extend(db, end)
     if not extend:
         return []
     tz = ZoneInfo(store.fleet_timezone(db) or "UTC")
     found = []
     for session, since in extend:
-        for o in materialise(session, tz, since, end):
+        until = min(end, since + MAX_AHEAD)
+        for o in materialise(session, tz, since, until):
             if o.end > start and o.busy_from < end:
                 found.append((session, o))
     return found
