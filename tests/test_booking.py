@@ -440,3 +440,16 @@ def test_extending_the_horizon_never_double_books_two_series(db, fleet) -> None:
     dropped = [o for o in svc.session_occurrences(db, second.id) if o.start == meeting]
     assert [o.cancelled for o in kept] == [False]
     assert [(o.cancelled, o.sequence) for o in dropped] == [(True, 1)]
+
+
+def test_a_room_removed_from_the_fleet_does_not_break_its_sessions(db, fleet) -> None:  # type: ignore[no-untyped-def]
+    session = book(db, fleet, "district:h-vo-nhai", f"{MONDAY} 08:00", repeat="FREQ=WEEKLY")
+    smaller = replace(
+        fleet, endpoints={k: v for k, v in fleet.endpoints.items() if k != "vn-la-hien"}
+    )
+    assert "vn-la-hien" in session.endpoints
+    moved = svc.move(db, smaller, session.id, local(f"{MONDAY} 13:00"), now=NOW)
+    assert moved.sequence == 1
+    book(db, smaller, "h-dai-tu", f"{MONDAY} 13:00")
+    view = svc.session_view(smaller, moved, svc.session_occurrences(db, moved.id), TZ)
+    assert view["endpoint_count"] == 16

@@ -119,6 +119,13 @@ def participants_of(fleet: Fleet, selectors: Sequence[str]) -> tuple[str, ...]:
     return endpoints
 
 
+def participants_with_homes(fleet: Fleet, endpoints: Sequence[str]) -> list[Participant]:
+    """Each endpoint with its home bridge (none for a room the fleet no longer has: a session
+    booked before a re-import still keeps its port)."""
+    homes = fleet.endpoints
+    return [Participant(e, homes[e].bridge if e in homes else None) for e in endpoints]
+
+
 def check_times(
     start: datetime, end: datetime, setup: timedelta, now: datetime, timezone: str
 ) -> None:
@@ -220,7 +227,7 @@ def decide(
         conflicts.extend(
             _endpoint_conflicts(fleet, occurrence, holders.get(occurrence.recurrence_id, ()))
         )
-    participants = [Participant(e, fleet.endpoints[e].bridge) for e in session.endpoints]
+    participants = participants_with_homes(fleet, session.endpoints)
     free_at = {
         o.recurrence_id: free_ports(
             fleet.bridges, loads.get(o.recurrence_id, ()), o.busy_from, o.end

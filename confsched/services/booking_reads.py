@@ -23,6 +23,7 @@ from confsched.domain.booking import (
     Conflict,
     materialise,
     participants_of,
+    participants_with_homes,
 )
 from confsched.domain.model import (
     DEFAULT_SETUP,
@@ -32,7 +33,7 @@ from confsched.domain.model import (
     Session,
     SessionStatus,
 )
-from confsched.domain.ports import Load, Participant, allocate, usage
+from confsched.domain.ports import Load, allocate, usage
 from confsched.domain.slots import Slot, SlotQuery
 from confsched.domain.timeparse import parse_duration, parse_local_time
 from confsched.errors import InvalidInput, NotFound
@@ -312,7 +313,7 @@ def find_slots(
         if not set(endpoints).isdisjoint(session.endpoints):
             busy.append((o.busy_from, o.end))
         loads.append(Load(o.busy_from, o.end, usage(session.allocation), session.id))
-    participants = [Participant(e, fleet.endpoints[e].bridge) for e in endpoints]
+    participants = participants_with_homes(fleet, endpoints)
 
     def ports_ok(free: Mapping[str, int]) -> bool:
         return allocate(participants, fleet.bridges, free) is not None
