@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as om_string_to_families,
@@ -21,7 +23,7 @@ from prometheus_client.utils import floatToGoString
 
 from confsched.domain.health import Observation
 from confsched.domain.model import Endpoint, Fleet, Readiness
-from confsched.metrics.exporter import MetricsExporter
+from confsched.metrics.exporter import ConfschedCollector, MetricsExporter
 from confsched.metrics.families import FamiliesCollector, ScrapeInput, build_families
 from confsched.metrics.render import go_float
 from confsched.metrics.sources import BookingSnapshot
@@ -229,3 +231,23 @@ def test_aged_interval_comes_from_the_entry(sample_fleet: Fleet) -> None:
     )
     text = generate_latest(FamiliesCollector(build_families(inp))).decode()
     assert 'endpoint="tinh-uy",state="offline"} 0.0' in text
+
+
+async def test_collector_in_a_client_registry_gives_the_same_exposition(
+    sample_scene: Scene,
+) -> None:
+    registry = CollectorRegistry()
+    registry.register(ConfschedCollector(sample_scene.read))
+    fast = (await MetricsExporter(sample_scene.read).render()).body
+    assert generate_latest(registry) == fast
+    only = generate_latest(registry.restricted_registry(["confsched_bridge_ports_capacity"]))
+    assert only.decode().count("confsched_bridge_ports_capacity{") == 2
+
+
+def test_metrics_core_does_not_load_the_web_stack() -> None:
+    code = (
+        "import sys, confsched.metrics.exporter, confsched.metrics.booking; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'asyncssh')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
