@@ -8,19 +8,75 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
+import sqlite_utils
 
 from confsched.config import Settings
+from confsched.domain.model import Fleet
+from confsched.errors import ConfschedError
 from confsched.server import ServerContext, run_server
+from confsched.services.booking import book, list_sessions, parse_request
+
+log = logging.getLogger(__name__)
 
 
 def packaged_sample() -> Path:
     """The sample province shipped inside the package, so the demo runs from anywhere."""
     return Path(str(resources.files("confsched") / "sample_rooms.yaml"))
+
+
+def _next_working_day(local: datetime, fleet: Fleet) -> datetime:
+    day = local + timedelta(days=1)
+    while day.weekday() not in fleet.working_hours.days:
+        day += timedelta(days=1)
+    return day
+
+
+def seed_sessions(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> list[str]:
+    """Book a few sessions so the console has something to show, unless some are upcoming.
+
+    One district meeting whose setup time has just begun (its readiness fills in at once), a
+    province-wide meeting on the next working day, and a weekly leaders' briefing.
+    """
+    if list_sessions(db, start=now):
+        return []
+    local = now.astimezone(ZoneInfo(fleet.timezone)).replace(second=0, microsecond=0)
+    soon = local + timedelta(minutes=14)
+    tomorrow = _next_working_day(local, fleet)
+    monday = local + timedelta(days=(7 - local.weekday()) % 7 or 7)
+    plans = [
+        ("Giao ban trực tuyến huyện Đại Từ", "district:h-dai-tu", soon, "1h", None),
+        ("Hội nghị trực tuyến toàn tỉnh", "all", tomorrow.replace(hour=8, minute=0), "2h", None),
+        (
+            "Giao ban UBND tỉnh với các huyện",
+            "level:province,level:district",
+            monday.replace(hour=14, minute=0),
+            "1h",
+            "FREQ=WEEKLY;BYDAY=MO",
+        ),
+    ]
+    booked = []
+    for title, with_, start, duration, repeat in plans:
+        request = parse_request(
+            fleet,
+            title=title,
+            with_=with_,
+            start=start.strftime("%Y-%m-%d %H:%M"),
+            duration=duration,
+            repeat=repeat,
+        )
+        try:
+            booked.append(book(db, fleet, request, now=now).id)
+        except ConfschedError as exc:  # the operator's own sessions come first
+            log.info("demo: not booking %r: %s", title, exc)
+    return booked
 
 
 class DemoBackend:
@@ -58,6 +114,7 @@ class DemoBackend:
 
         async def on_ready(ctx: ServerContext) -> None:
             self.ctx = ctx
+            await ctx.store.write(seed_sessions, ctx.fleet, datetime.now(UTC))
             ssh_port = ctx.components.get("ssh_port", self.settings.ssh_port)
             self._simulation = asyncio.create_task(
                 run_simulation(self.settings, len(ctx.fleet.endpoints), ssh_port=ssh_port)

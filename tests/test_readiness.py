@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import pytest
 
 from confsched.domain.model import Occurrence, Readiness
 from confsched.server import ServerContext
@@ -47,3 +48,51 @@ async def test_selftests_give_ready_n_of_m_with_reasons(server: ServerContext) -
     assert {"endpoint": BROKEN, "status": "not_ready", "reason": "camera missing"} in body[
         "not_ready"
     ]
+
+
+async def test_booked_session_in_its_setup_window_is_checked_and_a_late_room_turns_ready(
+    server: ServerContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from confsched.services import readiness
+    from confsched.services.booking import book, parse_request
+
+    monkeypatch.setattr(readiness, "RECHECK_SECONDS", 0.3)
+    monkeypatch.setattr(readiness, "POLL_SECONDS", 0.1)
+    start = (datetime.now(UTC) + timedelta(minutes=10)).astimezone(server.tz)
+    request = parse_request(
+        server.fleet,
+        title="Kiểm tra sẵn sàng",
+        with_=f"{READY},{ABSENT}",
+        start=start.strftime("%Y-%m-%d %H:%M"),
+        duration="1h",
+    )
+    session = await server.store.write(book, server.fleet, request)
+
+    def summary_is(ready: int) -> bool:
+        rows = summaries.get("rows", ())
+        return len(rows) == 2 and sum(r.status is Readiness.READY for r in rows) == ready
+
+    summaries: dict[str, object] = {}
+
+    async def refresh() -> None:
+        summaries["rows"] = (await server.store.read(readiness_summary, session.id, None)).rows
+
+    async def until(ready: int) -> None:
+        for _ in range(100):
+            await refresh()
+            if summary_is(ready) and all(
+                r.status is not Readiness.PENDING
+                for r in summaries["rows"]  # type: ignore[attr-defined]
+            ):
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"readiness never reached {ready}: {summaries}")
+
+    await until(0)  # nobody connected: no answer from both
+    _agent, link, _ = make_agent(await enrolled(server, READY), Room())
+    task = asyncio.create_task(link.run())
+    try:
+        await until(1)  # re-checked once its agent connected
+    finally:
+        link.stop()
+        await task

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 SELFTEST_TIMEOUT = 30.0
 POLL_SECONDS = 5.0
+RECHECK_SECONDS = 30.0
+"""During the setup window, rooms not yet ready are asked again this often: a room whose agent
+connects (or whose camera is plugged back in) before the start turns ready."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +100,20 @@ def verdict(
 
 
 async def check_occurrence(
-    ctx: ServerContext, occurrence: Occurrence, endpoints: Sequence[str]
+    ctx: ServerContext, occurrence: Occurrence, endpoints: Sequence[str], *, first: bool = True
 ) -> list[ReadinessRow]:
-    """Self-test every participant now; rows are stored as the answers arrive."""
+    """Self-test ``endpoints`` now; rows are stored as the answers arrive.
+
+    The first check marks every participant pending; a re-check keeps the earlier answer
+    visible until the new one arrives.
+    """
     link: AgentLink = ctx.components["agentlink"]
     limits = link.board.thresholds
     asked = datetime.now(UTC)
     key = (occurrence.session_id, occurrence.recurrence_id)
-    pending = [ReadinessRow(*key, e, Readiness.PENDING, "", asked) for e in endpoints]
-    await ctx.store.write(save_readiness, pending)
+    if first:
+        pending = [ReadinessRow(*key, e, Readiness.PENDING, "", asked) for e in endpoints]
+        await ctx.store.write(save_readiness, pending)
 
     async def one(endpoint: str) -> ReadinessRow:
         connected = endpoint in link.agents
@@ -114,6 +122,7 @@ async def check_occurrence(
         status, reason = verdict(result, endpoint, connected, now, limits)
         row = ReadinessRow(*key, endpoint, status, reason, asked, now)
         await ctx.store.write(save_readiness, [row])
+        ctx.touch()
         return row
 
     return list(await asyncio.gather(*(one(e) for e in endpoints)))
@@ -131,24 +140,30 @@ def due_occurrences(
     return [(o, sessions[o.session_id].endpoints) for o in due if o.session_id in sessions]
 
 
+def unready_endpoints(
+    db: sqlite_utils.Database, session_id: str, recurrence_id: datetime
+) -> list[str]:
+    rows = load_readiness(db, session_id, recurrence_id)
+    return [r.endpoint for r in rows if r.status in (Readiness.NOT_READY, Readiness.NO_ANSWER)]
+
+
 async def _watch(ctx: ServerContext) -> None:
     wake = asyncio.Event()
     ctx.on_change(lambda areas: wake.set() if "sessions" in areas else None)
-    running: set[asyncio.Task[list[ReadinessRow]]] = set()
-    started: set[tuple[str, datetime]] = set()
+    running: dict[tuple[str, datetime], asyncio.Task[list[ReadinessRow]]] = {}
     try:
-        await _poll(ctx, wake, running, started)
+        await _poll(ctx, wake, running)
     finally:
-        for task in running:
+        for task in running.values():
             task.cancel()
 
 
 async def _poll(
     ctx: ServerContext,
     wake: asyncio.Event,
-    running: set[asyncio.Task[list[ReadinessRow]]],
-    started: set[tuple[str, datetime]],
+    running: dict[tuple[str, datetime], asyncio.Task[list[ReadinessRow]]],
 ) -> None:
+    last_checked: dict[tuple[str, datetime], datetime] = {}
     while True:
         now = datetime.now(UTC)
         try:
@@ -159,13 +174,23 @@ async def _poll(
             due, done = [], set()
         for occurrence, endpoints in due:
             key = (occurrence.session_id, occurrence.recurrence_id)
-            if key in done or key in started or occurrence.cancelled:
+            if occurrence.cancelled or key in running:
                 continue
-            started.add(key)
-            log.info("readiness check for %s (%d rooms)", occurrence.session_id, len(endpoints))
-            task = asyncio.create_task(check_occurrence(ctx, occurrence, endpoints))
-            running.add(task)
-            task.add_done_callback(running.discard)
+            first = key not in done and key not in last_checked
+            since = (now - last_checked.get(key, now)).total_seconds()
+            if first:
+                targets: Sequence[str] = endpoints
+            elif since >= RECHECK_SECONDS or key not in last_checked:
+                targets = await ctx.store.read(unready_endpoints, *key)
+            else:
+                continue
+            last_checked[key] = now
+            if not targets:
+                continue
+            log.info("readiness check for %s (%d rooms)", occurrence.session_id, len(targets))
+            task = asyncio.create_task(check_occurrence(ctx, occurrence, targets, first=first))
+            running[key] = task
+            task.add_done_callback(lambda _t, key=key: running.pop(key, None))
         wake.clear()
         try:
             async with asyncio.timeout(POLL_SECONDS):
