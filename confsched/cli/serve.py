@@ -74,6 +74,7 @@ def serve(rooms: Path | None, data_dir: Path | None, http: str, ssh: str, public
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per channel otherwise
 
     def announce(ctx: ServerContext) -> None:
         port = ctx.components.get("http_port", settings.http_port)
