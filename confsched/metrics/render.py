@@ -7,7 +7,9 @@ endpoint's labels never change, its state and checks rarely do. So each endpoint
 family, the text it rendered last time and the values that text was made from; a scrape
 re-renders only the fragments whose values moved (an endpoint whose health object is the same
 one as last time, and that has not aged into ``offline``, costs one identity check), then joins
-each family's fragments; a family where nothing moved reuses its joined bytes.
+each family's fragments per block of 512 endpoints; a block where nothing moved keeps its bytes.
+The body stays in those pieces all the way to the socket (or the gzip thread): joining 15 MB at
+once costs the event loop more than sending the pieces.
 
 The work is cut into slices: after ``slice_seconds`` of work the renderer yields to the event
 loop, so a scrape never holds SSH reports and API calls up for longer than a slice.
@@ -143,7 +145,7 @@ class _Slot:
 class EndpointRenderer:
     """The per-endpoint families of one scheduler, kept between scrapes."""
 
-    slice_seconds: float = 0.005
+    slice_seconds: float = 0.002
     _endpoints: Mapping[str, Endpoint] | None = None
     _slots: list[_Slot | None] = field(default_factory=list)
     _texts: list[list[str]] = field(default_factory=list)
