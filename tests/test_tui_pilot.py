@@ -16,7 +16,7 @@ from typing import Any
 import pytest_asyncio
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 
 from confsched.server import ServerContext
 from tests.conftest import http_url
@@ -168,11 +168,14 @@ async def test_an_endpoint_changing_state_shows_within_two_seconds(
 
 async def test_console_says_when_the_scheduler_is_gone_and_reconnects_by_itself() -> None:
     port = free_port()
-    runner, url = await serve(FakeScheduler(long_poll_s=1.0), port)
-    app = ConsoleApp(url=url)
+    app = ConsoleApp(url=f"http://127.0.0.1:{port}")
     app.feed.backoff = (0.1,)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: loaded(app, FleetScreen))
+        await until(pilot, lambda: not app.connected)  # started before the scheduler
+        assert "unreachable" in text_of(app, "#status")
+        runner, _ = await serve(FakeScheduler(long_poll_s=1.0), port)
+        await until(pilot, lambda: loaded(app, FleetScreen) and app.connected)
+        assert app.screen.query_one(FleetGrid).tile_count == 192
         await runner.cleanup()
         await until(pilot, lambda: not app.connected)
         assert "unreachable" in text_of(app, "#status")
@@ -180,6 +183,23 @@ async def test_console_says_when_the_scheduler_is_gone_and_reconnects_by_itself(
         await until(pilot, lambda: app.connected)
         assert "connected" in text_of(app, "#status")
     await runner.cleanup()
+
+
+async def test_next_free_slot_fills_the_start_from_the_scheduler(
+    scheduler: ServerContext,
+) -> None:
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.operator_token)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await until(pilot, lambda: loaded(app, BookingScreen))
+        await fill(pilot, title="Giao ban", duration="1h", **{"with": "level:district"})
+        await pilot.press("ctrl+n")
+        slots = app.screen.query_one("#slots", OptionList)
+        await until(pilot, lambda: slots.display and slots.option_count > 0)
+        await pilot.press("enter")
+        start = app.screen.query_one("#f-start", Input).value
+        assert start == str(slots.get_option_at_index(0).id)
+        await until(pilot, lambda: "Free: no conflict" in text_of(app, "#preview"))
 
 
 def free_port() -> int:

@@ -76,15 +76,18 @@ class BookingScreen(LiveScreen):
                     yield Button("Next free slot ^n", id="slots-button", compact=True)
                     yield Button("Clear ^l", id="clear", compact=True)
             with Vertical(id="preview-pane"):
+                yield Static(
+                    "Next free slots — Enter takes one", id="slots-title", classes="section"
+                )
+                yield OptionList(id="slots")
                 yield Static("Conflict preview", classes="section")
                 with VerticalScroll(id="preview-scroll"):
                     yield Static(id="preview")
-                yield OptionList(id="slots")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Book a session"
-        self.query_one("#slots", OptionList).display = False
+        self._show_slots(False)
         self.query_one("#f-title", Input).focus()
         self._show(render_problem("Fill in with, start and duration to see conflicts.", "dim"))
 
@@ -101,7 +104,7 @@ class BookingScreen(LiveScreen):
         if not start.value:
             start.placeholder = f"{form_time(self.console.next_hour(), self.console.tz)} (local)"
         if not missing(self.fields(), PREVIEW_NEEDS):
-            await self._preview()
+            await self._preview(quiet=True)
 
     def fields(self) -> dict[str, str]:
         return {name: self.query_one(f"#f-{name}", Input).value for name, _, _ in FIELDS}
@@ -133,13 +136,15 @@ class BookingScreen(LiveScreen):
     def _schedule_preview(self) -> None:
         self.run_worker(self._preview(), group="preview", exclusive=True, exit_on_error=False)
 
-    async def _preview(self) -> None:
+    async def _preview(self, quiet: bool = False) -> None:
+        """``quiet``: a re-check after a change elsewhere; keep the last answer up meanwhile."""
         fields = self.fields()
         needed = missing(fields, PREVIEW_NEEDS)
         if needed:
             self._show(render_problem(f"Fill in {', '.join(needed)} to see conflicts.", "dim"))
             return
-        self._show(render_problem("Checking…", "dim"))
+        if not quiet:
+            self._show(render_problem("Checking…", "dim"))
         try:
             body = booking_body(fields)
             body.setdefault("title", "(preview)")  # some schedulers check the whole body
@@ -210,23 +215,26 @@ class BookingScreen(LiveScreen):
         for slot in slots:
             label = f"{fmt_span(slot['start'], slot['end'], tz)}"
             slots_list.add_option(Option(label, id=form_time(slot["start"], tz)))
-        slots_list.display = bool(slots)
+        self._show_slots(bool(slots))
         if slots:
             slots_list.highlighted = 0
             slots_list.focus()
-            self.notify("Enter takes the highlighted slot", title=f"{len(slots)} free slots")
         else:
             self._show(render_problem("No free slot in the next 7 days.", "yellow"))
+
+    def _show_slots(self, shown: bool) -> None:
+        self.query_one("#slots", OptionList).display = shown
+        self.query_one("#slots-title", Static).display = shown
 
     @on(OptionList.OptionSelected, "#slots")
     def _slot_chosen(self, event: OptionList.OptionSelected) -> None:
         self.set_fields(start=str(event.option.id))
-        self.query_one("#slots", OptionList).display = False
+        self._show_slots(False)
         self.query_one("#f-start", Input).focus()
 
     @on(Button.Pressed, "#clear")
     def action_clear(self) -> None:
         for name, _, _ in FIELDS:
             self.query_one(f"#f-{name}", Input).value = ""
-        self.query_one("#slots", OptionList).display = False
+        self._show_slots(False)
         self.query_one("#f-title", Input).focus()

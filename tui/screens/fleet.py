@@ -11,7 +11,14 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 from tui.api import RouteMissing
-from tui.fleetview import STATES, FleetFilter, count_states, filter_groups, group_endpoints
+from tui.fleetview import (
+    STATES,
+    FleetFilter,
+    count_states,
+    filter_groups,
+    group_endpoints,
+    haystacks,
+)
 from tui.screens.base import LiveScreen
 from tui.widgets.counts import CountsBar
 from tui.widgets.fleet_grid import FleetGrid
@@ -36,6 +43,7 @@ class FleetScreen(LiveScreen):
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.ordered: list[dict[str, Any]] = []
         self.states: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
         self.chosen_states: set[str] = set()
         self.health_missing = False
 
@@ -63,6 +71,8 @@ class FleetScreen(LiveScreen):
             catalog = await console.catalog.get(must_know=states)
         if states == self.states and catalog.endpoints is self.ordered:
             return
+        if catalog.endpoints is not self.ordered:
+            self.texts = haystacks(catalog.endpoints)
         self.ordered = catalog.endpoints
         self.endpoints = catalog.by_id
         self.states = states
@@ -83,7 +93,7 @@ class FleetScreen(LiveScreen):
         text = self.query_one("#fleet-filter", Input).value
         wanted = FleetFilter.parse(text, self.chosen_states)
         groups = group_endpoints(self.ordered, self.states)
-        shown = filter_groups(groups, self.endpoints, wanted)
+        shown = filter_groups(groups, self.endpoints, wanted, self.texts)
         self.query_one(FleetGrid).show(shown)
         counts = count_states(self.states.get(str(e["id"]), "unknown") for e in self.ordered)
         visible = sum(len(g.tiles) for g in shown)

@@ -25,10 +25,33 @@ from tui.sessionview import (
 )
 from tui.text import fmt_time, nfc
 
+
+def complete_rows(
+    readiness: Mapping[str, Any] | None,
+    session: Mapping[str, Any],
+    names: Mapping[str, Mapping[str, Any]],
+) -> Mapping[str, Any] | None:
+    """Every participant gets a row: schedulers that list only the rooms not ready leave the
+    others out, and those are ready (or still pending when the counts say so)."""
+    if not readiness or not readiness.get("summary"):
+        return readiness
+    rows = [dict(r) for r in readiness.get("endpoints") or []]
+    listed = {r.get("endpoint") for r in rows}
+    others = [e for e in session.get("endpoints") or [] if e not in listed]
+    ready = int(readiness["summary"].get("ready") or 0)
+    status = "ready" if ready >= len(others) else "pending"
+    rows += [{"endpoint": e, "status": status, "reasons": []} for e in others]
+    for row in rows:
+        if not row.get("endpoint_name"):
+            row["endpoint_name"] = names.get(str(row.get("endpoint")), {}).get("name", "")
+    return {**readiness, "endpoints": rows}
+
+
 STATUS_STYLE = {"not_ready": "bold red", "no_answer": "yellow", "pending": "dim", "ready": "green"}
 
 
 class SessionScreen(LiveScreen):
+    REFRESH_EVERY = 2.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "cancel_session", "Cancel session"),
@@ -58,8 +81,9 @@ class SessionScreen(LiveScreen):
         api = self.console.api
         session, readiness = await asyncio.gather(api.session(self.session_id), self._readiness())
         self.session = session
+        catalog = await self.console.catalog.get()
         self._show_info(session)
-        self._show_readiness(readiness)
+        self._show_readiness(complete_rows(readiness, session, catalog.by_id))
 
     async def _readiness(self) -> Mapping[str, Any] | None:
         try:

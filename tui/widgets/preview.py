@@ -49,7 +49,8 @@ def render_preview(result: Mapping[str, Any], tz: tzinfo) -> Text:
         text.append("✔ Free: no conflict\n", style="bold green")
     else:
         text.append(f"✖ {len(conflicts)} conflicts: booking would be refused\n", style="bold red")
-    text.append_text(render_allocation(result.get("allocation")))
+    if result.get("allocation"):
+        text.append_text(render_allocation(result.get("allocation")))
     text.append_text(render_conflicts(conflicts, tz))
     return text
 

@@ -1,0 +1,190 @@
+"""Console benchmark: time to the first full fleet screen (192 and 1,000 endpoints), and the
+console's CPU while all 192 endpoints change state every second.
+
+python bench/console.py [--runs 5] [--seconds 30]
+
+The console runs as an operator runs it (``python -m confsched.cli tui --url …``) in a 120×40
+pseudo-terminal, its output read and thrown away like a terminal would; the scheduler is the
+stand-in (``tui.fakeapi``) in a process of its own, so only the console's CPU is counted.
+"First full fleet screen" is the moment the terminal receives the frame whose counts bar says
+"N endpoints" (drawn in the same frame as the tiles), measured from the process spawn, so it
+includes Python start-up and imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import platform
+import pty
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COLS, ROWS = 120, 40
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# -- the stand-in scheduler, in its own process ---------------------------------------------------
+async def serve_forever(endpoints: int, churn: bool) -> None:
+    from tui.fakeapi import FakeScheduler, serve
+
+    fake = FakeScheduler(endpoints=endpoints)
+    _, url = await serve(fake)
+    print(url, flush=True)
+    step = 0
+    while True:
+        await asyncio.sleep(1.0)
+        if churn:
+            step += 1
+            fake.churn(step)
+
+
+class Scheduler:
+    def __init__(self, endpoints: int, churn: bool = False) -> None:
+        args = [sys.executable, __file__, "--serve", str(endpoints)] + (
+            ["--churn"] if churn else []
+        )
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+# -- the console in a pseudo-terminal --------------------------------------------------------------
+class Console:
+    def __init__(self, url: str) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+        command = [sys.executable, "-m", "confsched.cli", "tui", "--url", url, "--token", "x"]
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
+            start_new_session=True,
+        )  # fmt: skip
+        os.close(slave)
+        self.master = master
+        self.output = bytearray()
+        self.received = 0
+
+    def read_for(self, seconds: float) -> None:
+        """Drain the terminal (a console blocks if nobody reads it), keeping a short tail."""
+        deadline = time.perf_counter() + seconds
+        while (left := deadline - time.perf_counter()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:
+                    return
+                self.received += len(chunk)
+                self.output += chunk
+                del self.output[:-200_000]
+
+    def wait_for(self, marker: bytes, timeout: float = 30.0) -> float:
+        """Seconds from spawn until ``marker`` is on the terminal."""
+        deadline = time.perf_counter() + timeout
+        while marker not in self.output:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{marker!r} never shown")
+            self.read_for(0.005)
+        return time.perf_counter() - self.started
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def revision_seen(self) -> int:
+        found = re.findall(rb"revision (\d+)", bytes(self.output))
+        return int(found[-1]) if found else -1
+
+    def stop(self) -> None:
+        os.write(self.master, b"\x11")  # Ctrl+Q
+        try:
+            self.read_for(0.5)
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        os.close(self.master)
+
+
+# -- the measurements ------------------------------------------------------------------------------
+def first_screen(endpoints: int, runs: int) -> list[float]:
+    scheduler = Scheduler(endpoints)
+    try:
+        times = []
+        for _ in range(runs):
+            console = Console(scheduler.url)
+            try:
+                times.append(console.wait_for(f"{endpoints} endpoints".encode()))
+            finally:
+                console.stop()
+        return times
+    finally:
+        scheduler.stop()
+
+
+def live_cpu(seconds: float) -> tuple[float, float, int, int]:
+    """(% of one core, KB/s written to the terminal, revisions the scheduler made, last one
+    the console showed)."""
+    scheduler = Scheduler(192, churn=True)
+    console = Console(scheduler.url)
+    try:
+        console.wait_for(b"192 endpoints")
+        console.read_for(3.0)
+        cpu0, bytes0, rev0 = console.cpu_seconds(), console.received, console.revision_seen()
+        console.read_for(seconds)
+        cpu1, bytes1, rev1 = console.cpu_seconds(), console.received, console.revision_seen()
+        percent = (cpu1 - cpu0) / seconds * 100
+        return percent, (bytes1 - bytes0) / seconds / 1024, rev1 - rev0, rev1
+    finally:
+        console.stop()
+        scheduler.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--churn", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve_forever(args.serve, args.churn))
+        return
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}"
+    )
+    print(f"console in a {COLS}×{ROWS} pseudo-terminal, stand-in scheduler in its own process")
+    for endpoints in (192, 1000):
+        times = first_screen(endpoints, args.runs)
+        print(
+            f"first full fleet screen, {endpoints} endpoints: median "
+            f"{statistics.median(times) * 1000:.0f} ms (min {min(times) * 1000:.0f}, "
+            f"max {max(times) * 1000:.0f}, {len(times)} runs; target < 1500 ms)"
+        )
+    percent, rate, revisions, _ = live_cpu(args.seconds)
+    print(
+        f"live, 192 endpoints all changing state every second, {args.seconds:.0f} s: "
+        f"console CPU {percent:.1f}% of one core (target < 15%), "
+        f"{rate:.1f} KB/s to the terminal, {revisions} revisions followed"
+    )
+
+
+if __name__ == "__main__":
+    main()
