@@ -8,10 +8,10 @@ import random
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
@@ -22,12 +22,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
 
 from confsched.domain.health import Observation
-from confsched.domain.model import Endpoint, Fleet, Readiness
+from confsched.domain.model import Endpoint, EndpointHealth, EndpointState, Fleet, Readiness
 from confsched.metrics.exporter import ConfschedCollector, MetricsExporter
 from confsched.metrics.families import FamiliesCollector, ScrapeInput, build_families
 from confsched.metrics.render import go_float
 from confsched.metrics.sources import BookingSnapshot
 from confsched.metrics.synthetic import (
+    Entry,
     FakeHealthBoard,
     fill_board,
     fixed_now,
@@ -251,3 +252,47 @@ def test_metrics_core_does_not_load_the_web_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def healths(endpoints: list[str]) -> st.SearchStrategy[dict[str, Entry]]:
+    """Any judged health a board could hold, odd values included."""
+    number = st.none() | st.floats(0, 1e7, allow_nan=False) | st.integers(0, 10**7)
+    moment = st.none() | st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+    )
+    health = st.builds(
+        EndpointHealth,
+        endpoint=st.just(""),
+        state=st.sampled_from(list(EndpointState)),
+        codes=st.lists(st.sampled_from(["camera", "loss", "rtt", "Not A Code", "no_report"])).map(
+            tuple
+        ),
+        last_report_at=moment,
+        checks=st.dictionaries(
+            st.from_regex(r"[a-z][a-z0-9_.-]{0,8}", fullmatch=True), st.booleans()
+        ),
+        rtt_ms=number,
+        jitter_ms=number,
+        loss_ratio=number,
+    )
+    entry = st.builds(Entry, health, st.sampled_from([0.0, 5.0, 60.0]))
+    return st.dictionaries(st.sampled_from(endpoints), entry)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_health_renders_exactly_like_the_client(
+    sample_fleet: Fleet, data: st.DataObject
+) -> None:
+    endpoints = list(sample_fleet.endpoints)[:6]
+    fleet = replace(sample_fleet, endpoints={e: sample_fleet.endpoints[e] for e in endpoints})
+    state = {"inp": ScrapeInput(now=NOW.timestamp(), fleet=fleet)}
+    exporter = MetricsExporter(lambda: state["inp"])
+    for _ in range(3):  # successive scrapes exercise what the renderer keeps between them
+        entries = data.draw(healths(endpoints))
+        now = data.draw(st.floats(NOW.timestamp() - 1e8, NOW.timestamp() + 1e8))
+        state["inp"] = ScrapeInput(now=now, fleet=fleet, health=entries)
+        stats = exporter.stats
+        body = asyncio.run(exporter.render()).body
+        reference = FamiliesCollector(build_families(replace(state["inp"], stats=stats)))
+        assert body == generate_latest(reference)
