@@ -279,7 +279,7 @@ def healths(endpoints: list[str]) -> st.SearchStrategy[dict[str, Entry]]:
     return st.dictionaries(st.sampled_from(endpoints), entry)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_any_health_renders_exactly_like_the_client(
     sample_fleet: Fleet, data: st.DataObject
