@@ -90,7 +90,7 @@ def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_flee
     before = builder.body(TINH, NOW)
     ioc_feed = builder.body(IOC, NOW)
     assert before is not None and ioc_feed is not None
-    renders = builder.events.renders
+    renders = builder.catalog.renders
     assert builder.body(TINH, NOW) is before  # served from cache, same bytes and ETag
 
     changed = replace(
@@ -104,7 +104,7 @@ def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_flee
     assert builder.cached(IOC) is ioc_feed
     after = builder.body(TINH, NOW)
     assert after is not None and after.etag != before.etag
-    assert builder.events.renders == renders + 1
+    assert builder.catalog.renders == renders + 1
     assert after.last_modified == NOW - timedelta(hours=1)
     assert "Giao ban (đổi giờ)".encode() in after.body
 
@@ -143,11 +143,22 @@ def test_last_modified_moves_forward_when_a_session_leaves_the_feed(sample_fleet
     assert after.last_modified > before.last_modified
 
 
-def test_body_cache_drops_least_recently_served_over_budget() -> None:
-    cache = BodyCache(budget=100)
+def test_body_cache_drops_least_recently_served_beyond_capacity() -> None:
+    cache = BodyCache(capacity=2)
     stamp = datetime(2026, 1, 1, tzinfo=UTC)
     keys = [FeedKey(FeedKind.ROOM, f"r{i}") for i in range(3)]
-    for key in keys:
-        cache.put(key, FeedBody(b"x" * 40, '"e"', stamp, 1))
-    assert cache.get(keys[0]) is None and cache.get(keys[2]) is not None
-    assert cache.size == 80
+    cache.put(keys[0], FeedBody((b"x",), '"e"', stamp, 1, 1))
+    cache.put(keys[1], FeedBody((b"x",), '"e"', stamp, 1, 1))
+    assert cache.get(keys[0]) is not None  # served: now the most recent
+    cache.put(keys[2], FeedBody((b"x",), '"e"', stamp, 1, 1))
+    assert cache.get(keys[1]) is None and cache.get(keys[0]) is not None
+    assert len(cache) == 2
+
+
+def test_feed_parts_share_the_cached_event_bytes(sample_fleet: Fleet) -> None:
+    builder = FeedBuilder(sample_fleet)
+    builder.update(year_of_sessions(sample_fleet, 3))
+    agency, room = builder.body(TINH, NOW), builder.body(HUNG_SON_ROOM, NOW)
+    assert agency is not None and room is not None
+    assert all(a is b for a, b in zip(agency.parts[1:-1], room.parts[1:-1], strict=True))
+    assert agency.length == len(agency.body)

@@ -16,7 +16,12 @@ from confsched.domain.model import Fleet
 from confsched.services import booking as svc
 from confsched.services.calendar import invite_for_session
 from confsched.services.inventory import require_fleet
-from confsched.store.calendar import calendar_entries, calendar_entry, changed_entries
+from confsched.store.calendar import (
+    calendar_entries,
+    calendar_entry,
+    changed_entries,
+    mark_seen,
+)
 from confsched.store.db import open_db
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -50,18 +55,21 @@ def test_only_changed_sessions_are_read_again(db: sqlite_utils.Database, fleet: 
     first = book(db, fleet, "ioc", "2026-12-07 08:00")
     second = book(db, fleet, "hdnd-tinh", "2026-12-07 08:00")
     series = book(db, fleet, "so-tttt", "2026-12-08 08:00", repeat="FREQ=WEEKLY;COUNT=4")
-    everything = changed_entries(db, {})
+    everything = changed_entries(db, restart=True)
     assert {e.session.id for e in everything.entries} == {first, second, series}
-    known = dict(everything.fingerprints)
-    assert changed_entries(db, known).entries == []
+    mark_seen(db, everything)
+    assert changed_entries(db).entries == []
 
     svc.cancel(db, fleet, first, now=NOW)
     svc.move(
         db, fleet, series, local("2026-12-16 14:00"), occurrence=local("2026-12-15 08:00"), now=NOW
     )
-    again = changed_entries(db, known)
+    again = changed_entries(db)
     assert {e.session.id for e in again.entries} == {first, series}
     assert again.removed == set()
+    mark_seen(db, again)
+    assert changed_entries(db).entries == []
+    assert len(changed_entries(db, restart=True).entries) == 3
     moved = next(e for e in again.entries if e.session.id == series)
     assert [o.start for o in moved.exceptions] == [local("2026-12-16 14:00")]
     assert len(calendar_entries(db)) == 3

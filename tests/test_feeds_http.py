@@ -91,6 +91,7 @@ async def test_bad_revoked_or_misplaced_tokens_all_get_the_same_404(
         "/feeds/agency/" + "A" * 43 + ".ics",
         "/feeds/agency/../../etc/passwd",
         "/feeds/agency/%00.ics",
+        "/feeds/calendar/" + token,
     ):
         status, headers, body = await fetch(server, path)
         answers.append((status, headers.get("Content-Type"), body))
@@ -118,3 +119,16 @@ async def test_feeds_list_prints_where_the_server_answers(server: ServerContext,
             break
         await asyncio.sleep(0.05)
     assert expected in result.out
+
+
+async def test_head_gives_the_headers_without_the_body(server: ServerContext, cli: Any) -> None:
+    path = feed_path(cli, "agency", "ubnd-tinh")
+    _, full, body = await fetch(server, path)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.head(http_url(server, path)) as resp,
+    ):
+        assert resp.status == 200
+        assert resp.headers["ETag"] == full["ETag"]
+        assert int(resp.headers["Content-Length"]) == len(body)
+        assert await resp.read() == b""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,12 +24,23 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class FeedBody:
-    """One feed as served: the document, its strong ETag and its Last-Modified (UTC, seconds)."""
+    """One feed as served: its parts, strong ETag and Last-Modified (UTC, whole seconds).
 
-    body: bytes
+    The document is never joined into one buffer: its parts are the header, the event blocks
+    (the very bytes objects the event cache holds, shared by every feed showing the session)
+    and the footer. A feed body costs a pointer per event, and a rebuild allocates nothing big.
+    """
+
+    parts: tuple[bytes, ...]
     etag: str
     last_modified: datetime
     events: int
+    length: int
+
+    @property
+    def body(self) -> bytes:
+        """The whole document in one buffer (tests, tools; the server writes the parts)."""
+        return b"".join(self.parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,50 +55,34 @@ class Block:
         return cls(data, hashlib.blake2b(data, digest_size=16).digest())
 
 
-class EventCache:
-    """Session id -> its rendered event block, valid while the entry's version is unchanged."""
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What a feed needs of one session once its events are serialized: a handful of objects.
 
-    def __init__(self, render: Callable[[CalendarEntry], bytes]) -> None:
-        self._render = render
-        self._items: dict[str, tuple[tuple[object, ...], Block]] = {}
-        self.renders = 0
-        """How many blocks were serialized (tests and the benchmark check reuse with it)."""
+    The session itself is not kept: a year of Session values is a hundred thousand objects
+    that every full garbage collection would walk (tens of milliseconds here, on the event
+    loop's thread as well).
+    """
 
-    def block(self, entry: CalendarEntry, version: tuple[object, ...] | None = None) -> Block:
-        """The entry's block; ``version`` when the caller already knows it (saves its cost)."""
-        version = version if version is not None else entry.version()
-        held = self._items.get(entry.session.id)
-        if held is not None and held[0] == version:
-            return held[1]
-        block = Block.of(self._render(entry))
-        self.renders += 1
-        self._items[entry.session.id] = (version, block)
-        return block
-
-    def retain(self, session_ids: set[str]) -> None:
-        """Drop the blocks of sessions no longer shown anywhere."""
-        for session_id in set(self._items) - session_ids:
-            del self._items[session_id]
-
-    def clear(self) -> None:
-        self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
+    session_id: str
+    start: datetime
+    changed_at: datetime
+    version: bytes
+    block: Block
+    feeds: tuple[FeedKey, ...]
 
 
 class BodyCache:
-    """Whole feed bodies, least recently served dropped first once over ``budget`` bytes.
+    """Feed bodies ready to serve, the least recently served dropped beyond ``capacity``.
 
-    A province-wide session is in every feed; holding every feed's body at once could take
-    gigabytes at national scale, so only the feeds clients actually fetch stay. Safe to read
-    from the event loop while a worker thread fills it (one short lock per call).
+    Bodies share their event blocks, so each costs a pointer per event; the bound only keeps
+    a national fleet's thousands of rarely fetched feeds from piling up. Safe to read from the
+    event loop while a worker thread fills it (one short lock per call).
     """
 
-    def __init__(self, budget: int = 256 << 20) -> None:
-        self.budget = budget
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
         self._bodies: OrderedDict[FeedKey, FeedBody] = OrderedDict()
-        self._size = 0
         self._lock = threading.Lock()
 
     def get(self, key: FeedKey) -> FeedBody | None:
@@ -98,105 +94,99 @@ class BodyCache:
 
     def put(self, key: FeedKey, body: FeedBody) -> None:
         with self._lock:
-            self._pop(key)
+            self._bodies.pop(key, None)
             self._bodies[key] = body
-            self._size += len(body.body)
-            while self._size > self.budget and len(self._bodies) > 1:
-                _, dropped = self._bodies.popitem(last=False)
-                self._size -= len(dropped.body)
+            while len(self._bodies) > self.capacity:
+                self._bodies.popitem(last=False)
 
     def discard(self, keys: Iterable[FeedKey]) -> None:
         with self._lock:
             for key in keys:
-                self._pop(key)
-
-    def _pop(self, key: FeedKey) -> None:
-        dropped = self._bodies.pop(key, None)
-        if dropped is not None:
-            self._size -= len(dropped.body)
+                self._bodies.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
             self._bodies.clear()
-            self._size = 0
 
-    @property
-    def size(self) -> int:
-        return self._size
+    def __len__(self) -> int:
+        return len(self._bodies)
 
 
 class Catalog:
-    """Every session the calendar shows, and for each feed the sessions in it."""
+    """Every session the calendar shows, serialized, and for each feed the sessions in it."""
 
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: Fleet, render: Callable[[CalendarEntry], bytes]) -> None:
         self.fleet = fleet
-        self._entries: dict[str, CalendarEntry] = {}
-        self._versions: dict[str, tuple[object, ...]] = {}
-        self._feeds: dict[str, frozenset[FeedKey]] = {}
+        self._render = render
+        self._items: dict[str, Item] = {}
         self._members: dict[FeedKey, set[str]] = {}
+        self._keys: dict[FeedKey, FeedKey] = {}
+        self.renders = 0
+        """How many sessions were serialized (tests and the benchmark check reuse with it)."""
 
     def replace(self, entries: Iterable[CalendarEntry]) -> set[FeedKey]:
         """Take all the store's sessions; return the feeds whose content changed."""
         chosen = list(entries)
-        gone = set(self._entries) - {e.session.id for e in chosen}
+        gone = set(self._items) - {e.session.id for e in chosen}
         return self.apply(chosen, gone)
 
     def apply(self, changed: Iterable[CalendarEntry], removed: Iterable[str]) -> set[FeedKey]:
-        """Take some sessions (new or changed) and forget others; return the feeds touched."""
+        """Take new or changed sessions (serialized now), forget others; the feeds touched.
+
+        Runs for seconds on a cold start: after each session it lets the event loop's thread
+        take the GIL at once instead of after the 5 ms switch interval.
+        """
         affected: set[FeedKey] = set()
         for entry in changed:
-            session_id = entry.session.id
             version = entry.version()
-            if self._versions.get(session_id) == version:
+            held = self._items.get(entry.session.id)
+            if held is not None and held.version == version:
                 continue
-            affected |= self._drop(session_id)
-            feeds = feeds_of(entry.session, self.fleet)
-            self._entries[session_id] = entry
-            self._versions[session_id] = version
-            self._feeds[session_id] = feeds
-            for key in feeds:
-                self._members.setdefault(key, set()).add(session_id)
-            affected |= feeds
+            affected |= self._drop(entry.session.id)
+            item = self._item(entry, version)
+            self._items[item.session_id] = item
+            for key in item.feeds:
+                self._members.setdefault(key, set()).add(item.session_id)
+            affected.update(item.feeds)
+            time.sleep(0)
         for session_id in removed:
             affected |= self._drop(session_id)
         return affected
 
-    def _drop(self, session_id: str) -> frozenset[FeedKey]:
-        self._entries.pop(session_id, None)
-        self._versions.pop(session_id, None)
-        feeds = self._feeds.pop(session_id, frozenset())
-        for key in feeds:
-            self._members.get(key, set()).discard(session_id)
-        return feeds
+    def _item(self, entry: CalendarEntry, version: bytes) -> Item:
+        session = entry.session
+        block = Block.of(self._render(entry))
+        self.renders += 1
+        feeds = tuple(self._keys.setdefault(k, k) for k in feeds_of(session, self.fleet))
+        changed_at = session.updated_at or session.created_at or EPOCH
+        return Item(session.id, session.start, changed_at, version, block, feeds)
 
-    def entries_in(self, key: FeedKey) -> list[CalendarEntry]:
+    def _drop(self, session_id: str) -> set[FeedKey]:
+        item = self._items.pop(session_id, None)
+        if item is None:
+            return set()
+        for key in item.feeds:
+            self._members.get(key, set()).discard(session_id)
+        return set(item.feeds)
+
+    def items_in(self, key: FeedKey) -> list[Item]:
         """The feed's sessions by first start, then id: the same order every time."""
-        chosen = [self._entries[s] for s in self._members.get(key, ())]
-        chosen.sort(key=lambda e: (e.session.start, e.session.id))
+        chosen = [self._items[s] for s in self._members.get(key, ())]
+        chosen.sort(key=lambda i: (i.start, i.session_id))
         return chosen
 
-    def version_of(self, session_id: str) -> tuple[object, ...]:
-        return self._versions[session_id]
-
-    def all_entries(self) -> list[CalendarEntry]:
-        return list(self._entries.values())
-
-    def session_ids(self) -> set[str]:
-        return set(self._entries)
-
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._items)
 
 
 def feed_body(
     header: bytes,
-    blocks: list[Block],
+    items: list[Item],
     footer: bytes,
-    entries: list[CalendarEntry],
     previous: tuple[str, datetime] | None,
     now: datetime,
 ) -> FeedBody:
-    """The document joined from cached blocks, its ETag, and Last-Modified.
+    """The document's parts, its ETag, and Last-Modified.
 
     The ETag hashes the header and the blocks' digests, not the megabytes of the body: the
     same digests in the same order are the same bytes. Last-Modified is the sessions' last
@@ -206,13 +196,13 @@ def feed_body(
     (a session left the feed, or a room was renamed), Last-Modified becomes ``now`` so that
     If-Modified-Since never hides the change.
     """
-    body = b"".join([header, *(b.data for b in blocks), footer])
+    parts = (header, *(i.block.data for i in items), footer)
     digests = hashlib.blake2b(header, digest_size=16)
-    for block in blocks:
-        digests.update(block.digest)
+    for item in items:
+        digests.update(item.block.digest)
     etag = f'"{digests.hexdigest()}"'
-    changed = [e.session.updated_at or e.session.created_at or EPOCH for e in entries]
-    modified = max(changed, default=EPOCH).astimezone(UTC).replace(microsecond=0)
+    changed = max((i.changed_at for i in items), default=EPOCH)
+    modified = changed.astimezone(UTC).replace(microsecond=0)
     if previous is not None:
         last_etag, last_modified = previous
         if last_etag == etag:
@@ -220,4 +210,4 @@ def feed_body(
         elif modified <= last_modified:
             modified = max(now.astimezone(UTC), last_modified + timedelta(seconds=1))
             modified = modified.replace(microsecond=0)
-    return FeedBody(body, etag, modified, len(entries))
+    return FeedBody(parts, etag, modified, len(items), sum(len(p) for p in parts))

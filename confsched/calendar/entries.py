@@ -7,6 +7,7 @@ Everything here is plain data, so it can be built in tests without a store.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -57,10 +58,13 @@ class CalendarEntry:
         sittings = (o.sequence for o in self.exceptions)
         return max([self.session.sequence, self.occurrence_sequence, *sittings])
 
-    def version(self) -> tuple[object, ...]:
-        """Changes whenever the rendered event would: the key of the event-bytes cache."""
+    def version(self) -> bytes:
+        """Changes whenever the rendered event would: the key of the event-bytes cache.
+
+        A digest (bytes are never walked by the garbage collector) of every field rendered.
+        """
         s = self.session
-        return (
+        fields = (
             s.sequence,
             s.updated_at,
             s.status,
@@ -77,18 +81,15 @@ class CalendarEntry:
             self.exceptions,
             self.occurrence_sequence,
         )
-
-
-Fingerprint = tuple[object, ...]
-"""A cheap summary of a session's stored rows; differs whenever the session or a sitting does."""
+        return hashlib.blake2b(repr(fields).encode(), digest_size=16).digest()
 
 
 @dataclass(frozen=True, slots=True)
 class SessionChanges:
-    """What changed in the store since a set of fingerprints was taken."""
+    """What changed in the store since the calendar last looked."""
 
-    fingerprints: dict[str, Fingerprint]
-    """The new fingerprints of the sessions in ``entries``."""
+    prints: dict[str, str]
+    """Session id -> a summary of its stored rows that differs whenever they do."""
     entries: list[CalendarEntry]
     removed: set[str]
 

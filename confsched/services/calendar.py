@@ -103,7 +103,6 @@ class FeedService:
         self._worker = _Worker(ctx.settings.data_dir)
         self._refresh: asyncio.Task[None] | None = None
         self._dirty = False
-        self._warm: asyncio.Task[None] | None = None
 
     # tokens
 
@@ -116,10 +115,14 @@ class FeedService:
 
     # feeds
 
+    async def settled(self) -> None:
+        """Return once every change noticed so far is in the cache."""
+        while self._refresh is not None and not self._refresh.done():
+            await asyncio.shield(self._refresh)
+
     async def feed(self, key: FeedKey) -> FeedBody | None:
         """The feed's body: cached (microseconds) or built on the worker thread."""
-        if self._refresh is not None and not self._refresh.done():
-            await asyncio.shield(self._refresh)
+        await self.settled()
         held = self.builder.cached(key)
         if held is not None:
             return held
@@ -151,24 +154,20 @@ class FeedService:
         if "feeds" in areas:
             await self.load_tokens()
 
-    async def warm(self) -> None:
-        """Serialize every session's events ahead of the first request (in the background)."""
-        while self._refresh is not None and not self._refresh.done():
-            await asyncio.shield(self._refresh)
-        await self._worker.run(self.builder.warm)
-
     async def close(self) -> None:
-        for task in (self._refresh, self._warm):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._refresh
         self._worker.close()
 
 
 def _refresh(db: sqlite_utils.Database, builder: FeedBuilder) -> set[FeedKey]:
-    """Compare fingerprints, re-read only changed sessions, drop only the feeds they touch."""
-    return builder.apply(store.changed_entries(db, builder.fingerprints()))
+    """Re-read only the sessions changed since the last refresh; drop the feeds they touch."""
+    changes = store.changed_entries(db, restart=builder.fresh)
+    affected = builder.apply(changes)
+    store.mark_seen(db, changes)
+    return affected
 
 
 class _Worker:
@@ -219,14 +218,14 @@ async def _record_base_url(ctx: ServerContext) -> None:
 
 
 async def start(ctx: ServerContext) -> Stopper:
-    """Start hook: tokens for every feed, the cache warmed in the background, change listener."""
+    """Start hook: tokens for every feed, every session serialized in the background (a year:
+    seconds; requests meanwhile wait for it), and the change listener."""
     service = FeedService(ctx)
     await ctx.store.write(ensure_feed_tokens, ctx.fleet, datetime.now(UTC))
     await service.load_tokens()
     ctx.components["calendar"] = service
     ctx.on_change(service.on_change)
     service.sessions_changed()  # before HTTP starts: no request sees an empty catalog
-    service._warm = asyncio.get_running_loop().create_task(service.warm())
     base_task = asyncio.get_running_loop().create_task(_record_base_url(ctx))
 
     async def stop() -> None:

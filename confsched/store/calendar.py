@@ -7,7 +7,7 @@ process) notices a rotation within its change-poll interval and stops serving th
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -18,7 +18,6 @@ from confsched.calendar.entries import (
     CalendarEntry,
     FeedKey,
     FeedKind,
-    Fingerprint,
     SessionChanges,
     exceptions_of,
     sittings_sequence,
@@ -140,42 +139,68 @@ def _token(row: dict[str, str]) -> FeedToken:
 
 # --- sessions, as the calendar sees them (read through the booking store) --------------------
 
-# One row per session: enough to tell whether it (or one of its sittings) changed since the
-# calendar last read it, so a change re-reads one session, not a year of them. This reads the
-# booking engine's tables (read only): keep it in step with m002_booking.
-_FINGERPRINTS = """
-    SELECT s.id, s.sequence, s.updated_at, s.status, o.n, o.total, o.apart
-    FROM sessions AS s LEFT JOIN (
-        SELECT session_id, COUNT(*) AS n, SUM(sequence) AS total,
-               SUM(moved OR cancelled) AS apart
-        FROM occurrences GROUP BY session_id
-    ) AS o ON o.session_id = s.id AND s.rrule IS NOT NULL
+# One row per session, id and a "print" that differs whenever the session or one of its
+# sittings does. This reads the booking engine's tables (read only): keep it in step with
+# m002_booking. The calendar's connection keeps the prints it has taken in (a TEMP table), so
+# SQLite (without the GIL) finds what changed and Python only handles those few sessions.
+_PRINTS = """
+    SELECT s.id, s.sequence || '|' || IFNULL(s.updated_at, '') || '|' || s.status || CASE
+        WHEN s.rrule IS NULL THEN ''
+        ELSE (SELECT '|' || COUNT(*) || '|' || SUM(sequence) || '|' || SUM(moved OR cancelled)
+              FROM occurrences WHERE session_id = s.id)
+    END AS print
+    FROM sessions AS s
 """
+_CHANGED = f"""
+    SELECT f.id, f.print FROM ({_PRINTS}) AS f
+    LEFT JOIN temp.calendar_seen AS k ON k.id = f.id
+    WHERE k.print IS NOT f.print
+"""
+_REMOVED = "SELECT id FROM temp.calendar_seen WHERE id NOT IN (SELECT id FROM sessions)"
 
 
-def changed_entries(db: sqlite_utils.Database, known: Mapping[str, Fingerprint]) -> SessionChanges:
-    """The sessions whose fingerprint differs from ``known`` (all of them when it is empty).
+def changed_entries(db: sqlite_utils.Database, restart: bool = False) -> SessionChanges:
+    """Sessions changed since this connection's last ``mark_seen`` (all when ``restart``).
 
-    One read transaction, so the fingerprints and the sessions loaded are the same snapshot.
+    One read transaction, so the prints and the sessions loaded are the same snapshot.
     """
+    db.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS calendar_seen (id TEXT PRIMARY KEY, print TEXT NOT NULL)"
+    )
+    if restart:
+        db.execute("DELETE FROM temp.calendar_seen")
     booking = import_if_present("confsched.store.booking")
     if booking is None:  # the booking engine is not part of this build
-        return SessionChanges({}, [], set(known))
+        return SessionChanges({}, [], set())
     db.execute("BEGIN")
     try:
-        current = {row[0]: tuple(row[1:]) for row in db.execute(_FINGERPRINTS).fetchall()}
-        changed = [sid for sid, print_ in current.items() if known.get(sid) != print_]
-        sessions = booking.load_sessions(db, changed)
+        prints = dict(db.execute(_CHANGED).fetchall())
+        removed = {row[0] for row in db.execute(_REMOVED).fetchall()}
+        sessions = booking.load_sessions(db, prints)
         entries = [_entry(booking, db, s) for s in sessions.values()]
     finally:
         db.execute("COMMIT")
-    removed = set(known) - set(current)
-    return SessionChanges({sid: current[sid] for sid in changed}, entries, removed)
+    return SessionChanges(prints, entries, removed)
+
+
+def mark_seen(db: sqlite_utils.Database, changes: SessionChanges) -> None:
+    """Record that ``changes`` were taken in (call after they were applied)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO temp.calendar_seen (id, print) VALUES (?, ?)",
+        list(changes.prints.items()),
+    )
+    db.conn.executemany(
+        "DELETE FROM temp.calendar_seen WHERE id = ?", [(i,) for i in changes.removed]
+    )
 
 
 def calendar_entries(db: sqlite_utils.Database) -> list[CalendarEntry]:
     """Every session (cancelled ones too: feeds must show the cancellation) with its exceptions."""
-    return changed_entries(db, {}).entries
+    booking = import_if_present("confsched.store.booking")
+    if booking is None:
+        return []
+    sessions = booking.load_sessions(db, booking.all_session_ids(db))
+    return [_entry(booking, db, s) for s in sessions.values()]
 
 
 def calendar_entry(db: sqlite_utils.Database, session_id: str) -> CalendarEntry:

@@ -138,3 +138,9 @@ def m004_calendar(db: sqlite_utils.Database) -> None:
     )
     db["feed_tokens"].create_index(["kind", "subject"])
     db["calendar_meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    # After a change the calendar compares every session's summary (store/calendar.py) to
+    # re-read only those that changed; this covering index spares it the wide session rows.
+    db.execute(
+        "CREATE INDEX sessions_calendar_prints "
+        "ON sessions (id, sequence, updated_at, status, rrule)"
+    )
