@@ -9,7 +9,7 @@ import icalendar
 import recurring_ical_events
 
 from confsched.calendar.cache import BodyCache, FeedBody
-from confsched.calendar.entries import CalendarEntry, FeedKey, FeedKind
+from confsched.calendar.entries import CalendarEntry, FeedKey, FeedKind, SessionChanges
 from confsched.calendar.feeds import FeedBuilder
 from confsched.domain.model import Fleet, SessionStatus
 from tests.test_calendar_ics import HCM, assert_wire_format, local, make_session, weekly
@@ -90,7 +90,7 @@ def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_flee
     before = builder.body(TINH, NOW)
     ioc_feed = builder.body(IOC, NOW)
     assert before is not None and ioc_feed is not None
-    renders = builder.catalog.renders
+    renders = builder.renders
     assert builder.body(TINH, NOW) is before  # served from cache, same bytes and ETag
 
     changed = replace(
@@ -104,7 +104,7 @@ def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_flee
     assert builder.cached(IOC) is ioc_feed
     after = builder.body(TINH, NOW)
     assert after is not None and after.etag != before.etag
-    assert builder.catalog.renders == renders + 1
+    assert builder.renders == renders + 1
     assert after.last_modified == NOW - timedelta(hours=1)
     assert "Giao ban (đổi giờ)".encode() in after.body
 
@@ -162,3 +162,30 @@ def test_feed_parts_share_the_cached_event_bytes(sample_fleet: Fleet) -> None:
     assert agency is not None and room is not None
     assert all(a is b for a, b in zip(agency.parts[1:-1], room.parts[1:-1], strict=True))
     assert agency.length == len(agency.body)
+
+
+def test_blocks_kept_from_an_earlier_run_are_reused_until_fleet_changes(
+    sample_fleet: Fleet,
+) -> None:
+    entries = year_of_sessions(sample_fleet, 4)
+    first = FeedBuilder(sample_fleet)
+    first.update(entries)
+    kept = {sid: data for sid, data in first.take_rendered()}
+    assert first.renders == 4 and len(kept) == 4
+
+    second = FeedBuilder(sample_fleet)
+    keys = {e.session.id: second.block_key(e) for e in entries}
+    assert keys == {e.session.id: first.block_key(e) for e in entries}
+    second.apply(SessionChanges({}, entries, set()), kept)
+    assert second.renders == 0 and second.take_rendered() == []
+    a, b = first.body(TINH, NOW), second.body(TINH, NOW)
+    assert a is not None and b is not None and (a.body, a.etag) == (b.body, b.etag)
+
+    renamed = replace(
+        sample_fleet,
+        endpoints={
+            **sample_fleet.endpoints,
+            "ubnd-tinh": replace(sample_fleet.endpoints["ubnd-tinh"], name="Phòng họp số 1"),
+        },
+    )
+    assert FeedBuilder(renamed).block_key(entries[0]) != keys[entries[0].session.id]

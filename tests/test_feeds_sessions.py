@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +13,8 @@ import aiohttp
 import icalendar
 import recurring_ical_events
 
-from confsched.server import ServerContext
+from confsched.config import Settings
+from confsched.server import ServerContext, run_server
 from tests.conftest import http_url
 from tests.test_feeds_http import feed_path, fetch
 
@@ -154,3 +157,39 @@ async def test_invite_over_the_api_requests_then_cancels(server: ServerContext) 
     assert (event["STATUS"], event["SEQUENCE"]) == ("CANCELLED", 1)
     assert (await fetch(server, "/api/v1/sessions/nope/invite.ics"))[0] == 404
     assert (await fetch(server, path + "?method=publish"))[0] == 400
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[ServerContext]:
+    """A scheduler of our own (the ``server`` fixture runs one per test; this test restarts)."""
+    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(run_server(settings, ready=ready.set_result))
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        yield ready.result()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_restart_serves_the_same_feed_without_serializing_again(
+    settings: Settings, cli: Any
+) -> None:
+    path = feed_path(cli, "agency", "ioc")
+    day = next_monday(4)
+    async with running(settings) as first:
+        await api(
+            first,
+            "/api/v1/sessions",
+            {"title": "Giao ban IOC", "with": "ioc", "start": f"{day} 10:00", "duration": "1h"},
+        )
+        for _ in range(60):  # until the server has noticed the booking
+            etag, body = await changed_feed(first, path, None)
+            if vevents(body):
+                break
+            await asyncio.sleep(0.05)
+        assert len(vevents(body)) == 1
+    async with running(settings) as second:
+        again_etag, again = await changed_feed(second, path, None)
+        assert (again_etag, again) == (etag, body)
+        assert second.components["calendar"].builder.renders == 0

@@ -121,8 +121,6 @@ class Catalog:
         self._items: dict[str, Item] = {}
         self._members: dict[FeedKey, set[str]] = {}
         self._keys: dict[FeedKey, FeedKey] = {}
-        self.renders = 0
-        """How many sessions were serialized (tests and the benchmark check reuse with it)."""
 
     def replace(self, entries: Iterable[CalendarEntry]) -> set[FeedKey]:
         """Take all the store's sessions; return the feeds whose content changed."""
@@ -156,7 +154,6 @@ class Catalog:
     def _item(self, entry: CalendarEntry, version: bytes) -> Item:
         session = entry.session
         block = Block.of(self._render(entry))
-        self.renders += 1
         feeds = tuple(self._keys.setdefault(k, k) for k in feeds_of(session, self.fleet))
         changed_at = session.updated_at or session.created_at or EPOCH
         return Item(session.id, session.start, changed_at, version, block, feeds)

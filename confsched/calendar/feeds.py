@@ -7,10 +7,15 @@ serialized blocks. Synchronous and without I/O: the server calls it on one worke
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
-from confsched.calendar import ics
+from confsched import __version__
+from confsched.calendar import entries as entries_module
+from confsched.calendar import ics, text
 from confsched.calendar.cache import EPOCH, BodyCache, Catalog, FeedBody, feed_body
 from confsched.calendar.entries import (
     CalendarEntry,
@@ -38,6 +43,16 @@ def all_feeds(fleet: Fleet) -> list[FeedKey]:
     return agencies + [FeedKey(FeedKind.ROOM, e) for e in fleet.endpoints]
 
 
+@cache
+def render_digest() -> bytes:
+    """Changes with the code that writes the bytes, so stored blocks never outlive it."""
+    digest = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for module in (ics, text, entries_module):
+        if module.__file__:
+            digest.update(Path(module.__file__).read_bytes())
+    return digest.digest()
+
+
 class FeedBuilder:
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
@@ -45,14 +60,30 @@ class FeedBuilder:
         self.bodies = BodyCache()
         self.fresh = True
         """Nothing taken in yet: the first refresh must read every session."""
+        self.renders = 0
+        """Sessions serialized by icalendar (not taken from stored blocks)."""
         self._announced: dict[FeedKey, tuple[str, datetime]] = {}
         """Per feed, the last ETag and Last-Modified handed out (survives body eviction)."""
+        self._fleet_digest = hashlib.blake2b(repr(fleet).encode(), digest_size=16).digest()
+        self._stored: Mapping[str, bytes] = {}
+        self._rendered: list[tuple[str, bytes]] = []
+
+    def block_key(self, entry: CalendarEntry) -> bytes:
+        """What a stored block must match to stand for ``entry``: session, fleet and code."""
+        material = entry.version() + self._fleet_digest + render_digest()
+        return hashlib.blake2b(material, digest_size=16).digest()
 
     def _render(self, entry: CalendarEntry) -> bytes:
         """A feed's event block: DTSTAMP is the session's last change, so bytes are stable."""
+        held = self._stored.get(entry.session.id)
+        if held is not None:
+            return held
         session = entry.session
         stamp = session.updated_at or session.created_at or EPOCH
-        return ics.event_blocks(entry, self.fleet, stamp, ics.Method.PUBLISH)
+        block = ics.event_blocks(entry, self.fleet, stamp, ics.Method.PUBLISH)
+        self.renders += 1
+        self._rendered.append((session.id, block))
+        return block
 
     def update(self, entries: Iterable[CalendarEntry]) -> set[FeedKey]:
         """Take all current sessions; drop the bodies of the feeds that changed."""
@@ -61,12 +92,27 @@ class FeedBuilder:
         self.fresh = False
         return affected
 
-    def apply(self, changes: SessionChanges) -> set[FeedKey]:
-        """Take what changed since the last refresh; drop the bodies of the feeds touched."""
-        affected = self.catalog.apply(changes.entries, changes.removed)
+    def apply(
+        self, changes: SessionChanges, stored: Mapping[str, bytes] | None = None
+    ) -> set[FeedKey]:
+        """Take what changed since the last refresh; drop the bodies of the feeds touched.
+
+        ``stored``: blocks kept from an earlier run, by session id, already checked against
+        ``block_key``; the others are serialized now (see ``take_rendered``).
+        """
+        self._stored = stored or {}
+        try:
+            affected = self.catalog.apply(changes.entries, changes.removed)
+        finally:
+            self._stored = {}
         self.bodies.discard(affected)
         self.fresh = False
         return affected
+
+    def take_rendered(self) -> list[tuple[str, bytes]]:
+        """The blocks serialized since the last call (session id, bytes), to be kept."""
+        rendered, self._rendered = self._rendered, []
+        return rendered
 
     def cached(self, key: FeedKey) -> FeedBody | None:
         return self.bodies.get(key)

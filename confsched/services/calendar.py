@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from confsched.calendar.cache import FeedBody
 from confsched.calendar.entries import FeedKey, FeedKind
 from confsched.calendar.feeds import FeedBuilder, all_feeds, subject_name
 from confsched.domain.model import Fleet
-from confsched.errors import NotFound
+from confsched.errors import ConfschedError, NotFound
 from confsched.store import calendar as store
 from confsched.store.calendar import calendar_entry
 from confsched.store.db import open_db
@@ -138,7 +139,12 @@ class FeedService:
     async def _run_refresh(self) -> None:
         while self._dirty:
             self._dirty = False
-            affected = await self._worker.read(_refresh, self.builder)
+            try:
+                affected = await self._worker.run(self._worker.refresh, self.builder)
+            except (sqlite3.Error, ConfschedError):
+                # Feeds keep their last good state; the next change notice tries again.
+                log.exception("calendar: cannot refresh the feeds")
+                return
             log.debug("calendar: %d feeds changed", len(affected))
 
     async def on_change(self, areas: set[str]) -> None:
@@ -162,14 +168,6 @@ class FeedService:
         self._worker.close()
 
 
-def _refresh(db: sqlite_utils.Database, builder: FeedBuilder) -> set[FeedKey]:
-    """Re-read only the sessions changed since the last refresh; drop the feeds they touch."""
-    changes = store.changed_entries(db, restart=builder.fresh)
-    affected = builder.apply(changes)
-    store.mark_seen(db, changes)
-    return affected
-
-
 class _Worker:
     """The calendar's own thread: it owns the builder's state and a read connection.
 
@@ -181,13 +179,59 @@ class _Worker:
         self._data_dir = data_dir
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="calendar")
         self._db: sqlite_utils.Database | None = None
+        self._blocks: sqlite3.Connection | None = None
+        self._blocks_failed = False
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(db, *args)`` on the worker thread, with its connection."""
-        return await self.run(lambda: fn(self._connection(), *args))
+    def refresh(self, builder: FeedBuilder) -> set[FeedKey]:
+        """On the worker: re-read only the sessions changed since the last refresh, serialize
+        those not kept from an earlier run, keep the new bytes, drop the feeds touched."""
+        db = self._connection()
+        changes = store.changed_entries(db, restart=builder.fresh)
+        keys = {e.session.id: builder.block_key(e) for e in changes.entries}
+        affected = builder.apply(changes, self._kept(keys))
+        rendered = [(sid, keys[sid], data) for sid, data in builder.take_rendered()]
+        self._keep(rendered, changes.removed)
+        store.mark_seen(db, changes)
+        return affected
+
+    def _kept(self, keys: dict[str, bytes]) -> dict[str, bytes]:
+        blocks = self._block_file()
+        if blocks is None:
+            return {}
+        try:
+            return store.stored_blocks(blocks, keys)
+        except sqlite3.Error:
+            self._drop_block_file()
+            return {}
+
+    def _keep(self, rendered: list[tuple[str, bytes, bytes]], removed: set[str]) -> None:
+        blocks = self._block_file()
+        if blocks is None:
+            return
+        try:
+            store.save_blocks(blocks, rendered, removed)
+        except sqlite3.Error:
+            self._drop_block_file()
+
+    def _block_file(self) -> sqlite3.Connection | None:
+        """The kept event bytes; without them (unwritable, broken) everything still works."""
+        if self._blocks is None and not self._blocks_failed:
+            try:
+                self._blocks = store.open_blocks(self._data_dir)
+            except sqlite3.Error:
+                self._drop_block_file()
+        return self._blocks
+
+    def _drop_block_file(self) -> None:
+        log.warning("calendar: block cache in %s unusable", self._data_dir, exc_info=True)
+        self._blocks_failed = True
+        if self._blocks is not None:
+            self._blocks.close()
+            self._blocks = None
 
     def _connection(self) -> sqlite_utils.Database:
         if self._db is None:
@@ -202,6 +246,9 @@ class _Worker:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._blocks is not None:
+            self._blocks.close()
+            self._blocks = None
 
 
 async def _record_base_url(ctx: ServerContext) -> None:

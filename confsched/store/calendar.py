@@ -7,9 +7,11 @@ process) notices a rotation within its change-poll interval and stops serving th
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
 
 import sqlite_utils
@@ -135,6 +137,54 @@ def base_url(db: sqlite_utils.Database) -> str | None:
 def _token(row: dict[str, str]) -> FeedToken:
     key = FeedKey(FeedKind(row["kind"]), row["subject"])
     return FeedToken(key, row["token"], from_db_time(row["created_at"]))
+
+
+# --- serialized events kept across restarts -----------------------------------------------------
+
+BLOCKS_FILE = "calendar-cache.db"
+"""A cache beside the store (its own file, so writing it never takes the store's write lock);
+deleting it only costs the next start the time to serialize every session again."""
+
+
+def open_blocks(data_dir: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(data_dir / BLOCKS_FILE, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")  # a lost write is a cache miss, nothing more
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS blocks "
+        "(session_id TEXT PRIMARY KEY, key BLOB NOT NULL, data BLOB NOT NULL)"
+    )
+    return conn
+
+
+def stored_blocks(conn: sqlite3.Connection, wanted: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The stored bytes of each session whose stored key is the one wanted."""
+    ids = list(wanted)
+    found: dict[str, bytes] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        marks = ",".join("?" * len(part))
+        rows = conn.execute(
+            f"SELECT session_id, key, data FROM blocks WHERE session_id IN ({marks})", part
+        )
+        found.update((sid, data) for sid, key, data in rows if wanted[sid] == key)
+    return found
+
+
+def save_blocks(
+    conn: sqlite3.Connection, blocks: Iterable[tuple[str, bytes, bytes]], removed: Iterable[str]
+) -> None:
+    """Keep (session id, key, bytes), one version per session; forget removed sessions."""
+    conn.execute("BEGIN")
+    try:
+        conn.executemany(
+            "INSERT OR REPLACE INTO blocks (session_id, key, data) VALUES (?, ?, ?)", blocks
+        )
+        conn.executemany("DELETE FROM blocks WHERE session_id = ?", [(s,) for s in removed])
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 # --- sessions, as the calendar sees them (read through the booking store) --------------------
