@@ -36,6 +36,7 @@ class ConsoleApp(App[None]):
 
     CSS_PATH = "console.tcss"
     TITLE = "confsched"
+    ENABLE_COMMAND_PALETTE = False
     MODES: ClassVar[dict[str, Any]] = {
         "fleet": FleetScreen,
         "sessions": SessionsScreen,
@@ -73,6 +74,7 @@ class ConsoleApp(App[None]):
         self.milestones: dict[str, float] = {"start": time.perf_counter()}
         self._clock = clock
         self._first_revision = asyncio.Event()
+        self._prefetch: asyncio.Future[Any] | None = None
         self.feed = LiveFeed(self.api, self._on_change, self._on_status, min_interval=min_interval)
 
     # -- time ------------------------------------------------------------------------------
@@ -92,10 +94,30 @@ class ConsoleApp(App[None]):
         return (self.now() - timedelta(hours=12)).astimezone(self.tz).isoformat(timespec="seconds")
 
     # -- life cycle ------------------------------------------------------------------------
+    def on_load(self) -> None:
+        """Before the terminal and the first screen are set up: start fetching the fleet, so
+        the network and Textual's start-up overlap."""
+        self._prefetch = asyncio.ensure_future(self._prefetch_fleet())
+
+    async def _prefetch_fleet(self) -> Any:
+        fetches = (self.catalog.get(), self.api.health())
+        results = await asyncio.gather(*fetches, return_exceptions=True)
+        return results[1]
+
+    async def prefetched_health(self) -> Any:
+        """The health fetched at start-up, once (None afterwards, or if that fetch failed)."""
+        task, self._prefetch = self._prefetch, None
+        if task is None:
+            return None
+        result = await task
+        return None if isinstance(result, BaseException) else result
+
     def on_mount(self) -> None:
         self.run_worker(self.feed.run(), name="live", group="live", exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.cancel()
         with contextlib.suppress(Exception):
             await self.api.close()
 

@@ -80,7 +80,7 @@ class FleetScreen(LiveScreen):
 
     async def _health(self) -> dict[str, str]:
         try:
-            health = await self.console.api.health()
+            health = await self.console.prefetched_health() or await self.console.api.health()
         except RouteMissing:
             if not self.health_missing:
                 self.notify("this scheduler reports no health yet: every room shows unknown")

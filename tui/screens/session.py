@@ -26,6 +26,12 @@ from tui.sessionview import (
 from tui.text import fmt_time, nfc
 
 
+def room_name(name: str | None) -> str:
+    """``UBND xã Phúc Lạc`` for ``Phòng họp UBND xã Phúc Lạc``: the words that tell rooms apart."""
+    text = nfc(name)
+    return text.removeprefix("Phòng họp ") or text
+
+
 def complete_rows(
     readiness: Mapping[str, Any] | None,
     session: Mapping[str, Any],
@@ -73,7 +79,7 @@ class SessionScreen(LiveScreen):
     def on_mount(self) -> None:
         self.sub_title = f"Session {self.session_id}"
         table = self.query_one(DataTable)
-        for label in ("Readiness", "Endpoint", "Room", "Why", "Answered"):
+        for label in ("Readiness", "Room", "Why", "Answered", "Endpoint"):
             table.add_column(label, key=label.lower())
         table.focus()
 
@@ -130,10 +136,10 @@ class SessionScreen(LiveScreen):
             status = str(row.get("status"))
             table.add_row(
                 Text(READINESS_LABEL.get(status, status), style=STATUS_STYLE.get(status, "")),
-                str(row.get("endpoint")),
-                nfc(row.get("endpoint_name")),
-                "; ".join(nfc(r) for r in row.get("reasons") or []),
+                room_name(row.get("endpoint_name")),
+                Text("; ".join(nfc(r) for r in row.get("reasons") or []), style="bold"),
                 fmt_time(row.get("at"), self.console.tz, seconds=True),
+                str(row.get("endpoint")),
                 key=str(row.get("endpoint")),
             )
 

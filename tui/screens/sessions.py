@@ -68,7 +68,7 @@ class SessionsScreen(LiveScreen):
         keep = _cursor_key(table)
         table.clear()
         now, tz = self.console.now(), self.console.tz
-        title_width = max(20, self.size.width - 70)
+        title_width = max(20, self.size.width - 78)
         for session in self.sessions:
             state = session_state(session, now)
             when = Text(when_text(session, now, tz))
