@@ -12,12 +12,12 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from confsched.calendar.entries import CalendarEntry, FeedKey, feeds_of
-from confsched.domain.model import Fleet
+from confsched.calendar.entries import CalendarEntry, FeedKey, FeedKind
+from confsched.domain.model import Fleet, Session
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -69,7 +69,9 @@ class Item:
     changed_at: datetime
     version: bytes
     block: Block
-    feeds: tuple[FeedKey, ...]
+    feeds: tuple[str, ...]
+    """The feeds showing it, by ``str(FeedKey)`` (strings hash once; a year of sessions has a
+    hundred thousand memberships to index)."""
 
 
 class BodyCache:
@@ -82,24 +84,24 @@ class BodyCache:
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
-        self._bodies: OrderedDict[FeedKey, FeedBody] = OrderedDict()
+        self._bodies: OrderedDict[str, FeedBody] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: FeedKey) -> FeedBody | None:
+    def get(self, key: str) -> FeedBody | None:
         with self._lock:
             body = self._bodies.get(key)
             if body is not None:
                 self._bodies.move_to_end(key)
             return body
 
-    def put(self, key: FeedKey, body: FeedBody) -> None:
+    def put(self, key: str, body: FeedBody) -> None:
         with self._lock:
             self._bodies.pop(key, None)
             self._bodies[key] = body
             while len(self._bodies) > self.capacity:
                 self._bodies.popitem(last=False)
 
-    def discard(self, keys: Iterable[FeedKey]) -> None:
+    def discard(self, keys: Iterable[str]) -> None:
         with self._lock:
             for key in keys:
                 self._bodies.pop(key, None)
@@ -113,40 +115,56 @@ class BodyCache:
 
 
 class Catalog:
-    """Every session the calendar shows, serialized, and for each feed the sessions in it."""
+    """Every session the calendar shows, serialized, and for each feed the sessions in it.
+
+    Feeds are named by ``str(FeedKey)`` here ("agency:ubnd-tinh", "room:dt-hung-son").
+    """
 
     def __init__(self, fleet: Fleet, render: Callable[[CalendarEntry], bytes]) -> None:
         self.fleet = fleet
         self._render = render
         self._items: dict[str, Item] = {}
-        self._members: dict[FeedKey, set[str]] = {}
-        self._keys: dict[FeedKey, FeedKey] = {}
+        self._members: dict[str, set[str]] = {}
+        self._room_feeds = {
+            e.id: (str(FeedKey(FeedKind.ROOM, e.id)), str(FeedKey(FeedKind.AGENCY, e.agency)))
+            for e in fleet.endpoints.values()
+        }
 
-    def replace(self, entries: Iterable[CalendarEntry]) -> set[FeedKey]:
+    def replace(self, entries: Iterable[CalendarEntry]) -> set[str]:
         """Take all the store's sessions; return the feeds whose content changed."""
         chosen = list(entries)
         gone = set(self._items) - {e.session.id for e in chosen}
         return self.apply(chosen, gone)
 
-    def apply(self, changed: Iterable[CalendarEntry], removed: Iterable[str]) -> set[FeedKey]:
+    def apply(
+        self,
+        changed: Iterable[CalendarEntry],
+        removed: Iterable[str],
+        versions: Mapping[str, bytes] | None = None,
+    ) -> set[str]:
         """Take new or changed sessions (serialized now), forget others; the feeds touched.
 
-        Runs for seconds on a cold start: after each session it lets the event loop's thread
-        take the GIL at once instead of after the 5 ms switch interval.
+        ``versions``: the entries' ``version()`` when the caller has them already. Serializing
+        a year takes seconds on a cold start: every ~2 ms of it, the event loop's thread gets
+        the GIL at once instead of after the 5 ms switch interval.
         """
-        affected: set[FeedKey] = set()
+        affected: set[str] = set()
+        known = versions or {}
+        breath = time.perf_counter()
         for entry in changed:
-            version = entry.version()
+            version = known.get(entry.session.id) or entry.version()
             held = self._items.get(entry.session.id)
             if held is not None and held.version == version:
                 continue
             affected |= self._drop(entry.session.id)
             item = self._item(entry, version)
             self._items[item.session_id] = item
-            for key in item.feeds:
-                self._members.setdefault(key, set()).add(item.session_id)
+            for name in item.feeds:
+                self._members.setdefault(name, set()).add(item.session_id)
             affected.update(item.feeds)
-            time.sleep(0)
+            if time.perf_counter() - breath > 0.002:
+                time.sleep(0)
+                breath = time.perf_counter()
         for session_id in removed:
             affected |= self._drop(session_id)
         return affected
@@ -154,21 +172,31 @@ class Catalog:
     def _item(self, entry: CalendarEntry, version: bytes) -> Item:
         session = entry.session
         block = Block.of(self._render(entry))
-        feeds = tuple(self._keys.setdefault(k, k) for k in feeds_of(session, self.fleet))
         changed_at = session.updated_at or session.created_at or EPOCH
-        return Item(session.id, session.start, changed_at, version, block, feeds)
+        return Item(session.id, session.start, changed_at, version, block, self._feeds(session))
 
-    def _drop(self, session_id: str) -> set[FeedKey]:
+    def _feeds(self, session: Session) -> tuple[str, ...]:
+        """As ``entries.feeds_of``, by name, from lookups prepared once per fleet."""
+        names = {str(FeedKey(FeedKind.AGENCY, session.organizer))}
+        for endpoint_id in session.endpoints:
+            pair = self._room_feeds.get(endpoint_id)
+            if pair is not None:
+                names.update(pair)
+            else:  # a room since removed from the fleet
+                names.add(str(FeedKey(FeedKind.ROOM, endpoint_id)))
+        return tuple(names)
+
+    def _drop(self, session_id: str) -> set[str]:
         item = self._items.pop(session_id, None)
         if item is None:
             return set()
-        for key in item.feeds:
-            self._members.get(key, set()).discard(session_id)
+        for name in item.feeds:
+            self._members.get(name, set()).discard(session_id)
         return set(item.feeds)
 
     def items_in(self, key: FeedKey) -> list[Item]:
         """The feed's sessions by first start, then id: the same order every time."""
-        chosen = [self._items[s] for s in self._members.get(key, ())]
+        chosen = [self._items[s] for s in self._members.get(str(key), ())]
         chosen.sort(key=lambda i: (i.start, i.session_id))
         return chosen
 

@@ -62,15 +62,16 @@ class FeedBuilder:
         """Nothing taken in yet: the first refresh must read every session."""
         self.renders = 0
         """Sessions serialized by icalendar (not taken from stored blocks)."""
-        self._announced: dict[FeedKey, tuple[str, datetime]] = {}
+        self._announced: dict[str, tuple[str, datetime]] = {}
         """Per feed, the last ETag and Last-Modified handed out (survives body eviction)."""
         self._fleet_digest = hashlib.blake2b(repr(fleet).encode(), digest_size=16).digest()
         self._stored: Mapping[str, bytes] = {}
         self._rendered: list[tuple[str, bytes]] = []
 
-    def block_key(self, entry: CalendarEntry) -> bytes:
-        """What a stored block must match to stand for ``entry``: session, fleet and code."""
-        material = entry.version() + self._fleet_digest + render_digest()
+    def block_key(self, version: bytes) -> bytes:
+        """What a stored block must match to stand for an entry of ``version`` (its session,
+        the fleet and the code that writes the bytes)."""
+        material = version + self._fleet_digest + render_digest()
         return hashlib.blake2b(material, digest_size=16).digest()
 
     def _render(self, entry: CalendarEntry) -> bytes:
@@ -85,7 +86,7 @@ class FeedBuilder:
         self._rendered.append((session.id, block))
         return block
 
-    def update(self, entries: Iterable[CalendarEntry]) -> set[FeedKey]:
+    def update(self, entries: Iterable[CalendarEntry]) -> set[str]:
         """Take all current sessions; drop the bodies of the feeds that changed."""
         affected = self.catalog.replace(entries)
         self.bodies.discard(affected)
@@ -93,16 +94,21 @@ class FeedBuilder:
         return affected
 
     def apply(
-        self, changes: SessionChanges, stored: Mapping[str, bytes] | None = None
-    ) -> set[FeedKey]:
-        """Take what changed since the last refresh; drop the bodies of the feeds touched.
+        self,
+        changes: SessionChanges,
+        stored: Mapping[str, bytes] | None = None,
+        versions: Mapping[str, bytes] | None = None,
+    ) -> set[str]:
+        """Take what changed since the last refresh; drop the bodies of the feeds touched
+        (returned as ``str(FeedKey)``).
 
         ``stored``: blocks kept from an earlier run, by session id, already checked against
-        ``block_key``; the others are serialized now (see ``take_rendered``).
+        ``block_key``; the others are serialized now (see ``take_rendered``). ``versions``:
+        the entries' versions, when the caller has them.
         """
         self._stored = stored or {}
         try:
-            affected = self.catalog.apply(changes.entries, changes.removed)
+            affected = self.catalog.apply(changes.entries, changes.removed, versions)
         finally:
             self._stored = {}
         self.bodies.discard(affected)
@@ -115,11 +121,11 @@ class FeedBuilder:
         return rendered
 
     def cached(self, key: FeedKey) -> FeedBody | None:
-        return self.bodies.get(key)
+        return self.bodies.get(str(key))
 
     def body(self, key: FeedKey, now: datetime) -> FeedBody | None:
         """The feed's current body (cached or assembled now); None for an unknown subject."""
-        held = self.bodies.get(key)
+        held = self.bodies.get(str(key))
         if held is not None:
             return held
         name = subject_name(self.fleet, key)
@@ -132,7 +138,7 @@ class FeedBuilder:
             f"feed-{key.kind.value}-{key.subject}@confsched",
             self.fleet.timezone,
         )
-        built = feed_body(header, items, ics.FOOTER, self._announced.get(key), now)
-        self._announced[key] = (built.etag, built.last_modified)
-        self.bodies.put(key, built)
+        built = feed_body(header, items, ics.FOOTER, self._announced.get(str(key)), now)
+        self._announced[str(key)] = (built.etag, built.last_modified)
+        self.bodies.put(str(key), built)
         return built

@@ -186,13 +186,14 @@ class _Worker:
         """``fn(*args)`` on the worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
 
-    def refresh(self, builder: FeedBuilder) -> set[FeedKey]:
+    def refresh(self, builder: FeedBuilder) -> set[str]:
         """On the worker: re-read only the sessions changed since the last refresh, serialize
         those not kept from an earlier run, keep the new bytes, drop the feeds touched."""
         db = self._connection()
         changes = store.changed_entries(db, restart=builder.fresh)
-        keys = {e.session.id: builder.block_key(e) for e in changes.entries}
-        affected = builder.apply(changes, self._kept(keys))
+        versions = {e.session.id: e.version() for e in changes.entries}
+        keys = {sid: builder.block_key(version) for sid, version in versions.items()}
+        affected = builder.apply(changes, self._kept(keys), versions)
         rendered = [(sid, keys[sid], data) for sid, data in builder.take_rendered()]
         self._keep(rendered, changes.removed)
         store.mark_seen(db, changes)

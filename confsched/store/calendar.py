@@ -235,13 +235,19 @@ def changed_entries(db: sqlite_utils.Database, restart: bool = False) -> Session
 
 def mark_seen(db: sqlite_utils.Database, changes: SessionChanges) -> None:
     """Record that ``changes`` were taken in (call after they were applied)."""
-    db.conn.executemany(
-        "INSERT OR REPLACE INTO temp.calendar_seen (id, print) VALUES (?, ?)",
-        list(changes.prints.items()),
-    )
-    db.conn.executemany(
-        "DELETE FROM temp.calendar_seen WHERE id = ?", [(i,) for i in changes.removed]
-    )
+    db.execute("BEGIN")
+    try:
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO temp.calendar_seen (id, print) VALUES (?, ?)",
+            list(changes.prints.items()),
+        )
+        db.conn.executemany(
+            "DELETE FROM temp.calendar_seen WHERE id = ?", [(i,) for i in changes.removed]
+        )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def calendar_entries(db: sqlite_utils.Database) -> list[CalendarEntry]:
