@@ -9,7 +9,13 @@ import icalendar
 import recurring_ical_events
 
 from confsched.calendar.cache import BodyCache, FeedBody
-from confsched.calendar.entries import CalendarEntry, FeedKey, FeedKind, SessionChanges
+from confsched.calendar.entries import (
+    CalendarEntry,
+    FeedKey,
+    FeedKind,
+    SessionChanges,
+    feeds_of,
+)
 from confsched.calendar.feeds import FeedBuilder
 from confsched.domain.model import Fleet, SessionStatus
 from tests.test_calendar_ics import HCM, assert_wire_format, local, make_session, weekly
@@ -189,3 +195,19 @@ def test_blocks_kept_from_an_earlier_run_are_reused_until_fleet_changes(
         },
     )
     assert FeedBuilder(renamed).block_key(entries[0].version()) != keys[entries[0].session.id]
+
+
+def test_catalog_indexes_each_session_under_exactly_the_feeds_that_show_it(
+    sample_fleet: Fleet,
+) -> None:
+    known = make_session(sample_fleet, organizer="ioc", endpoints=("dt-hung-son",))
+    session = replace(known, endpoints=("dt-hung-son", "gone-room"))  # since removed from the fleet
+    builder = FeedBuilder(sample_fleet)
+    affected = builder.update([CalendarEntry(session)])
+    assert affected == {str(k) for k in feeds_of(session, sample_fleet)} | {"room:gone-room"}
+    assert affected == {
+        "agency:ioc",
+        "room:dt-hung-son",
+        "agency:ubnd-dt-hung-son",
+        "room:gone-room",
+    }

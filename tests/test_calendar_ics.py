@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -210,3 +211,12 @@ def test_any_title_folds_and_parses_back_exactly(sample_fleet: Fleet, title: str
     assert_wire_format(document)
     (event,) = events(document)
     assert str(event.get("SUMMARY", "")) == title
+
+
+def test_moved_sitting_on_other_bridges_gives_their_dial_in(sample_fleet: Fleet) -> None:
+    session, odd = weekly(sample_fleet)
+    moved = replace(odd[0], allocation=PortAllocation({"mcu-tinh-2": session.endpoints}))
+    series, override = events(ics.invite(CalendarEntry(session, (moved,)), sample_fleet, STAMP))
+    assert "mcu1.vc.thainguyen.gov.vn" in str(series["DESCRIPTION"])
+    assert "sip:hop@mcu2.vc.thainguyen.gov.vn" in str(override["DESCRIPTION"])
+    assert "mcu1" not in str(override["DESCRIPTION"])

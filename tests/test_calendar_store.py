@@ -13,6 +13,7 @@ import sqlite_utils
 from confsched.calendar import ics
 from confsched.calendar.entries import CalendarEntry
 from confsched.domain.model import Fleet
+from confsched.errors import InvalidInput, NotFound
 from confsched.services import booking as svc
 from confsched.services.calendar import invite_for_session
 from confsched.services.inventory import require_fleet
@@ -108,3 +109,7 @@ def test_invite_for_session_follows_the_stored_session(
     assert b"METHOD:CANCEL\r\n" in cancelled and b"SEQUENCE:1\r\n" in cancelled
     entry = calendar_entry(db, session_id)
     assert cancelled == ics.invite(CalendarEntry(entry.session), fleet, NOW)
+    with pytest.raises(InvalidInput, match="use request or cancel"):
+        invite_for_session(db, fleet, session_id, method="publish")
+    with pytest.raises(NotFound):
+        invite_for_session(db, fleet, "nope")

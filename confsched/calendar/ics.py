@@ -12,6 +12,7 @@ icalendar's serializer (CRLF, 75-octet folding that never splits a UTF-8 charact
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -22,7 +23,7 @@ from icalendar import Alarm, Calendar, Conference, Event, vCalAddress, vDuration
 from confsched import __version__
 from confsched.calendar import text
 from confsched.calendar.entries import CalendarEntry
-from confsched.domain.model import Fleet
+from confsched.domain.model import Fleet, Session
 from confsched.errors import InvalidInput
 
 PRODID = f"-//confsched//confsched {__version__}//VI"
@@ -122,8 +123,9 @@ def event_blocks(
     blocks = [_finish(series, attendees, alarm)]
     if method is not Method.CANCEL:
         for sitting in entry.moved:
+            own = replace(session, allocation=sitting.allocation or session.allocation)
             override = _event(
-                entry,
+                replace(entry, session=own),
                 fleet,
                 tz,
                 stamp,
@@ -162,7 +164,7 @@ def _event(
         transparency="OPAQUE",  # type: ignore[arg-type]
         created=session.created_at.astimezone(UTC) if session.created_at else None,
         last_modified=session.updated_at.astimezone(UTC) if session.updated_at else None,
-        conferences=_conferences(fleet, entry) or None,
+        conferences=_conferences(fleet, session) or None,
     )
     return event
 
@@ -275,9 +277,8 @@ def _alarm(setup: timedelta) -> bytes:
     return alarm.to_ical()
 
 
-def _conferences(fleet: Fleet, entry: CalendarEntry) -> list[Conference]:
+def _conferences(fleet: Fleet, session: Session) -> list[Conference]:
     """RFC 7986 CONFERENCE per bridge carrying the session (clients that know it offer a link)."""
-    session = entry.session
     bridge_ids = [b for b, rooms in session.allocation.by_bridge.items() if rooms]
     found = []
     for bridge_id in bridge_ids:

@@ -2,9 +2,9 @@
 
 The server keeps one ``FeedService``: it knows the live tokens, holds the feed builder (cached
 event blocks and feed bodies) and refreshes it when another part of the scheduler (or another
-process) changes sessions, feeds or the inventory. Heavy work (reading every session, rendering,
-joining megabytes) runs off the event loop: store reads on the store's reader thread, rendering
-on the calendar's own worker thread.
+process) changes sessions, feeds or the inventory. Heavy work (reading sessions, serializing
+them, assembling bodies) runs off the event loop, on the calendar's own worker thread with its
+own read connection.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from confsched.calendar.cache import FeedBody
 from confsched.calendar.entries import FeedKey, FeedKind
 from confsched.calendar.feeds import FeedBuilder, all_feeds, subject_name
 from confsched.domain.model import Fleet
-from confsched.errors import ConfschedError, NotFound
+from confsched.errors import ConfschedError, InvalidInput, NotFound
 from confsched.store import calendar as store
 from confsched.store.calendar import calendar_entry
 from confsched.store.db import open_db
@@ -54,8 +54,12 @@ def invite_for_session(
     DTSTAMP is the send time (``now``); SEQUENCE is the session's, so a client that saw an
     earlier invite applies this one as an update.
     """
+    chosen = None
+    if method is not None:
+        if method.upper() not in (ics.Method.REQUEST, ics.Method.CANCEL):
+            raise InvalidInput(f"invite method {method!r}: use request or cancel")
+        chosen = ics.Method(method.upper())
     entry = calendar_entry(db, session_id)
-    chosen = ics.Method(method.upper()) if method else None
     return ics.invite(entry, fleet, now or datetime.now(UTC), chosen)
 
 

@@ -20,7 +20,6 @@ from aiohttp import web
 
 from confsched.calendar.cache import FeedBody
 from confsched.calendar.entries import FeedKind
-from confsched.errors import InvalidInput
 from confsched.server import ServerContext
 from confsched.services.calendar import FeedService, invite_for_session
 from confsched.web.app import CTX
@@ -107,8 +106,6 @@ async def session_invite(request: web.Request) -> web.Response:
     ctx: ServerContext = request.app[CTX]
     session_id = request.match_info["id"]
     method = request.query.get("method")
-    if method is not None and method.lower() not in ("request", "cancel"):
-        raise InvalidInput(f"method {method!r}: use request or cancel")
     body = await ctx.store.read(invite_for_session, ctx.fleet, session_id, method)
     found = _METHOD_LINE.search(body)
     itip = found.group(1).decode() if found else "REQUEST"
