@@ -52,7 +52,7 @@ def seed_sessions(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> lis
     tomorrow = _next_working_day(local, fleet)
     monday = local + timedelta(days=(7 - local.weekday()) % 7 or 7)
     plans = [
-        ("Giao ban trực tuyến huyện Đại Từ", "district:h-dai-tu", soon, "1h", None),
+        ("Giao ban trực tuyến huyện Võ Nhai", "district:h-vo-nhai", soon, "1h", None),
         ("Hội nghị trực tuyến toàn tỉnh", "all", tomorrow.replace(hour=8, minute=0), "2h", None),
         (
             "Giao ban UBND tỉnh với các huyện",
