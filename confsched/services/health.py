@@ -209,6 +209,33 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+STATE_WATCH_SECONDS = 1.0
+
+
+def visible_states(
+    board: HealthBoard, endpoints: list[str], now: datetime
+) -> dict[str, tuple[EndpointState, tuple[str, ...]]]:
+    """What an operator sees per endpoint: its state and reasons (not its latest numbers)."""
+    result = {}
+    for endpoint in endpoints:
+        health = board.health(endpoint, now)
+        result[endpoint] = (health.state, health.reasons)
+    return result
+
+
+async def watch_states(ctx: ServerContext, board: HealthBoard) -> None:
+    """Touch the server's revision when a visible state changes, so the console's long poll
+    wakes: after a report that changes it, and when silence turns a room offline (no event
+    marks that moment, hence the sweep)."""
+    previous: dict[str, tuple[EndpointState, tuple[str, ...]]] = {}
+    while True:
+        current = visible_states(board, list(ctx.fleet.endpoints), utc_now())
+        if current != previous:
+            previous = current
+            ctx.touch()
+        await asyncio.sleep(STATE_WATCH_SECONDS)
+
+
 async def start(ctx: ServerContext) -> Stopper:
     """Start hook: load the latest states into the board and start the batch writer."""
     thresholds = getattr(ctx.settings, "thresholds", None) or rules.Thresholds()
@@ -217,9 +244,16 @@ async def start(ctx: ServerContext) -> Stopper:
         board.latest[stored.health.endpoint] = stored
     service = HealthService(board, ctx.store.write)
     service.start()
+    watcher = asyncio.create_task(watch_states(ctx, board), name="health-states")
     ctx.components["health"] = service
     ctx.components["health_board"] = board
-    return service.stop
+
+    async def stop() -> None:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await service.stop()
+
+    return stop
 
 
 # --- enrolment --------------------------------------------------------------------------------
