@@ -221,3 +221,16 @@ def test_console_rules_and_client_load_without_textual() -> None:
     code = f"import json, sys; import {modules}; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert not {m for m in json.loads(done.stdout) if m.split(".")[0] == "textual"}
+
+
+def test_tui_command_is_documented_and_reads_the_token_from_the_data_dir(
+    cli,
+    data_dir,  # type: ignore[no-untyped-def]
+) -> None:
+    from confsched.cli.console import read_token
+
+    done = cli("tui", "--help")
+    assert done.code == 0 and "--url" in done.out and "--token" in done.out
+    (data_dir / "operator.token").write_text("s3cret\n", encoding="utf-8")
+    assert read_token(data_dir) == "s3cret"
+    assert read_token(data_dir / "missing") is None

@@ -144,7 +144,7 @@ class ConsoleApp(App[None]):
         name = self.catalog.current.name
         where = f"{name} · {self.url}" if name else self.url
         updated = fmt_time(self.now(), self.tz, seconds=True)
-        return f"● connected to {where} · revision {self.revision} · updated {updated}"
+        return f"● connected · updated {updated} · {where} · revision {self.revision}"
 
     def loaded(self, view: str, count: int) -> None:
         """A view has shown its data: the benchmark and tests read ``milestones``."""

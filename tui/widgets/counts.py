@@ -10,6 +10,8 @@ from textual.widgets import Static
 
 from tui.fleetview import STATES, counts_line
 
+NARROW = 96
+
 
 class CountsBar(Static):
     """``● ok 150  ▲ degraded 20  ✖ down 5  ○ offline 10  ? unknown 7   192 endpoints``."""
@@ -29,15 +31,17 @@ class CountsBar(Static):
         self, counts: Mapping[str, int], shown: int, total: int, chosen: Iterable[str] = ()
     ) -> None:
         wanted = set(chosen)
+        keys = self.size.width >= NARROW  # the state keys' numbers, where there is room
         text = Text()
         for index, (state, label) in enumerate(counts_line(counts, shown, total)):
             if not state:
-                text.append("   " + label)
+                text.append(" " + label)
                 continue
             style = self.get_component_rich_style(f"counts--{state}")
             if state in wanted:
                 style += self.get_component_rich_style("counts--chosen")
-            text.append(f"{index + 1}:", "dim")
+            if keys:
+                text.append(f"{index + 1}:", "dim")
             text.append(label, style)
             text.append("  ")
         self.update(text)

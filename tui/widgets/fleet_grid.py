@@ -45,7 +45,7 @@ class FleetGrid(ScrollView, can_focus=True):
         "fleet-grid--count",
     }
     DEFAULT_CSS = """
-    FleetGrid { scrollbar-size-vertical: 1; overflow-x: hidden; }
+    FleetGrid { scrollbar-size-vertical: 1; scrollbar-gutter: stable; overflow-x: hidden; }
     FleetGrid > .fleet-grid--ok { color: #f0fff0; background: #2e7d32; }
     FleetGrid > .fleet-grid--degraded { color: #1a1a1a; background: #f9c74f; }
     FleetGrid > .fleet-grid--down { color: #ffffff; background: #c62828; text-style: bold; }
