@@ -149,8 +149,9 @@ class ConsoleApp(App[None]):
     def loaded(self, view: str, count: int) -> None:
         """A view has shown its data: the benchmark and tests read ``milestones``."""
         self.milestones.setdefault(f"{view}:{count}", time.perf_counter())
-        if self.catalog.current.name and self.sub_title != self.catalog.current.name:
-            self.title = f"confsched — {self.catalog.current.name}"
+        name = self.catalog.current.name
+        if name and self.title != f"confsched — {name}":
+            self.title = f"confsched — {name}"
 
     # -- actions ---------------------------------------------------------------------------
     def action_help(self) -> None:

@@ -24,7 +24,7 @@ from tui.fakebook import Booker, BookingError
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIXED_NOW = datetime(2026, 12, 7, 9, 40, tzinfo=TZ)
 """A Monday morning in the province: the moment the snapshot tests freeze."""
-FAKE_KEY = web.AppKey("fake", "FakeScheduler")
+FAKE_KEY: web.AppKey[FakeScheduler] = web.AppKey("fake")
 
 
 class FakeScheduler:

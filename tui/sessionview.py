@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -45,7 +45,9 @@ def session_state(session: Mapping[str, Any], now: datetime) -> str:
     return "setup" if start - setup <= now else "upcoming"
 
 
-def visible_sessions(sessions: list[Mapping[str, Any]], now: datetime) -> list[Mapping[str, Any]]:
+def visible_sessions(
+    sessions: Sequence[Mapping[str, Any]], now: datetime
+) -> list[Mapping[str, Any]]:
     """Live and upcoming sessions, soonest first (ended and cancelled ones left out)."""
     shown = [s for s in sessions if session_state(s, now) not in ("ended", "cancelled")]
     return sorted(shown, key=lambda s: parse_time(current_occurrence(s, now)[0]) or now)
@@ -134,7 +136,7 @@ def missing(fields: Mapping[str, str], needed: tuple[str, ...]) -> list[str]:
 
 
 def sessions_for_endpoint(
-    sessions: list[Mapping[str, Any]], endpoint_id: str, now: datetime
+    sessions: Sequence[Mapping[str, Any]], endpoint_id: str, now: datetime
 ) -> list[Mapping[str, Any]]:
     """Live and upcoming sessions this endpoint takes part in."""
     return [

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from tui.api import ApiProblem
+from tui.api import ApiProblem, Unreachable
 from tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -82,7 +82,5 @@ class LiveScreen(Screen[Any]):
 
     def problem(self, exc: ApiProblem) -> None:
         """A load failed: the live feed reports lost connections; say other failures here."""
-        from tui.api import Unreachable
-
         if not isinstance(exc, Unreachable):
             self.notify(str(exc), title="scheduler", severity="warning")

@@ -104,7 +104,7 @@ class SessionScreen(LiveScreen):
         grid.add_column()
         title = Text(nfc(session.get("title")), style="bold")
         title.append(f"   {session_state(session, now)}", style="italic")
-        rows = [
+        rows: list[tuple[str, Text | str]] = [
             ("Title", title),
             ("When", f"{when_text(session, now, tz)} (setup {session.get('setup_minutes')} min)"),
             ("Organizer", nfc(session.get("organizer_name") or session.get("organizer"))),
