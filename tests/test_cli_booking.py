@@ -264,3 +264,32 @@ def test_slots_json_and_help(cli) -> None:  # type: ignore[no-untyped-def]
     assert first.minute % 15 == 0 and first.utcoffset() == timedelta(hours=7)
     for command in (["book"], ["sessions"], ["sessions", "show"], ["slots"]):
         assert cli(*command, "--help", data=None).code == 0
+
+
+def test_sessions_show_ics_writes_the_invite_then_the_cancellation(cli) -> None:  # type: ignore[no-untyped-def]
+    from icalendar import Calendar
+
+    booked = cli(
+        "book",
+        "Giao ban Phú Bình",
+        "--start",
+        f"{MONDAY} 14:00",
+        "--duration",
+        "1h",
+        "--with",
+        "district:h-phu-binh",
+    )
+    session_id = booked_id(booked.out)
+    invite = cli("sessions", "show", session_id, "--ics")
+    assert invite.code == 0, invite.err
+    assert "\r\n" in invite.out
+    calendar = Calendar.from_ical(invite.out.encode())
+    assert str(calendar["METHOD"]) == "REQUEST"
+    event = calendar.walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "Giao ban Phú Bình"
+
+    assert cli("sessions", "cancel", session_id).code == 0
+    cancelled = Calendar.from_ical(cli("sessions", "show", session_id, "--ics").out.encode())
+    assert str(cancelled["METHOD"]) == "CANCEL"
+    assert int(cancelled.walk("VEVENT")[0]["SEQUENCE"]) > int(event["SEQUENCE"])
+    assert cli("sessions", "show", "nope", "--ics").code == 1

@@ -183,12 +183,27 @@ def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
 @click.argument("session_id")
 @click.option("--rooms", is_flag=True, help="List every room, not only the count per district.")
 @click.option("--days", default=30, show_default=True, help="Occurrences shown from now on.")
+@click.option(
+    "--ics",
+    "ics",
+    is_flag=True,
+    help="Write the iTIP invite (REQUEST, or CANCEL once cancelled) as iCalendar instead.",
+)
 @data_option
 @json_option
-def show(session_id: str, rooms: bool, days: int, data_dir: Path | None, as_json: bool) -> None:
+def show(
+    session_id: str, rooms: bool, days: int, ics: bool, data_dir: Path | None, as_json: bool
+) -> None:
     """One session: times, rooms, bridge ports across the cascade, upcoming occurrences."""
     db = open_store(data_dir)
     fleet = require_fleet(db)
+    if ics:
+        from confsched.services.calendar import invite_for_session
+
+        # Binary stdout: the CRLF line ends RFC 5545 requires must reach the file untouched.
+        sys.stdout.buffer.write(invite_for_session(db, fleet, session_id))
+        sys.stdout.flush()
+        return
     session = svc.get_session(db, session_id)
     _print_session(db, fleet, session, as_json, rooms=rooms, days=days)
 
