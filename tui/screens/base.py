@@ -25,7 +25,9 @@ class LiveScreen(Screen[Any]):
 
     loaded_revision: int = -2
     REFRESH_EVERY: float | None = None
-    """Also re-read this often while shown: states that age (offline) change without an event."""
+    """Also re-read this often while shown: a safety net for changes a scheduler does not
+    announce through ``/api/v1/changes`` (older schedulers did not for health or readiness),
+    and for times shown relative to now."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

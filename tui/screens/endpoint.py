@@ -23,7 +23,7 @@ HOURS = 3
 
 
 class EndpointScreen(LiveScreen):
-    REFRESH_EVERY = 5.0
+    REFRESH_EVERY = 10.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("r", "reload", "Reload", show=False),

@@ -27,7 +27,7 @@ FILTER_HINT = "/ filter: words, state:down, district:dai-tu — 1-5 toggle state
 
 
 class FleetScreen(LiveScreen):
-    REFRESH_EVERY = 1.0
+    REFRESH_EVERY = 5.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
         *(

@@ -57,7 +57,7 @@ STATUS_STYLE = {"not_ready": "bold red", "no_answer": "yellow", "pending": "dim"
 
 
 class SessionScreen(LiveScreen):
-    REFRESH_EVERY = 2.0
+    REFRESH_EVERY = 5.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "cancel_session", "Cancel session"),

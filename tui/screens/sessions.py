@@ -26,7 +26,7 @@ STATE_STYLE = {"live": "bold green", "setup": "bold yellow", "upcoming": "", "en
 
 
 class SessionsScreen(LiveScreen):
-    REFRESH_EVERY = 5.0
+    REFRESH_EVERY = 10.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open session", show=False),
         Binding("n", "app.switch_mode('book')", "New booking"),
