@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from confsched.config import Settings, operator_token
 from confsched.domain.model import Fleet
-from confsched.lazy import import_if_present
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import data_version, revisions
 from confsched.store.runner import StoreRunner
@@ -121,11 +122,12 @@ async def run_server(
     stoppers: list[Stopper] = []
     try:
         for hook in STARTUP_HOOKS:
-            start = _load_hook(hook)
-            if start is not None:
-                stopper = await start(ctx)
-                if stopper is not None:
-                    stoppers.append(stopper)
+            stopper = await _load_hook(hook)(ctx)
+            if stopper is not None:
+                stoppers.append(stopper)
+        # What start-up loaded (modules, the fleet, the latest states) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise pause the loop.
+        gc.freeze()
         if ready is not None:
             result = ready(ctx)
             if asyncio.iscoroutine(result):
@@ -133,15 +135,16 @@ async def run_server(
         await watch_changes(ctx)
     finally:
         for stopper in reversed(stoppers):
-            with contextlib.suppress(Exception):
+            try:
                 await stopper()
+            except Exception:  # one component failing to stop must not keep the others running
+                log.exception("stopping a component failed")
         ctx.store.close()
 
 
-def _load_hook(target: str) -> Callable[[ServerContext], Awaitable[Stopper | None]] | None:
+def _load_hook(target: str) -> Callable[[ServerContext], Awaitable[Stopper | None]]:
     module_name, _, attribute = target.partition(":")
-    module = import_if_present(module_name)
-    if module is None:
-        log.debug("no component %s", module_name)
-        return None
-    return getattr(module, attribute, None)
+    start: Callable[[ServerContext], Awaitable[Stopper | None]] = getattr(
+        importlib.import_module(module_name), attribute
+    )
+    return start

@@ -88,6 +88,9 @@ async def test_preview_is_a_dry_run(server: ServerContext) -> None:
         assert answer["allocation"] is None
         status, listed = await api.get("/api/v1/sessions?status=all")
         assert len(listed) == 1
+        untitled = {k: v for k, v in province().items() if k != "title"}
+        status, answer = await api.post("/api/v1/sessions/preview", untitled)
+        assert status == 200 and answer["ok"] is False  # previews while the title is empty
 
 
 async def test_move_and_cancel_bump_sequence_and_free_the_rooms(server: ServerContext) -> None:

@@ -48,7 +48,7 @@ async def test_agent_enrolled_with_the_cli_config_reports_and_the_api_shows_it(
         await agent.report_once()
         await eventually(lambda: server.components["health_board"].reports_accepted == 1)
         async with aiohttp.ClientSession() as http:
-            async with http.get(http_url(server, "/api/v1/endpoints/health")) as resp:
+            async with http.get(http_url(server, "/api/v1/health")) as resp:
                 fleet = await resp.json()
             async with http.get(http_url(server, f"/api/v1/endpoints/{ENDPOINT}/health")) as resp:
                 one = await resp.json()
@@ -59,10 +59,11 @@ async def test_agent_enrolled_with_the_cli_config_reports_and_the_api_shows_it(
         await task
     assert fleet["counts"]["down"] == 1
     assert fleet["counts"]["unknown"] == len(server.fleet.endpoints) - 1
-    mine = next(e for e in fleet["endpoints"] if e["id"] == ENDPOINT)
+    mine = next(e for e in fleet["endpoints"] if e["endpoint"] == ENDPOINT)
     assert mine["reasons"] == ["display disconnected"] and mine["connected"] is True
     assert one["state"] == "down" and len(one["history"]) == 1
     assert one["history"][0]["reasons"] == ["display disconnected"]
+    assert one["history"][0]["at"]
 
 
 def test_enroll_prints_a_config_with_the_pinned_host_key(cli, data_dir: Path) -> None:

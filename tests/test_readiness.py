@@ -40,14 +40,16 @@ async def test_selftests_give_ready_n_of_m_with_reasons(server: ServerContext) -
     assert by_endpoint[ABSENT].reason == "agent not connected"
     summary = await server.store.read(readiness_summary, "s-1", None)
     assert (summary.ready, summary.total) == (1, 3)
-    assert summary.as_dict()["text"] == "ready 1 of 3"
+    assert summary.as_dict(server.fleet, server.tz)["text"] == "ready 1 of 3"
     url = http_url(server, "/api/v1/sessions/s-1/readiness")
     async with aiohttp.ClientSession() as http, http.get(url) as resp:
         body = await resp.json()
     assert body["text"] == "ready 1 of 3"
-    assert {"endpoint": BROKEN, "status": "not_ready", "reason": "camera missing"} in body[
-        "not_ready"
-    ]
+    assert body["summary"] == {"pending": 0, "ready": 1, "not_ready": 1, "no_answer": 1, "total": 3}
+    broken = next(e for e in body["endpoints"] if e["endpoint"] == BROKEN)
+    assert broken["status"] == "not_ready" and broken["reasons"] == ["camera missing"]
+    assert broken["endpoint_name"] == "Phòng họp UBND tỉnh"
+    assert broken["at"].endswith("+07:00")
 
 
 async def test_booked_session_in_its_setup_window_is_checked_and_a_late_room_turns_ready(

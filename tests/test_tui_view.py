@@ -174,30 +174,33 @@ def test_times_show_in_the_fleets_zone() -> None:
     assert fmt_ago(None, NOW) == "never"
 
 
-def test_health_entries_accept_id_or_endpoint() -> None:
-    body = {"endpoints": [{"id": "a", "state": "down"}, {"endpoint": "b", "state": "ok"}]}
-    entries = normalize.fleet_health(body)["endpoints"]
-    assert [(e["endpoint"], e["state"]) for e in entries] == [("a", "down"), ("b", "ok")]
+def test_health_entries_get_defaults_and_counts() -> None:
+    body = {"endpoints": [{"endpoint": "a", "state": "down"}, {"endpoint": "b"}]}
+    normalized = normalize.fleet_health(body)
+    assert [(e["endpoint"], e["state"]) for e in normalized["endpoints"]] == [
+        ("a", "down"),
+        ("b", "unknown"),
+    ]
+    assert normalized["counts"] == {"down": 1, "unknown": 1}
 
 
-def test_readiness_in_either_shape_gives_the_same_counts() -> None:
-    contract = {"ready": 28, "not_ready": 1, "no_answer": 1, "pending": 0, "total": 30}
-    listed = {
-        "ready": 28,
-        "total": 30,
-        "not_ready": [
-            {"endpoint": "a", "status": "not_ready", "reason": "camera missing"},
-            {"endpoint": "b", "status": "no_answer", "reason": None},
+def test_readiness_summary_and_rows_get_defaults() -> None:
+    summary = {"ready": 28, "not_ready": 1, "no_answer": 1, "pending": 0, "total": 30}
+    body = {
+        "summary": summary,
+        "endpoints": [
+            {"endpoint": "a", "status": "not_ready", "reasons": ["camera missing"]},
+            {"endpoint": "b", "status": "no_answer"},
         ],
     }
-    assert normalize.readiness_counts(contract) == normalize.readiness_counts(listed) == contract
-    rows = normalize.readiness(listed)["endpoints"]
+    assert normalize.readiness_counts(summary) == summary
+    rows = normalize.readiness(body)["endpoints"]
     assert rows[0]["reasons"] == ["camera missing"] and rows[1]["reasons"] == []
-    assert normalize.readiness_counts({"ready": 0, "total": 0, "not_ready": []}) is None
+    assert normalize.readiness_counts({"ready": 0, "total": 0}) is None
 
 
-def test_history_points_accept_time_for_at() -> None:
-    body = {"id": "a", "state": "ok", "history": [{"time": "T2"}, {"time": "T1"}]}
+def test_history_points_come_oldest_first() -> None:
+    body = {"endpoint": "a", "state": "ok", "history": [{"at": "T2"}, {"at": "T1"}]}
     assert [p["at"] for p in normalize.endpoint_health(body)["history"]] == ["T1", "T2"]
 
 

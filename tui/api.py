@@ -27,8 +27,6 @@ JSON = Any
 REQUEST_TIMEOUT_S = 10.0
 LONG_POLL_TIMEOUT_S = 30.0
 """Longer than the scheduler's 20 s long-poll wait."""
-MAX_HISTORY = 5000
-HEALTH_PATHS = ("/api/v1/health", "/api/v1/endpoints/health")
 
 
 class ApiProblem(Exception):
@@ -68,7 +66,6 @@ class ApiClient:
         self.url = url.rstrip("/")
         self.token = token
         self._session: aiohttp.ClientSession | None = None
-        self._health_paths: tuple[str, ...] = HEALTH_PATHS
 
     async def close(self) -> None:
         if self._session is not None:
@@ -88,26 +85,13 @@ class ApiClient:
 
     # -- health and readiness --------------------------------------------------------------
     async def health(self) -> JSON:
-        """Every endpoint's health (``/api/v1/health``; ``/api/v1/endpoints/health`` on
-        schedulers that serve it there)."""
-        for path in self._health_paths:
-            try:
-                body = await self.get(path)
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
-                continue
-            self._health_paths = (path,)
-            return normalize.fleet_health(body)
-        raise RouteMissing(404, "this scheduler does not offer health yet")
+        """Every endpoint's health."""
+        return normalize.fleet_health(await self.get("/api/v1/health"))
 
-    async def endpoint_health(
-        self, endpoint_id: str, hours: float = 3, interval_s: float = 10.0
-    ) -> JSON:
-        """Current health plus ``hours`` of history (``limit`` for schedulers that count rows)."""
+    async def endpoint_health(self, endpoint_id: str, hours: float = 3) -> JSON:
+        """Current health plus the last ``hours`` of history."""
         path = f"/api/v1/endpoints/{quote(endpoint_id)}/health"
-        limit = min(MAX_HISTORY, int(hours * 3600 / max(interval_s, 1.0)))
-        body = await self.get(path, {"hours": f"{hours:g}", "limit": str(limit)})
+        body = await self.get(path, {"hours": f"{hours:g}"})
         return normalize.endpoint_health(body)
 
     async def readiness(self, session_id: str) -> JSON:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from confsched import __version__
 from confsched.errors import BookingRefused, ConfschedError
-from confsched.lazy import import_if_present
 
 # command name -> "module:attribute"; each owner registers its command here.
 COMMANDS = {
@@ -30,7 +30,7 @@ EXIT_CONFLICT = 3
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._load(name) is not None)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
@@ -41,9 +41,7 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, _, attribute = target.partition(":")
-        module = import_if_present(module_name)
-        if module is None:
-            return None
+        module = importlib.import_module(module_name)
         command: click.Command = getattr(module, attribute)
         return command
 

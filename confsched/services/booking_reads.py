@@ -37,8 +37,8 @@ from confsched.domain.ports import Load, allocate, usage
 from confsched.domain.slots import Slot, SlotQuery
 from confsched.domain.timeparse import parse_duration, parse_local_time
 from confsched.errors import InvalidInput, NotFound
-from confsched.lazy import import_if_present
 from confsched.store import booking as store
+from confsched.store.health import load_readiness
 
 STATUSES = ("scheduled", "cancelled", "all")
 
@@ -159,14 +159,13 @@ def readiness_counts(
     """Readiness of the next or current occurrence once its setup time came, else None.
 
     ``{ready, not_ready, no_answer, pending, total}``; rooms not answered yet count as pending.
-    Read through the health store (the readiness check writes there), when it is built.
+    Read through the health store, where the readiness check writes.
     """
     current = next((o for o in occurrences if not o.cancelled and o.end > now), None)
-    health = import_if_present("confsched.store.health")
-    if current is None or current.busy_from > now or health is None:
+    if current is None or current.busy_from > now:
         return None
     counts = dict.fromkeys(("ready", "not_ready", "no_answer", "pending"), 0)
-    for row in health.load_readiness(db, session.id, current.recurrence_id):
+    for row in load_readiness(db, session.id, current.recurrence_id):
         if row.endpoint in session.endpoints:
             counts[str(row.status.value)] = counts.get(str(row.status.value), 0) + 1
     answered = counts["ready"] + counts["not_ready"] + counts["no_answer"]

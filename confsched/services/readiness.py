@@ -13,14 +13,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from confsched.domain.health import Observation, Thresholds, is_ready, judge
-from confsched.domain.model import Occurrence, Readiness
-from confsched.lazy import import_if_present
+from confsched.domain.model import Fleet, Occurrence, Readiness
+from confsched.store import booking as booking_store
 from confsched.store.health import (
     ReadinessRow,
     checked_occurrences,
@@ -56,19 +56,31 @@ class ReadinessSummary:
     def ready(self) -> int:
         return sum(1 for r in self.rows if r.status is Readiness.READY)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
+        """The docs/api.md shape: counts, the occurrence, and every participant's answer."""
+        counts = {status.value: 0 for status in Readiness}
+        for row in self.rows:
+            counts[row.status.value] += 1
         return {
             "session_id": self.session_id,
-            "recurrence_id": self.recurrence_id.isoformat() if self.recurrence_id else None,
-            "ready": self.ready,
-            "total": self.total,
+            "occurrence": self.recurrence_id.astimezone(tz).isoformat()
+            if self.recurrence_id
+            else None,
+            "summary": {**counts, "total": self.total},
             "text": f"ready {self.ready} of {self.total}" if self.total else "not checked yet",
-            "not_ready": [
-                {"endpoint": r.endpoint, "status": r.status.value, "reason": r.reason}
-                for r in self.rows
-                if r.status is not Readiness.READY
-            ],
+            "endpoints": [_row_view(r, fleet, tz) for r in self.rows],
         }
+
+
+def _row_view(row: ReadinessRow, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
+    endpoint = fleet.endpoints.get(row.endpoint)
+    return {
+        "endpoint": row.endpoint,
+        "endpoint_name": endpoint.name if endpoint else row.endpoint,
+        "status": row.status.value,
+        "reasons": [part for part in row.reason.split("; ") if part],
+        "at": row.answered_at.astimezone(tz).isoformat() if row.answered_at else None,
+    }
 
 
 def readiness_summary(
@@ -132,11 +144,9 @@ def due_occurrences(
     db: sqlite_utils.Database, now: datetime
 ) -> list[tuple[Occurrence, tuple[str, ...]]]:
     """Occurrences inside their setup window (busy_from <= now < start), with participants."""
-    booking = import_if_present("confsched.store.booking")
-    if booking is None:
-        return []
-    due = [o for o in booking.occurrences_between(db, now, now) if o.busy_from <= now < o.start]
-    sessions = booking.load_sessions(db, {o.session_id for o in due})
+    occurrences = booking_store.occurrences_between(db, now, now)
+    due = [o for o in occurrences if o.busy_from <= now < o.start]
+    sessions = booking_store.load_sessions(db, {o.session_id for o in due})
     return [(o, sessions[o.session_id].endpoints) for o in due if o.session_id in sessions]
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 
 import sqlite_utils
 
@@ -26,7 +25,7 @@ from confsched.calendar.entries import (
 )
 from confsched.domain.model import Session
 from confsched.errors import NotFound
-from confsched.lazy import import_if_present
+from confsched.store import booking as booking_store
 from confsched.store.db import bump_revision, from_db_time, immediate, to_db_time
 
 TOKEN_BYTES = 32
@@ -219,15 +218,12 @@ def changed_entries(db: sqlite_utils.Database, restart: bool = False) -> Session
     )
     if restart:
         db.execute("DELETE FROM temp.calendar_seen")
-    booking = import_if_present("confsched.store.booking")
-    if booking is None:  # the booking engine is not part of this build
-        return SessionChanges({}, [], set())
     db.execute("BEGIN")
     try:
         prints = dict(db.execute(_CHANGED).fetchall())
         removed = {row[0] for row in db.execute(_REMOVED).fetchall()}
-        sessions = booking.load_sessions(db, prints)
-        entries = [_entry(booking, db, s) for s in sessions.values()]
+        sessions = booking_store.load_sessions(db, prints)
+        entries = [_entry(db, s) for s in sessions.values()]
     finally:
         db.execute("COMMIT")
     return SessionChanges(prints, entries, removed)
@@ -252,26 +248,22 @@ def mark_seen(db: sqlite_utils.Database, changes: SessionChanges) -> None:
 
 def calendar_entries(db: sqlite_utils.Database) -> list[CalendarEntry]:
     """Every session (cancelled ones too: feeds must show the cancellation) with its exceptions."""
-    booking = import_if_present("confsched.store.booking")
-    if booking is None:
-        return []
-    sessions = booking.load_sessions(db, booking.all_session_ids(db))
-    return [_entry(booking, db, s) for s in sessions.values()]
+    sessions = booking_store.load_sessions(db, booking_store.all_session_ids(db))
+    return [_entry(db, s) for s in sessions.values()]
 
 
 def calendar_entry(db: sqlite_utils.Database, session_id: str) -> CalendarEntry:
-    booking = import_if_present("confsched.store.booking")
-    session = booking.load_session(db, session_id) if booking else None
+    session = booking_store.load_session(db, session_id)
     if session is None:
         raise NotFound("session", session_id)
-    return _entry(booking, db, session)
+    return _entry(db, session)
 
 
-def _entry(booking: ModuleType, db: sqlite_utils.Database, session: Session) -> CalendarEntry:
+def _entry(db: sqlite_utils.Database, session: Session) -> CalendarEntry:
     """Only a series has sittings of its own (a single session moves and cancels as a whole)."""
     if not session.rrule:
         return CalendarEntry(session)
-    sittings = booking.occurrences_of(db, session.id)
+    sittings = booking_store.occurrences_of(db, session.id)
     return CalendarEntry(
         session,
         exceptions_of(session, sittings),

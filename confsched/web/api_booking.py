@@ -98,7 +98,9 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def preview_session(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    booking = svc.request_from_json(ctx.fleet, await read_json(request))
+    body = await read_json(request)
+    body.setdefault("title", "(preview)")  # a dry run while the operator is still typing
+    booking = svc.request_from_json(ctx.fleet, body)
     answer = await ctx.store.read(svc.preview, ctx.fleet, booking)
     allocation = svc.allocation_view(ctx.fleet, answer.allocation) if answer.allocation else None
     return json_response(

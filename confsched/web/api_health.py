@@ -1,4 +1,4 @@
-"""``/api/v1/endpoints/health``, ``/api/v1/endpoints/{id}/health`` and session readiness.
+"""``/api/v1/health``, ``/api/v1/endpoints/{id}/health`` and session readiness (docs/api.md).
 
 The fleet view reads the in-memory board only (no SQLite), so the console can poll it every
 second at 10,000 endpoints; one endpoint's history comes from the store's reader thread.
@@ -6,7 +6,7 @@ second at 10,000 endpoints; one endpoint's history comes from the store's reader
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -23,7 +23,7 @@ MAX_HISTORY = 5000
 
 def health_view(health: EndpointHealth, connected: bool | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "id": health.endpoint,
+        "endpoint": health.endpoint,
         "state": health.state.value,
         "reasons": list(health.reasons),
         "codes": list(health.codes),
@@ -43,7 +43,7 @@ def _history_view(item: StoredHealth) -> dict[str, Any]:
     h = item.health
     return {
         "seq": item.seq,
-        "time": item.report_time.isoformat(),
+        "at": item.report_time.isoformat(),
         "received_at": h.last_report_at.isoformat() if h.last_report_at else None,
         "state": h.state.value,
         "reasons": list(h.reasons),
@@ -102,17 +102,30 @@ async def endpoint_health(request: web.Request) -> web.Response:
     endpoint = request.match_info["id"]
     if endpoint not in ctx.fleet.endpoints:
         raise NotFound("endpoint", endpoint)
-    try:
-        limit = int(request.query.get("limit", "360"))
-    except ValueError:
-        raise InvalidInput("limit must be a whole number") from None
-    if not 0 <= limit <= MAX_HISTORY:
-        raise InvalidInput(f"limit must be between 0 and {MAX_HISTORY}")
-    health = _board(ctx).health(endpoint, datetime.now(UTC))
-    rows = await ctx.store.read(history, endpoint, limit) if limit else []
+    limit, hours = _history_window(request)
+    now = datetime.now(UTC)
+    health = _board(ctx).health(endpoint, now)
+    since = now - timedelta(hours=hours) if hours is not None else None
+    rows = await ctx.store.read(history, endpoint, limit, since) if limit else []
     view = health_view(health, endpoint in _connected(ctx))
     view["history"] = [_history_view(item) for item in rows]
     return json_response(view)
+
+
+def _history_window(request: web.Request) -> tuple[int, float | None]:
+    """``?hours=3`` (a time window, capped at MAX_HISTORY rows) or ``?limit=N`` rows."""
+    try:
+        limit = int(request.query.get("limit", str(MAX_HISTORY)))
+        hours = float(request.query["hours"]) if "hours" in request.query else None
+    except ValueError:
+        raise InvalidInput("limit must be a whole number and hours a number") from None
+    if not 0 <= limit <= MAX_HISTORY:
+        raise InvalidInput(f"limit must be between 0 and {MAX_HISTORY}")
+    if hours is not None and not 0 < hours <= 24 * 30:
+        raise InvalidInput("hours must be between 0 and 720")
+    if hours is None and "limit" not in request.query:
+        hours = 3.0
+    return limit, hours
 
 
 async def session_readiness(request: web.Request) -> web.Response:
@@ -120,10 +133,10 @@ async def session_readiness(request: web.Request) -> web.Response:
 
     ctx = request.app[CTX]
     summary = await ctx.store.read(readiness_summary, request.match_info["id"], None)
-    return json_response(summary.as_dict())
+    return json_response(summary.as_dict(ctx.fleet, ctx.tz))
 
 
 def setup(app: web.Application, ctx: ServerContext) -> None:
-    app.router.add_get("/api/v1/endpoints/health", fleet_health)
+    app.router.add_get("/api/v1/health", fleet_health)
     app.router.add_get("/api/v1/endpoints/{id}/health", endpoint_health)
     app.router.add_get("/api/v1/sessions/{id}/readiness", session_readiness)

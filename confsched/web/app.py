@@ -7,6 +7,7 @@ lists them.
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,6 @@ from typing import Any
 from aiohttp import web
 
 from confsched.errors import BookingRefused, ConfschedError, InvalidInput, NotFound, Unauthorized
-from confsched.lazy import import_if_present
 from confsched.server import ServerContext, Stopper
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,7 @@ def make_app(ctx: ServerContext) -> web.Application:
     app[CTX] = ctx
     app.router.add_get("/healthz", healthz)
     for module_name in ROUTE_MODULES:
-        module = import_if_present(module_name)
-        if module is None:
-            log.debug("no routes %s", module_name)
-            continue
-        module.setup(app, ctx)
+        importlib.import_module(module_name).setup(app, ctx)
     return app
 
 
@@ -105,4 +101,9 @@ async def start(ctx: ServerContext) -> Stopper:
     site = web.TCPSite(runner, ctx.settings.http_host, ctx.settings.http_port)
     await site.start()
     ctx.components["http_port"] = runner.addresses[0][1]
-    return runner.cleanup
+
+    async def stop() -> None:
+        ctx.touch()  # answer pending long polls now rather than after their 20 s
+        await runner.cleanup()
+
+    return stop

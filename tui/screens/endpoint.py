@@ -65,8 +65,7 @@ class EndpointScreen(LiveScreen):
 
     async def _health(self) -> Mapping[str, Any]:
         try:
-            interval = float(self.console.catalog.current.fleet.get("report_interval_s") or 10)
-            return await self.console.api.endpoint_health(self.endpoint_id, HOURS, interval)  # type: ignore[no-any-return]
+            return await self.console.api.endpoint_health(self.endpoint_id, HOURS)
         except RouteMissing:
             return {"state": "unknown", "reasons": ["this scheduler reports no health yet"]}
 
