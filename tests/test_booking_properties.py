@@ -162,6 +162,7 @@ def peak(sittings: list[Sitting], start: datetime, end: datetime, bridge: str) -
 
 
 def cascade_fits(n: int, free: list[int]) -> bool:
+    """Brute force: any subset of bridges and any tree degrees that hold n participants."""
     for k in range(1, len(free) + 1):
         for subset in combinations(free, k):
             if k == 1:

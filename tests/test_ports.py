@@ -18,6 +18,7 @@ from confsched.domain.ports import (
     ports_needed,
     usage,
 )
+from tests.test_booking_properties import cascade_fits
 
 T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -119,7 +120,7 @@ def test_allocation_places_everyone_once_and_never_overfills(
     participants = [Participant(f"e{i}", f"b{h}" if h else None) for i, h in enumerate(homes)]
     allocation = allocate(participants, pool, free)
     if allocation is None:
-        assert not _some_cascade_fits(len(participants), list(free.values()))
+        assert not cascade_fits(len(participants), list(free.values()))
         return
     placed = [e for members in allocation.by_bridge.values() for e in members]
     assert sorted(placed) == sorted(p.endpoint for p in participants)
@@ -129,7 +130,7 @@ def test_allocation_places_everyone_once_and_never_overfills(
     assert _connected(allocation.links, set(allocation.by_bridge))
     # the fewest bridges: no smaller cascade could have held them
     assert not any(
-        _some_cascade_fits(len(participants), list(sub))
+        cascade_fits(len(participants), list(sub))
         for sub in _subsets_smaller(list(free.values()), len(allocation.by_bridge))
     )
 
@@ -145,22 +146,3 @@ def _connected(links: tuple[tuple[str, str], ...], nodes: set[str]) -> bool:
     for _ in nodes:
         reached |= {b for a, b in links if a in reached} | {a for a, b in links if b in reached}
     return reached == nodes
-
-
-def _some_cascade_fits(n: int, free: list[int]) -> bool:
-    """Brute force: any subset of bridges and any tree degrees that hold n participants."""
-    from itertools import combinations, product
-
-    for k in range(1, len(free) + 1):
-        for subset in combinations(free, k):
-            if k == 1:
-                if subset[0] >= n:
-                    return True
-                continue
-            for degrees in product(range(1, k), repeat=k):
-                if sum(degrees) != 2 * (k - 1):
-                    continue
-                rooms = [f - d for f, d in zip(subset, degrees, strict=True)]
-                if min(rooms) >= 1 and sum(rooms) >= n >= k:
-                    return True
-    return False
