@@ -97,3 +97,12 @@ def test_console_script_runs_from_a_fresh_interpreter(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "endpoints: 192 added" in done.stdout
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    from confsched.cli import COMMANDS
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in COMMANDS if f"confsched {name}" not in readme]
+    assert not missing, f"README does not show: {missing}"
