@@ -261,34 +261,13 @@ class EndpointRenderer:
                 "" if last is None else f"{_LAST}{{{label}}} {go_float(last.timestamp())}\n"
             )
             dirty[LAST].add(block)
-        # the three network values: repr() is what floatToGoString writes for them (0..1e6)
-        value = cur.rtt_ms
-        if value != slot.rtt or slot.rtt is False:
-            slot.rtt = value
-            v = None if value is None else value / 1e3
-            texts[RTT][i] = (
-                "" if v is None else f"{_RTT}{{{label}}} {v!r}\n" if -1e300 < v < 1e6
-                else f"{_RTT}{{{label}}} {go_float(v)}\n"
-            )  # fmt: skip
-            dirty[RTT].add(block)
-        value = cur.jitter_ms
-        if value != slot.jitter or slot.jitter is False:
-            slot.jitter = value
-            v = None if value is None else value / 1e3
-            texts[JITTER][i] = (
-                "" if v is None else f"{_JITTER}{{{label}}} {v!r}\n" if -1e300 < v < 1e6
-                else f"{_JITTER}{{{label}}} {go_float(v)}\n"
-            )  # fmt: skip
-            dirty[JITTER].add(block)
-        value = cur.loss_ratio
-        if value != slot.loss or slot.loss is False:
-            slot.loss = value
-            v = None if value is None else float(value)
-            texts[LOSS][i] = (
-                "" if v is None else f"{_LOSS}{{{label}}} {v!r}\n" if -1e300 < v < 1e6
-                else f"{_LOSS}{{{label}}} {go_float(v)}\n"
-            )  # fmt: skip
-            dirty[LOSS].add(block)
+        for family, attr, raw, scale in _NETWORK:
+            value = getattr(cur, raw)
+            if value != getattr(slot, attr) or getattr(slot, attr) is False:
+                setattr(slot, attr, value)
+                v = None if value is None else value / scale
+                texts[family][i] = _network_line(_NAMES[family], label, v)
+                dirty[family].add(block)
 
     async def render_booking(self, booking: BookingSnapshot, pacer: Pacer) -> list[list[bytes]]:
         """Sample lines of the two booking families; redone only when the snapshot changed."""
@@ -312,6 +291,15 @@ class EndpointRenderer:
         return self._booking_joined
 
 
+def _network_line(name: str, label: str, v: float | None) -> str:
+    """repr() is what floatToGoString writes for values in 0..1e6, the network's range."""
+    if v is None:
+        return ""
+    return (
+        f"{name}{{{label}}} {v!r}\n" if -1e300 < v < 1e6 else f"{name}{{{label}}} {go_float(v)}\n"
+    )
+
+
 _LAST, _RTT, _JITTER, _LOSS, _NEXT = (
     fam.LAST_REPORT[0],
     fam.RTT[0],
@@ -319,6 +307,13 @@ _LAST, _RTT, _JITTER, _LOSS, _NEXT = (
     fam.LOSS[0],
     fam.NEXT_SESSION[0],
 )
+# (text index, slot attribute, EndpointHealth field, divisor to base units) per network family
+_NETWORK = (
+    (RTT, "rtt", "rtt_ms", 1e3),
+    (JITTER, "jitter", "jitter_ms", 1e3),
+    (LOSS, "loss", "loss_ratio", 1.0),
+)
+_NAMES = {RTT: _RTT, JITTER: _JITTER, LOSS: _LOSS}
 
 
 def _readiness(label: str, status: Readiness) -> str:
