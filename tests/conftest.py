@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
+import sqlite_utils
 
 from confsched.config import Settings
 from confsched.domain.model import Fleet
 from confsched.fleetfile import load_fleet_file
 from confsched.server import ServerContext, run_server
-from confsched.services.inventory import import_fleet
+from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import open_db
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_rooms.yaml"
+SAMPLE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(text: str) -> datetime:
+    """A sample-province local time, ``2026-12-07 08:00``, as UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=SAMPLE_TZ).astimezone(UTC)
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +51,19 @@ def data_dir(tmp_path: Path, _imported_template: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(_imported_template, target)
     return target
+
+
+@pytest.fixture
+def db(data_dir: Path) -> Iterator[sqlite_utils.Database]:
+    """An open connection to ``data_dir``'s store."""
+    database = open_db(data_dir)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def fleet(db: sqlite_utils.Database) -> Fleet:
+    return require_fleet(db)
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,28 +14,12 @@ from confsched.domain.booking import EndpointConflict, PortsConflict
 from confsched.domain.model import Bridge, Fleet, SessionStatus
 from confsched.errors import BookingRefused, InvalidInput, NotFound
 from confsched.services import booking as svc
-from confsched.services.inventory import require_fleet
-from confsched.store.db import open_db, revisions
+from confsched.store.db import revisions
+from tests.conftest import local
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 09:00 local
 MONDAY = "2026-12-07"
-
-
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=TZ).astimezone(UTC)
-
-
-@pytest.fixture
-def db(data_dir: Path) -> Iterator[sqlite_utils.Database]:
-    database = open_db(data_dir)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def fleet(db: sqlite_utils.Database) -> Fleet:
-    return require_fleet(db)
 
 
 def request(fleet: Fleet, with_: str, start: str, duration: str = "2h", **kw: Any):  # type: ignore[no-untyped-def]

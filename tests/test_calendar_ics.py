@@ -14,14 +14,11 @@ from hypothesis import strategies as st
 from confsched.calendar import ics
 from confsched.calendar.entries import CalendarEntry, exceptions_of
 from confsched.domain.model import Fleet, Occurrence, PortAllocation, Session, SessionStatus
+from tests.conftest import local
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 STAMP = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 DAI_TU = ["h-dai-tu", "dt-hung-son", "dt-phuc-luong"]
-
-
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=HCM).astimezone(UTC)
 
 
 def make_session(fleet: Fleet, **changes: object) -> Session:

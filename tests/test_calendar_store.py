@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,33 +14,16 @@ from confsched.domain.model import Fleet
 from confsched.errors import InvalidInput, NotFound
 from confsched.services import booking as svc
 from confsched.services.calendar import invite_for_session
-from confsched.services.inventory import require_fleet
 from confsched.store.calendar import (
     calendar_entries,
     calendar_entry,
     changed_entries,
     mark_seen,
 )
-from confsched.store.db import open_db
+from tests.conftest import local
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # a Monday, 09:00 local
-
-
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=TZ).astimezone(UTC)
-
-
-@pytest.fixture
-def db(data_dir: Path) -> Iterator[sqlite_utils.Database]:
-    database = open_db(data_dir)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def fleet(db: sqlite_utils.Database) -> Fleet:
-    return require_fleet(db)
 
 
 def book(db: sqlite_utils.Database, fleet: Fleet, with_: str, start: str, **kw: str) -> str:

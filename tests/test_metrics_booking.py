@@ -3,9 +3,7 @@ from the real booking service on a real store; refusals counted through the API.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -16,8 +14,6 @@ from confsched.domain.model import Fleet, Readiness
 from confsched.metrics.booking import booking_snapshot
 from confsched.server import ServerContext
 from confsched.services import booking as svc
-from confsched.services.inventory import require_fleet
-from confsched.store.db import open_db
 from confsched.store.health import ReadinessRow, save_readiness
 from tests.conftest import http_url
 from tests.test_metrics_http import scrape, value
@@ -25,18 +21,6 @@ from tests.test_metrics_http import scrape, value
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 BOOKED_AT = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 MONDAY_8 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # Monday 08:00 local
-
-
-@pytest.fixture
-def db(data_dir: Path) -> Iterator[sqlite_utils.Database]:
-    database = open_db(data_dir)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def fleet(db: sqlite_utils.Database) -> Fleet:
-    return require_fleet(db)
 
 
 def book(db: sqlite_utils.Database, fleet: Fleet, with_: str, start: datetime, hours: int = 2):  # type: ignore[no-untyped-def]

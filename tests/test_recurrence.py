@@ -9,13 +9,10 @@ import pytest
 
 from confsched.domain.recurrence import check_first, expand, last_start, parse_rrule, shift
 from confsched.errors import InvalidInput
+from tests.conftest import local
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FAR = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=TZ).astimezone(UTC)
 
 
 def starts(rule: str, first: str, until: datetime = FAR, limit: int = 50) -> list[str]:

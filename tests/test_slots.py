@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -12,15 +12,12 @@ from hypothesis import strategies as st
 from confsched.domain.model import Bridge, WorkingHours
 from confsched.domain.ports import Load
 from confsched.domain.slots import SlotQuery, find_slots, merge
+from tests.conftest import local
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HOURS = WorkingHours(frozenset({0, 1, 2, 3, 4}), time(7, 30), time(17, 0))
 BRIDGES = {"b1": Bridge("b1", "B1", 10)}
 M = timedelta(minutes=1)
-
-
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=TZ).astimezone(UTC)
 
 
 def shown(moment: datetime) -> str:
