@@ -75,3 +75,12 @@ async def test_changes_long_poll_answers_when_something_changes(server: ServerCo
         server.touch()
         async with await asyncio.wait_for(waiting, 2) as resp:
             assert (await resp.json())["revision"] == first + 1
+
+
+async def test_bad_history_window_is_a_400_naming_the_parameter(server: ServerContext) -> None:
+    async with aiohttp.ClientSession() as http:
+        for query in ("hours=abc", "hours=0", "hours=9999", "limit=-1"):
+            url = http_url(server, f"/api/v1/endpoints/tinh-uy/health?{query}")
+            async with http.get(url) as resp:
+                assert resp.status == 400, query
+                assert query.split("=")[0] in (await resp.json())["error"]

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLE
 
 
@@ -106,3 +108,12 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name in COMMANDS if f"confsched {name}" not in readme]
     assert not missing, f"README does not show: {missing}"
+
+
+@pytest.mark.parametrize("option", ["--http", "--ssh"])
+def test_serve_refuses_a_bad_listen_address(cli, option: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("serve", option, "localhost")
+    assert result.code == 1
+    assert (
+        result.err.strip() == f"error: {option} 'localhost' must be HOST:PORT, e.g. 127.0.0.1:8080"
+    )
