@@ -5,7 +5,7 @@ python bench/console.py [--runs 5] [--seconds 30]
 
 The console runs as an operator runs it (``python -m confsched.cli tui --url …``) in a 120×40
 pseudo-terminal, its output read and thrown away like a terminal would; the scheduler is the
-stand-in (``tui.fakeapi``) in a process of its own, so only the console's CPU is counted.
+stand-in (``tests.fakes.console_api``) in its own process, so only the console's CPU is counted.
 "First full fleet screen" is the moment the terminal receives the frame whose counts bar says
 "N endpoints" (drawn in the same frame as the tiles), measured from the process spawn, so it
 includes Python start-up and imports.
@@ -37,7 +37,9 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 # -- the stand-in scheduler, in its own process ---------------------------------------------------
 async def serve_forever(endpoints: int, churn: bool) -> None:
-    from tui.fakeapi import FakeScheduler, serve
+    import _repo  # noqa: F401  (tests.fakes below)
+
+    from tests.fakes.console_api import FakeScheduler, serve
 
     fake = FakeScheduler(endpoints=endpoints)
     _, url = await serve(fake)

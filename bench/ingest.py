@@ -105,8 +105,7 @@ async def _no_command(command):
 
 async def worker(args: argparse.Namespace) -> None:
     import asyncssh
-
-    from agents.link import Link
+    from confsched_agent.link import Link
 
     endpoints = args.endpoints.split(",")
     keys_dir = Path(args.data) / "agent-keys"

@@ -39,19 +39,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import _repo  # noqa: F401  (tests.fakes below)
 from aiohttp import web
 from prometheus_client import generate_latest
 
 from confsched.metrics.exporter import MetricsExporter
 from confsched.metrics.families import FamiliesCollector, ScrapeInput, build_families
-from confsched.metrics.synthetic import (
+from confsched.web import metrics as web_metrics
+from tests.fakes.metrics_synthetic import (
     fill_board,
     fixed_now,
     report_all,
     synthetic_booking,
     synthetic_fleet,
 )
-from confsched.web import metrics as web_metrics
 
 PEER = Path("/work/shared/peers/peer-promclient.py")
 TICK = 0.001

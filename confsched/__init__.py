@@ -1,6 +1,6 @@
 """confsched: scheduler and monitor for a video-conference room fleet.
 
-Kept import-free on purpose: the agent imports ``confsched.wire`` and must not pull in the
+Kept import-free on purpose: the agent imports ``confsched_agent.wire`` and must not pull in the
 scheduler's heavy dependencies through this package.
 """
 

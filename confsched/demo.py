@@ -140,7 +140,7 @@ def run_demo(settings: Settings, *, headless: bool = False) -> None:
             click.echo("press Ctrl-C to stop")
             threading.Event().wait()
         else:
-            from tui.app import ConsoleApp
+            from confsched_tui.app import ConsoleApp
 
             ConsoleApp(url=url, token=ctx.operator_token).run()
     except KeyboardInterrupt:

@@ -19,18 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncssh
+from confsched_agent.agent import Agent
+from confsched_agent.link import Link
+from confsched_agent.probes import Findings, Probe
+from confsched_agent.spool import MemorySpool
+from confsched_agent.wire import Check
 
-from agents.agent import Agent
-from agents.link import Link
-from agents.probes import Findings, Probe
-from agents.spool import MemorySpool
 from confsched.agentlink.keys import AGENT_KEYS_DIR, ensure_host_key, public_text
 from confsched.config import Settings
 from confsched.domain.model import Level
 from confsched.store.db import open_db
 from confsched.store.health import enroll_keys
 from confsched.store.inventory import load_fleet
-from confsched.wire import Check
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from agents.config import AgentConfig, ConfigError, load, render
+from confsched_agent.config import AgentConfig, ConfigError, load, render
 
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEX"
 
@@ -49,11 +48,11 @@ def test_broken_toml_names_the_file(tmp_path: Path) -> None:
         load(tmp_path / "bad.toml", {})
 
 
-def test_agent_imports_only_stdlib_asyncssh_and_the_wire_module() -> None:
-    code = "import json, sys; import agents.main; print(json.dumps(sorted(sys.modules)))"
+def test_agent_imports_only_stdlib_asyncssh_and_its_own_package() -> None:
+    code = "import json, sys; import confsched_agent.main; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))
-    ours = {m for m in loaded if m.split(".")[0] == "confsched"}
-    assert ours == {"confsched", "confsched.wire"}
+    assert "confsched_agent.wire" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("confsched", "confsched_tui")}
     heavy = ("textual", "aiohttp", "sqlite_utils", "prometheus_client", "icalendar", "yaml")
     assert not {m for m in loaded if m.split(".")[0] in heavy}

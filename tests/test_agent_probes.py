@@ -6,12 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
-from agents.probes import Findings, run_all
-from agents.probes.host import HostProbe
-from agents.probes.network import BridgeProbe
-from agents.probes.room import AudioProbe, CameraProbe, ClientProbe, DisplayProbe
-from confsched.wire import Check
+from confsched_agent.probes import Findings, run_all
+from confsched_agent.probes.host import HostProbe
+from confsched_agent.probes.network import BridgeProbe
+from confsched_agent.probes.room import AudioProbe, CameraProbe, ClientProbe, DisplayProbe
+from confsched_agent.wire import Check
 
 
 def write(path: Path, text: str) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from agents.spool import DiskSpool, MemorySpool
+from confsched_agent.spool import DiskSpool, MemorySpool
 
 
 def fill(spool: DiskSpool | MemorySpool, count: int) -> None:

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 
 import asyncssh
 import pytest
+from confsched_agent.agent import Agent
+from confsched_agent.link import Link
+from confsched_agent.probes import Findings
+from confsched_agent.spool import MemorySpool
+from confsched_agent.wire import Check
 
-from agents.agent import Agent
-from agents.link import Link
-from agents.probes import Findings
-from agents.spool import MemorySpool
 from confsched.domain.model import EndpointState
 from confsched.server import ServerContext
 from confsched.services.health import enroll, revoke
-from confsched.wire import Check
 
 ENDPOINT = "dhy-hoa-thuong"
 OTHER = "tinh-uy"

@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 
 import asyncssh
+from confsched_agent import wire
 
-from confsched import wire
 from confsched.server import ServerContext
 from tests.test_agentlink import ENDPOINT, OTHER, enrolled, eventually, make_agent
 

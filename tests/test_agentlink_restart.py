@@ -13,10 +13,10 @@ from pathlib import Path
 
 import asyncssh
 import pytest
+from confsched_agent.agent import Agent
+from confsched_agent.link import Link
+from confsched_agent.spool import DiskSpool, MemorySpool
 
-from agents.agent import Agent
-from agents.link import Link
-from agents.spool import DiskSpool, MemorySpool
 from confsched.agentlink.keys import ensure_host_key, public_text
 from confsched.config import Settings
 from confsched.server import ServerContext, run_server

@@ -18,7 +18,7 @@ import yaml
 from confsched.domain.model import Fleet
 from confsched.metrics.exporter import sample_name
 from confsched.metrics.families import ScrapeInput, build_families
-from confsched.metrics.synthetic import fill_board, fixed_now, synthetic_booking
+from tests.fakes.metrics_synthetic import fill_board, fixed_now, synthetic_booking
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS = ROOT / "deploy" / "prometheus"

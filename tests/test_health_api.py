@@ -9,11 +9,11 @@ from pathlib import Path
 
 import aiohttp
 import asyncssh
+from confsched_agent.agent import Agent
+from confsched_agent.config import load
+from confsched_agent.link import Link
+from confsched_agent.spool import MemorySpool
 
-from agents.agent import Agent
-from agents.config import load
-from agents.link import Link
-from agents.spool import MemorySpool
 from confsched.server import ServerContext
 from tests.conftest import http_url
 from tests.test_agentlink import ENDPOINT, Room, eventually

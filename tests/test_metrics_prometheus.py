@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from confsched_agent.probes import Findings
+from confsched_agent.wire import Check
 
-from agents.probes import Findings
 from confsched.server import ServerContext
 from confsched.services import booking as svc
-from confsched.wire import Check
 from tests.test_agentlink import Room
 from tests.test_metrics_http import report_from_agent
 

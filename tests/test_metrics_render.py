@@ -27,7 +27,7 @@ from confsched.metrics.exporter import ConfschedCollector, MetricsExporter
 from confsched.metrics.families import FamiliesCollector, ScrapeInput, build_families
 from confsched.metrics.render import go_float
 from confsched.metrics.sources import BookingSnapshot
-from confsched.metrics.synthetic import (
+from tests.fakes.metrics_synthetic import (
     Entry,
     FakeHealthBoard,
     fill_board,

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from confsched_tui.api import ApiClient, ApiError, Refused, RouteMissing, Unreachable
+from confsched_tui.live import LiveFeed
 
 from confsched.server import ServerContext
 from tests.conftest import http_url
-from tui.api import ApiClient, ApiError, Refused, RouteMissing, Unreachable
-from tui.fakeapi import FakeScheduler, serve
-from tui.live import LiveFeed
+from tests.fakes.console_api import FakeScheduler, serve
 
 
 @pytest_asyncio.fixture

@@ -14,21 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
+from confsched_tui.app import ConsoleApp
+from confsched_tui.screens.booking import BookingScreen
+from confsched_tui.screens.endpoint import EndpointScreen
+from confsched_tui.screens.fleet import FleetScreen
+from confsched_tui.screens.help import HelpScreen
+from confsched_tui.screens.session import SessionScreen
+from confsched_tui.screens.sessions import SessionsScreen
+from confsched_tui.widgets.fleet_grid import FleetGrid
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from confsched.server import ServerContext
 from tests.conftest import http_url
-from tui.app import ConsoleApp
-from tui.fakeapi import FakeScheduler, serve
-from tui.screens.booking import BookingScreen
-from tui.screens.endpoint import EndpointScreen
-from tui.screens.fleet import FleetScreen
-from tui.screens.help import HelpScreen
-from tui.screens.session import SessionScreen
-from tui.screens.sessions import SessionsScreen
-from tui.widgets.fleet_grid import FleetGrid
+from tests.fakes.console_api import FakeScheduler, serve
 
 SIZE = (120, 40)
 
@@ -135,7 +135,7 @@ async def test_booking_through_the_form_then_the_same_rooms_are_refused(
 
 
 async def test_sessions_screen_lists_the_booking_and_opens_it(scheduler: ServerContext) -> None:
-    from tui.api import ApiClient
+    from confsched_tui.api import ApiClient
 
     api = ApiClient(http_url(scheduler), scheduler.operator_token)
     booked = await api.book({"title": "Giao ban tuần các huyện", "with": "level:district",

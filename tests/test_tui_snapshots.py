@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from confsched_tui.app import ConsoleApp
+from confsched_tui.screens.base import LiveScreen
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tui.app import ConsoleApp
-from tui.fakeapi import FIXED_NOW, FakeServerThread
-from tui.screens.base import LiveScreen
+from tests.fakes.console_api import FIXED_NOW, FakeServerThread
 
 SIZE = (120, 40)
 SHOWN_URL = "http://127.0.0.1:8080"
@@ -72,7 +72,7 @@ def test_fleet_filtered_to_rooms_down(snap_compare: Snap, fake: FakeServerThread
 
 
 def test_sessions_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
-    from tui.screens.sessions import SessionsScreen
+    from confsched_tui.screens.sessions import SessionsScreen
 
     assert snap_compare(
         console(fake), terminal_size=SIZE, run_before=steps("f3", then=SessionsScreen)
@@ -82,14 +82,14 @@ def test_sessions_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
 def test_session_detail_lists_rooms_not_ready_first(
     snap_compare: Snap, fake: FakeServerThread
 ) -> None:
-    from tui.screens.session import SessionScreen
+    from confsched_tui.screens.session import SessionScreen
 
     run = steps("f3", "enter", then=SessionScreen)
     assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
 
 
 def test_endpoint_detail_of_a_room_that_is_down(snap_compare: Snap, fake: FakeServerThread) -> None:
-    from tui.screens.endpoint import EndpointScreen
+    from confsched_tui.screens.endpoint import EndpointScreen
 
     run = steps("3", "enter", then=EndpointScreen)
     assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
@@ -98,7 +98,7 @@ def test_endpoint_detail_of_a_room_that_is_down(snap_compare: Snap, fake: FakeSe
 def test_booking_form_with_conflicts_in_the_preview(
     snap_compare: Snap, fake: FakeServerThread
 ) -> None:
-    from tui.screens.booking import BookingScreen
+    from confsched_tui.screens.booking import BookingScreen
 
     async def run(pilot: Pilot[Any]) -> None:
         await steps("f4", then=BookingScreen)(pilot)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tui import normalize
-from tui.complete import complete, selector_candidates
-from tui.fakedata import make_endpoints
-from tui.fleetview import (
+from confsched_tui import normalize
+from confsched_tui.complete import complete, selector_candidates
+from confsched_tui.fleetview import (
     SYMBOLS,
     FleetFilter,
     count_states,
@@ -17,7 +16,7 @@ from tui.fleetview import (
     group_endpoints,
     tile_label,
 )
-from tui.sessionview import (
+from confsched_tui.sessionview import (
     booking_body,
     conflict_text,
     readiness_rows,
@@ -25,7 +24,9 @@ from tui.sessionview import (
     session_state,
     visible_sessions,
 )
-from tui.text import fmt_ago, fmt_span, fold
+from confsched_tui.text import fmt_ago, fmt_span, fold
+
+from tests.fakes.console_data import make_endpoints
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 12, 7, 9, 40, tzinfo=TZ)
@@ -219,8 +220,8 @@ def test_console_rules_and_client_load_without_textual() -> None:
     import subprocess
     import sys
 
-    modules = "tui.api, tui.live, tui.fleetview, tui.sessionview, tui.normalize, "
-    modules += "tui.catalog, confsched.cli.console"
+    names = ("api", "live", "fleetview", "sessionview", "normalize", "catalog")
+    modules = ", ".join(f"confsched_tui.{name}" for name in names) + ", confsched.cli.console"
     code = f"import json, sys; import {modules}; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert not {m for m in json.loads(done.stdout) if m.split(".")[0] == "textual"}

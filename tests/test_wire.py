@@ -6,11 +6,10 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from confsched_agent import wire
+from confsched_agent.wire import Ack, Check, Command, LineSplitter, Reject, Report, WireError
 from hypothesis import given
 from hypothesis import strategies as st
-
-from confsched import wire
-from confsched.wire import Ack, Check, Command, LineSplitter, Reject, Report, WireError
 
 T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 

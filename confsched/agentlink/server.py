@@ -16,8 +16,8 @@ import logging
 from dataclasses import dataclass
 
 import asyncssh
+from confsched_agent import wire
 
-from confsched import wire
 from confsched.agentlink.keys import ensure_host_key, public_text
 from confsched.agentlink.session import AgentSession
 from confsched.server import ServerContext, Stopper

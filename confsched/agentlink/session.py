@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import asyncssh
+from confsched_agent import wire
 
-from confsched import wire
 from confsched.domain.health import Observation, judge
 from confsched.store.health import StoredHealth
 

@@ -39,7 +39,8 @@ def enroll(endpoint: str, scheduler: str, out: Path | None, data_dir: Path | Non
 
     A running scheduler accepts the new key at once; an older key of ENDPOINT stops working.
     """
-    from agents.config import render
+    from confsched_agent.config import render
+
     from confsched.services.health import enroll as enroll_endpoint
 
     split_host_port(scheduler, "--scheduler")

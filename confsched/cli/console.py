@@ -43,6 +43,6 @@ def tui(url: str, token: str | None, data_dir: Path | None) -> None:
 
     Keys: F2 fleet, F3 sessions, F4 book, F1 help, Ctrl+Q quit.
     """
-    from tui.app import ConsoleApp
+    from confsched_tui.app import ConsoleApp
 
     ConsoleApp(url=url, token=token or read_token(data_dir)).run()

@@ -66,7 +66,7 @@ READINESS = (
     "confsched_endpoint_readiness",
     "1 for the endpoint's readiness for its session starting within the hour, else 0.",
 )
-# Reasons the agent link counts (confsched.wire, confsched.agentlink), exported from 0.
+# Reasons the agent link counts (confsched_agent.wire, confsched.agentlink), exported from 0.
 REJECT_REASONS = (
     "bad_field",
     "bad_message",
@@ -280,7 +280,7 @@ def counter_families(inp: ScrapeInput) -> list[Metric]:
     c = inp.counters
     accepted = CounterMetricFamily(
         "confsched_reports_accepted",
-        "Health reports accepted from agents.",
+        "Health reports accepted from confsched_agent.",
         value=float(c.reports_accepted),
     )
     rejected = _by_reason(

@@ -51,7 +51,8 @@ from confsched.store.health import (
 from confsched.store.inventory import load_fleet
 
 if TYPE_CHECKING:
-    from agents.config import AgentConfig
+    from confsched_agent.config import AgentConfig
+
     from confsched.server import ServerContext, Stopper
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,8 @@ def enroll(
     The private key stays in the data directory (mode 600) until the operator copies it to the
     endpoint; the public half goes to the store, where the SSH server reads it at each login.
     """
-    from agents.config import AgentConfig
+    from confsched_agent.config import AgentConfig
+
     from confsched.agentlink.keys import ensure_host_key, new_agent_key, public_text
 
     fleet = load_fleet(db)

@@ -29,9 +29,10 @@ from confsched.store.health import (
 )
 
 if TYPE_CHECKING:
+    from confsched_agent.wire import SelftestResult
+
     from confsched.agentlink.server import AgentLink
     from confsched.server import ServerContext, Stopper
-    from confsched.wire import SelftestResult
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,96 @@
+"""``confsched-agent``: run the agent on an endpoint PC until SIGTERM.
+
+    confsched-agent --config /etc/confsched-agent.toml
+    confsched-agent --endpoint tn-pc-01 --scheduler 10.0.0.1:8022 --key tn-pc-01.key \\
+        --host-key 'ssh-ed25519 AAAA…' --spool /var/lib/confsched-agent
+
+Imports only the standard library, asyncssh and confsched_agent.wire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import asyncssh
+
+from confsched_agent.agent import Agent
+from confsched_agent.config import AgentConfig, ConfigError, load
+from confsched_agent.link import Link
+from confsched_agent.probes.defaults import build
+from confsched_agent.spool import DiskSpool
+
+log = logging.getLogger("confsched.agent")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="confsched-agent",
+        description="Check this room's endpoint and stream health reports to the confsched "
+        "scheduler over SSH.",
+    )
+    p.add_argument("--config", type=Path, help="TOML file written by 'confsched agents enroll'")
+    p.add_argument("--endpoint", help="this endpoint's id (the SSH user name)")
+    p.add_argument("--scheduler", help="scheduler SSH address HOST:PORT")
+    p.add_argument("--key", help="this endpoint's private key file")
+    p.add_argument("--host-key", dest="host_key", help="the scheduler's pinned public host key")
+    p.add_argument("--interval", type=float, help="seconds between reports")
+    p.add_argument("--spool", help="directory for reports not yet acknowledged")
+    p.add_argument("--bridge", help="HOST:PORT of the bridge to measure the network to")
+    p.add_argument("--client-process", dest="client_process", help="conferencing client's name")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every connection event")
+    return p.parse_args(argv)
+
+
+def config_from(args: argparse.Namespace) -> AgentConfig:
+    keys = ("endpoint", "scheduler", "key", "host_key", "interval", "spool", "bridge")
+    overrides = {k: getattr(args, k) for k in (*keys, "client_process")}
+    return load(args.config, overrides)
+
+
+async def run(config: AgentConfig) -> None:
+    """Probe, spool and deliver until SIGTERM or SIGINT, then stop cleanly."""
+    spool = DiskSpool(config.spool, config.spool_max)
+    agent = Agent(config.endpoint, build(config), spool, config.interval)
+    key = asyncssh.read_private_key(config.key)
+    link = Link(
+        config.endpoint, config.scheduler_address, key, config.host_key, spool, agent.handle
+    )
+    agent.on_report = link.wake
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(agent.run()), asyncio.create_task(link.run())]
+    await stop.wait()
+    log.info("%s: stopping (%d reports spooled)", config.endpoint, len(spool))
+    tasks[0].cancel()
+    link.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s confsched-agent %(levelname)s %(message)s",
+    )
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    try:
+        config = config_from(args)
+        asyncio.run(run(config))
+    except ConfigError as exc:
+        print(f"confsched-agent: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, asyncssh.KeyImportError) as exc:
+        print(f"confsched-agent: cannot read the key: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The console application: screens on keys, a live feed from the scheduler, a status line.
+
+``ConsoleApp(url=…, token=…)`` is all a caller needs (``confsched tui``, ``confsched demo``).
+Tests and benchmarks may pass ``clock`` (a frozen "now") and read ``milestones``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+
+from confsched_tui.api import ApiClient
+from confsched_tui.catalog import CatalogCache
+from confsched_tui.live import LiveFeed
+from confsched_tui.screens.base import LiveScreen
+from confsched_tui.screens.booking import BookingScreen
+from confsched_tui.screens.fleet import FleetScreen
+from confsched_tui.screens.help import HelpScreen
+from confsched_tui.screens.sessions import SessionsScreen
+from confsched_tui.text import fmt_time
+
+FIRST_REVISION_WAIT_S = 1.0
+
+
+class ConsoleApp(App[None]):
+    """The IT staff's console for one scheduler."""
+
+    CSS_PATH = "console.tcss"
+    TITLE = "confsched"
+    ENABLE_COMMAND_PALETTE = False
+    MODES: ClassVar[dict[str, Any]] = {
+        "fleet": FleetScreen,
+        "sessions": SessionsScreen,
+        "book": BookingScreen,
+    }
+    DEFAULT_MODE = "fleet"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f2", "switch_mode('fleet')", "Fleet"),
+        Binding("f", "switch_mode('fleet')", "Fleet", show=False),
+        Binding("f3", "switch_mode('sessions')", "Sessions"),
+        Binding("s", "switch_mode('sessions')", "Sessions", show=False),
+        Binding("f4", "switch_mode('book')", "Book"),
+        Binding("b", "switch_mode('book')", "Book", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    status: reactive[str] = reactive("connecting…")
+    connected: reactive[bool] = reactive(True)
+
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8080",
+        token: str | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        min_interval: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.api = ApiClient(url, token)
+        self.catalog = CatalogCache(self.api)
+        self.revision = -1
+        self.milestones: dict[str, float] = {"start": time.perf_counter()}
+        self._clock = clock
+        self._first_revision = asyncio.Event()
+        self._prefetch: asyncio.Future[Any] | None = None
+        self.feed = LiveFeed(self.api, self._on_change, self._on_status, min_interval=min_interval)
+
+    # -- time ------------------------------------------------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.catalog.current.tz
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
+
+    def next_hour(self) -> datetime:
+        now = self.now().astimezone(self.tz)
+        return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+    def window_start(self) -> str:
+        """Ask for sessions from 12 hours back, so the live ones are included."""
+        return (self.now() - timedelta(hours=12)).astimezone(self.tz).isoformat(timespec="seconds")
+
+    # -- life cycle ------------------------------------------------------------------------
+    def on_load(self) -> None:
+        """Before the terminal and the first screen are set up: start fetching the fleet, so
+        the network and Textual's start-up overlap."""
+        self._prefetch = asyncio.ensure_future(self._prefetch_fleet())
+
+    async def _prefetch_fleet(self) -> Any:
+        fetches = (self.catalog.get(), self.api.health())
+        results = await asyncio.gather(*fetches, return_exceptions=True)
+        return results[1]
+
+    async def prefetched_health(self) -> Any:
+        """The health fetched at start-up, once (None afterwards, or if that fetch failed)."""
+        task, self._prefetch = self._prefetch, None
+        if task is None:
+            return None
+        result = await task
+        return None if isinstance(result, BaseException) else result
+
+    def on_mount(self) -> None:
+        self.run_worker(self.feed.run(), name="live", group="live", exit_on_error=False)
+
+    async def on_unmount(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.cancel()
+        with contextlib.suppress(Exception):
+            await self.api.close()
+
+    async def wait_first_revision(self) -> None:
+        """Let the first load carry a known revision (or go ahead after a short wait)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_revision.wait(), FIRST_REVISION_WAIT_S)
+
+    async def _on_change(self, revision: int) -> None:
+        self.revision = revision
+        self._first_revision.set()
+        self.status = self._connected_text()
+        screen = self.screen
+        if isinstance(screen, LiveScreen):
+            screen.request_reload()
+
+    def _on_status(self, ok: bool, text: str) -> None:
+        self.connected = ok
+        self.status = text if not ok else self._connected_text()
+        if not ok:
+            self._first_revision.set()
+
+    def _connected_text(self) -> str:
+        name = self.catalog.current.name
+        where = f"{name} · {self.url}" if name else self.url
+        updated = fmt_time(self.now(), self.tz, seconds=True)
+        return f"● connected · updated {updated} · {where} · revision {self.revision}"
+
+    def loaded(self, view: str, count: int) -> None:
+        """A view has shown its data: the benchmark and tests read ``milestones``."""
+        self.milestones.setdefault(f"{view}:{count}", time.perf_counter())
+        name = self.catalog.current.name
+        if name and self.title != f"confsched — {name}":
+            self.title = f"confsched — {name}"
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

@@ -1,0 +1,190 @@
+"""What the fleet screen shows, computed without Textual: tiles, groups, filters, counts.
+
+The screen feeds API JSON in and gets plain values out, so the grouping and filtering rules are
+tested directly and the widget only draws.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from confsched_tui.text import ellipsize, fold, nfc
+
+STATES: tuple[str, ...] = ("ok", "degraded", "down", "offline", "unknown")
+SYMBOLS: Mapping[str, str] = {
+    "ok": "●",
+    "degraded": "▲",
+    "down": "✖",
+    "offline": "○",
+    "unknown": "?",
+}
+"""A symbol for every state, so the fleet reads without colour too."""
+
+_ADMIN_PREFIX = re.compile(r"^(Phường|Xã|Thị trấn|Huyện|Thành phố|Thị xã|Quận|Tỉnh)\s+", re.I)
+_ROOM_PREFIX = re.compile(r"^(Phòng họp|Phòng điều hành|Phòng)\s+", re.I)
+_SHORT_DISTRICT = (("Thành phố ", "TP "), ("Thị xã ", "TX "))
+
+
+def symbol(state: str) -> str:
+    return SYMBOLS.get(state, SYMBOLS["unknown"])
+
+
+def tile_label(endpoint: Mapping[str, Any]) -> str:
+    """A room's shortest recognisable name: the place for districts and communes
+    (``Hùng Sơn``), the room for the province (``Tỉnh ủy``)."""
+    if endpoint.get("level") == "province":
+        return _ROOM_PREFIX.sub("", nfc(endpoint.get("name")))
+    place = nfc(endpoint.get("site_name") or endpoint.get("name"))
+    return _ADMIN_PREFIX.sub("", place)
+
+
+def district_label(name: str | None) -> str:
+    label = nfc(name)
+    for long, short in _SHORT_DISTRICT:
+        if label.startswith(long):
+            return short + label[len(long) :]
+    return label
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One endpoint as the grid draws it."""
+
+    id: str
+    label: str
+    level: str
+    state: str = "unknown"
+
+
+@dataclass(slots=True)
+class Group:
+    """A row band of the grid: the province, or one district with its communes."""
+
+    key: str
+    label: str
+    tiles: list[Tile] = field(default_factory=list)
+
+
+def group_endpoints(
+    endpoints: Iterable[Mapping[str, Any]], states: Mapping[str, str]
+) -> list[Group]:
+    """Province first, then each district (its own room first, then its communes), in the
+    fleet's order. ``states`` maps endpoint id to state; missing ids are ``unknown``."""
+    groups: dict[str, Group] = {}
+    rank = {"province": 0, "district": 1, "commune": 2}
+    for endpoint in sorted(endpoints, key=lambda e: rank.get(str(e.get("level")), 3)):
+        key = "province" if endpoint.get("level") == "province" else endpoint.get("district")
+        key = str(key or endpoint.get("site") or "other")
+        if key not in groups:
+            label = (
+                "Province" if key == "province" else district_label(endpoint.get("district_name"))
+            )
+            groups[key] = Group(key, label or key)
+        state = states.get(str(endpoint["id"]), "unknown")
+        tile = Tile(str(endpoint["id"]), tile_label(endpoint), str(endpoint.get("level")), state)
+        groups[key].tiles.append(tile)
+    return list(groups.values())
+
+
+def count_states(states: Iterable[str]) -> dict[str, int]:
+    counts = Counter(states)
+    return {state: counts.get(state, 0) for state in STATES}
+
+
+@dataclass(frozen=True, slots=True)
+class FleetFilter:
+    """What the operator typed in the filter box, plus the state keys they toggled.
+
+    Words match id, name, site, district, agency, address and tags, without diacritics;
+    ``state:down`` and ``district:dai-tu`` (id or name) narrow further. All must match.
+    """
+
+    words: tuple[str, ...] = ()
+    states: frozenset[str] = frozenset()
+    districts: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, states: Iterable[str] = ()) -> FleetFilter:
+        words: list[str] = []
+        wanted = set(states)
+        districts: list[str] = []
+        for token in fold(text).split():
+            kind, colon, value = token.partition(":")
+            if colon and kind == "state" and value:
+                wanted.update(s for s in STATES if s.startswith(value))
+            elif colon and kind == "district" and value:
+                districts.append(value)
+            else:
+                words.append(token)
+        return cls(tuple(words), frozenset(wanted), tuple(districts))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.words or self.states or self.districts)
+
+    def matches(self, endpoint: Mapping[str, Any], state: str, haystack: str | None = None) -> bool:
+        """``haystack``: the endpoint's :func:`haystack`, if the caller keeps it (1,000 rooms
+        re-folded at every keystroke would cost tens of milliseconds)."""
+        if self.states and state not in self.states:
+            return False
+        if self.districts and not any(_district_matches(endpoint, d) for d in self.districts):
+            return False
+        if not self.words:
+            return True
+        text = haystack if haystack is not None else _haystack(endpoint)
+        return all(word in text for word in self.words)
+
+
+def _district_matches(endpoint: Mapping[str, Any], wanted: str) -> bool:
+    district = fold(str(endpoint.get("district") or ""))
+    name = fold(str(endpoint.get("district_name") or ""))
+    return wanted in district or wanted.replace("-", " ") in name
+
+
+def haystacks(endpoints: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """What the filter's words are matched against, per endpoint id (folded once)."""
+    return {str(e["id"]): _haystack(e) for e in endpoints}
+
+
+def _haystack(endpoint: Mapping[str, Any]) -> str:
+    keys = ("id", "name", "site", "site_name", "district_name", "agency", "agency_name", "address")
+    parts = [str(endpoint.get(k) or "") for k in keys] + list(endpoint.get("tags") or [])
+    return fold(" ".join(parts))
+
+
+def filter_groups(
+    groups: list[Group],
+    endpoints: Mapping[str, Mapping[str, Any]],
+    wanted: FleetFilter,
+    texts: Mapping[str, str] | None = None,
+) -> list[Group]:
+    """The groups with only the tiles that match (empty groups dropped); ``texts`` are the
+    endpoints' :func:`haystacks` when the caller keeps them."""
+    if not wanted.active:
+        return groups
+    texts = texts or {}
+    kept = []
+    for group in groups:
+        tiles = [
+            t
+            for t in group.tiles
+            if wanted.matches(endpoints.get(t.id, {}), t.state, texts.get(t.id))
+        ]
+        if tiles:
+            kept.append(Group(group.key, group.label, tiles))
+    return kept
+
+
+def counts_line(counts: Mapping[str, int], shown: int, total: int) -> list[tuple[str, str]]:
+    """``(state, "● ok 150")`` pairs for the counts bar, then a ``("", "192 endpoints")`` tail."""
+    parts = [(s, f"{symbol(s)} {s} {counts.get(s, 0)}") for s in STATES]
+    tail = f"{total} endpoints" if shown == total else f"showing {shown} of {total} endpoints"
+    return [*parts, ("", tail)]
+
+
+def short(text: str, width: int) -> str:
+    return ellipsize(nfc(text), width)

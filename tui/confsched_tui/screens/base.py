@@ -1,0 +1,88 @@
+"""What every live screen shares: re-reading its data in a worker when the scheduler changes.
+
+The app tells the visible screen ``request_reload()`` after each new revision; a screen that
+comes back into view reloads if it missed one. Loads never overlap: a request during a load is
+folded into one more load after it, so a busy scheduler cannot pile up requests.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from confsched_tui.api import ApiProblem, Unreachable
+from confsched_tui.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from confsched_tui.app import ConsoleApp
+
+
+class LiveScreen(Screen[Any]):
+    """Subclasses implement ``load()`` (fetch through ``self.console.api`` and show)."""
+
+    loaded_revision: int = -2
+    REFRESH_EVERY: float | None = None
+    """Also re-read this often while shown: a safety net for changes a scheduler does not
+    announce through ``/api/v1/changes`` (older schedulers did not for health or readiness),
+    and for times shown relative to now."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loading = False
+        self.loads = 0
+
+    @property
+    def console(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
+
+    def compose_header(self) -> ComposeResult:
+        yield Header(icon="◉")
+
+    def compose_footer(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.REFRESH_EVERY:
+            self.set_interval(self.REFRESH_EVERY, self._tick)
+
+    def _tick(self) -> None:
+        if self.is_current and self.console.connected:
+            self.request_reload()
+
+    def on_screen_resume(self) -> None:
+        if self.loaded_revision != self.console.revision or self.loaded_revision < 0:
+            self.request_reload()
+
+    def request_reload(self) -> None:
+        if not self._loading:
+            self._loading = True
+            self.run_worker(self._reload(), group="reload", exit_on_error=False)
+
+    async def _reload(self) -> None:
+        try:
+            await self.console.wait_first_revision()
+            while True:
+                revision = self.console.revision
+                try:
+                    await self.load()
+                except ApiProblem as exc:
+                    self.problem(exc)
+                    return
+                self.loads += 1
+                self.loaded_revision = revision
+                if self.console.revision == revision:
+                    return
+        finally:
+            self._loading = False
+
+    async def load(self) -> None:
+        raise NotImplementedError
+
+    def problem(self, exc: ApiProblem) -> None:
+        """A load failed: the live feed reports lost connections; say other failures here."""
+        if not isinstance(exc, Unreachable):
+            self.notify(str(exc), title="scheduler", severity="warning")

@@ -1,0 +1,245 @@
+"""Booking: a form with completion, a live conflict preview, the next free slots, and Book.
+
+The preview is a dry run on the scheduler (``POST /sessions/preview``), debounced and run in an
+exclusive worker, so typing never waits for the network and only the latest form is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from confsched_tui.api import ApiError, ApiProblem, Refused, RouteMissing
+from confsched_tui.complete import Completer, selector_candidates
+from confsched_tui.screens.base import LiveScreen
+from confsched_tui.sessionview import PREVIEW_NEEDS, booking_body, missing
+from confsched_tui.text import fmt_span, form_time, nfc
+from confsched_tui.widgets.preview import (
+    render_booked,
+    render_preview,
+    render_problem,
+    render_refusal,
+)
+
+DEBOUNCE_S = 0.35
+FIELDS = (
+    ("title", "Title", "Giao ban trực tuyến …"),
+    ("organizer", "Organizer", "agency id, e.g. ubnd-tinh"),
+    ("chair", "Chair", "endpoint id, e.g. ubnd-tinh"),
+    ("with", "With", "all, level:district, district:h-dai-tu, tag:vung-cao, ids …"),
+    ("start", "Start", "YYYY-MM-DD HH:MM (local)"),
+    ("duration", "Duration", "90m, 2h, 1h30m"),
+    ("setup", "Setup", "15m (connection test before the start)"),
+    ("repeat", "Repeat", "FREQ=WEEKLY;BYDAY=MO (optional)"),
+)
+HINTED = ("organizer", "chair")
+
+
+class BookingScreen(LiveScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "book", "Book"),
+        Binding("ctrl+n", "find_slots", "Next free slot"),
+        Binding("ctrl+l", "clear", "Clear form", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer: Timer | None = None
+        self._completers = {
+            "organizer": Completer(),
+            "chair": Completer(),
+            "with": Completer(multiple=True),
+        }
+        self.last_preview: Mapping[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with Horizontal(id="booking"):
+            with VerticalScroll(id="booking-form"):
+                for name, label, placeholder in FIELDS:
+                    with Horizontal(classes="field"):
+                        yield Label(label, classes="field-label")
+                        yield Input(
+                            placeholder=placeholder,
+                            id=f"f-{name}",
+                            suggester=self._completers.get(name),
+                            compact=True,
+                        )
+                    if name in HINTED:
+                        yield Static("", id=f"hint-{name}", classes="hint")
+                with Horizontal(id="booking-buttons"):
+                    yield Button("Book ^s", id="book", variant="primary", compact=True)
+                    yield Button("Next free slot ^n", id="slots-button", compact=True)
+                    yield Button("Clear ^l", id="clear", compact=True)
+            with Vertical(id="preview-pane"):
+                yield Static(
+                    "Next free slots — Enter takes one", id="slots-title", classes="section"
+                )
+                yield OptionList(id="slots")
+                yield Static("Conflict preview", classes="section")
+                with VerticalScroll(id="preview-scroll"):
+                    yield Static(id="preview")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Book a session"
+        self._show_slots(False)
+        self.query_one("#f-title", Input).focus()
+        self._show(render_problem("Fill in with, start and duration to see conflicts.", "dim"))
+
+    # -- data ------------------------------------------------------------------------------
+    async def load(self) -> None:
+        catalog = await self.console.catalog.get()
+        ids = [str(e["id"]) for e in catalog.endpoints]
+        self._completers["organizer"].candidates = list(catalog.agencies())
+        self._completers["chair"].candidates = ids
+        self._completers["with"].candidates = selector_candidates(
+            ids, catalog.districts(), catalog.tags()
+        )
+        start = self.query_one("#f-start", Input)
+        if not start.value:
+            start.placeholder = f"{form_time(self.console.next_hour(), self.console.tz)} (local)"
+        if not missing(self.fields(), PREVIEW_NEEDS):
+            await self._preview(quiet=True)
+
+    def fields(self) -> dict[str, str]:
+        return {name: self.query_one(f"#f-{name}", Input).value for name, _, _ in FIELDS}
+
+    def set_fields(self, **values: str) -> None:
+        for name, value in values.items():
+            self.query_one(f"#f-{name}", Input).value = value
+
+    # -- preview ---------------------------------------------------------------------------
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        name = (event.input.id or "").removeprefix("f-")
+        if name in HINTED:
+            self._hint(name, event.value.strip())
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_S, self._schedule_preview)
+
+    def _hint(self, name: str, value: str) -> None:
+        catalog = self.console.catalog.current
+        if name == "organizer":
+            text = catalog.agencies().get(value, "unknown agency" if value else "")
+        else:
+            text = str(
+                catalog.by_id.get(value, {}).get("name") or ("unknown endpoint" * bool(value))
+            )
+        self.query_one(f"#hint-{name}", Static).update(nfc(text))
+
+    def _schedule_preview(self) -> None:
+        self.run_worker(self._preview(), group="preview", exclusive=True, exit_on_error=False)
+
+    async def _preview(self, quiet: bool = False) -> None:
+        """``quiet``: a re-check after a change elsewhere; keep the last answer up meanwhile."""
+        fields = self.fields()
+        needed = missing(fields, PREVIEW_NEEDS)
+        if needed:
+            self._show(render_problem(f"Fill in {', '.join(needed)} to see conflicts.", "dim"))
+            return
+        if not quiet:
+            self._show(render_problem("Checking…", "dim"))
+        try:
+            body = booking_body(fields)
+            body.setdefault("title", "(preview)")  # some schedulers check the whole body
+            result = await self.console.api.preview(body)
+        except RouteMissing as exc:
+            self._show(render_problem(str(exc), "yellow"))
+            return
+        except ApiProblem as exc:
+            self._show(render_problem(str(exc), "yellow"))
+            return
+        self.last_preview = result
+        self._show(render_preview(result, self.console.tz))
+
+    def _show(self, content: Text) -> None:
+        self.query_one("#preview", Static).update(content)
+
+    # -- booking ---------------------------------------------------------------------------
+    @on(Button.Pressed, "#book")
+    def action_book(self) -> None:
+        fields = self.fields()
+        needed = missing(fields, ("title", *PREVIEW_NEEDS))
+        if needed:
+            self._show(render_problem(f"To book, fill in {', '.join(needed)}.", "yellow"))
+            self.query_one(f"#f-{needed[0]}", Input).focus()
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        self.run_worker(self._book(booking_body(fields)), group="preview", exclusive=True,
+                        exit_on_error=False)  # fmt: skip
+
+    async def _book(self, body: dict[str, str]) -> None:
+        self._show(render_problem("Booking…", "dim"))
+        try:
+            session = await self.console.api.book(body)
+        except Refused as exc:
+            self._show(render_refusal(exc.message, exc.conflicts, self.console.tz))
+            self.notify(exc.message, title="booking refused", severity="error")
+            return
+        except ApiProblem as exc:
+            self._show(render_problem(str(exc), "bold red"))
+            self.notify(str(exc), title="not booked", severity="error")
+            return
+        self._show(render_booked(session, self.console.tz))
+        self.notify(f"«{nfc(session.get('title'))}» booked", title="booked")
+        from confsched_tui.screens.session import SessionScreen
+
+        self.app.push_screen(SessionScreen(str(session["id"])))
+
+    # -- free slots ------------------------------------------------------------------------
+    @on(Button.Pressed, "#slots-button")
+    def action_find_slots(self) -> None:
+        fields = self.fields()
+        needed = missing(fields, ("with", "duration"))
+        if needed:
+            self._show(render_problem(f"To find a slot, fill in {', '.join(needed)}.", "yellow"))
+            return
+        self.run_worker(self._slots(fields), group="slots", exclusive=True, exit_on_error=False)
+
+    async def _slots(self, fields: Mapping[str, str]) -> None:
+        slots_list = self.query_one("#slots", OptionList)
+        try:
+            slots = await self.console.api.slots(fields["with"].strip(), fields["duration"].strip())
+        except (ApiError, ApiProblem) as exc:
+            self._show(render_problem(str(exc), "yellow"))
+            return
+        slots_list.clear_options()
+        tz = self.console.tz
+        for slot in slots:
+            label = f"{fmt_span(slot['start'], slot['end'], tz)}"
+            slots_list.add_option(Option(label, id=form_time(slot["start"], tz)))
+        self._show_slots(bool(slots))
+        if slots:
+            slots_list.highlighted = 0
+            slots_list.focus()
+        else:
+            self._show(render_problem("No free slot in the next 7 days.", "yellow"))
+
+    def _show_slots(self, shown: bool) -> None:
+        self.query_one("#slots", OptionList).display = shown
+        self.query_one("#slots-title", Static).display = shown
+
+    @on(OptionList.OptionSelected, "#slots")
+    def _slot_chosen(self, event: OptionList.OptionSelected) -> None:
+        self.set_fields(start=str(event.option.id))
+        self._show_slots(False)
+        self.query_one("#f-start", Input).focus()
+
+    @on(Button.Pressed, "#clear")
+    def action_clear(self) -> None:
+        for name, _, _ in FIELDS:
+            self.query_one(f"#f-{name}", Input).value = ""
+        self._show_slots(False)
+        self.query_one("#f-title", Input).focus()

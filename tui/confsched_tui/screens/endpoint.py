@@ -1,0 +1,177 @@
+"""Endpoint detail: identity, current checks and reasons, RTT and loss history, its sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Sparkline, Static
+
+from confsched_tui.api import ApiError, RouteMissing
+from confsched_tui.fleetview import symbol
+from confsched_tui.screens.base import LiveScreen
+from confsched_tui.sessionview import readiness_text, sessions_for_endpoint, when_text
+from confsched_tui.text import fmt_ago, fmt_day_time, nfc
+
+HOURS = 3
+
+
+class EndpointScreen(LiveScreen):
+    REFRESH_EVERY = 10.0
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, endpoint_id: str) -> None:
+        super().__init__()
+        self.endpoint_id = endpoint_id
+        self._session_cache: dict[tuple[str, int], Mapping[str, Any]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with VerticalScroll(id="endpoint-body"):
+            yield Static(id="endpoint-title")
+            yield Static(id="endpoint-identity")
+            yield Static(id="endpoint-checks")
+            yield Static(id="rtt-label", classes="spark-label")
+            yield Sparkline([], id="rtt", summary_function=max)
+            yield Static(id="loss-label", classes="spark-label")
+            yield Sparkline([], id="loss", summary_function=max)
+            yield Static("Upcoming sessions", classes="section")
+            yield DataTable(id="endpoint-sessions", cursor_type="row", zebra_stripes=True)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Endpoint {self.endpoint_id}"
+        table = self.query_one("#endpoint-sessions", DataTable)
+        table.add_columns("When", "Title", "Rooms", "Readiness")
+
+    async def load(self) -> None:
+        api = self.console.api
+        catalog = await self.console.catalog.get(must_know=[self.endpoint_id])
+        endpoint = catalog.by_id.get(self.endpoint_id) or await api.endpoint(self.endpoint_id)
+        health, sessions = await asyncio.gather(self._health(), self._sessions())
+        self._show_identity(endpoint, health)
+        self._show_checks(health)
+        self._show_history(health.get("history") or [])
+        self._show_sessions(sessions)
+
+    async def _health(self) -> Mapping[str, Any]:
+        try:
+            return await self.console.api.endpoint_health(self.endpoint_id, HOURS)
+        except RouteMissing:
+            return {"state": "unknown", "reasons": ["this scheduler reports no health yet"]}
+
+    async def _sessions(self) -> list[Mapping[str, Any]]:
+        """Upcoming sessions with their endpoint lists (fetched once per session version)."""
+        try:
+            listing = await self.console.api.sessions(start=self.console.window_start())
+        except RouteMissing:
+            return []
+        wanted = [s for s in listing if s.get("status") != "cancelled"]
+        missing = [s for s in wanted if "endpoints" not in s and _key(s) not in self._session_cache]
+        details = await asyncio.gather(*(self._detail(s["id"]) for s in missing))
+        for session, detail in zip(missing, details, strict=True):
+            self._session_cache[_key(session)] = detail
+        full = [s if "endpoints" in s else self._session_cache.get(_key(s), s) for s in wanted]
+        merged = [{**f, "readiness": s.get("readiness")} for f, s in zip(full, wanted, strict=True)]
+        return sessions_for_endpoint(merged, self.endpoint_id, self.console.now())
+
+    async def _detail(self, session_id: str) -> Mapping[str, Any]:
+        try:
+            return await self.console.api.session(session_id)  # type: ignore[no-any-return]
+        except ApiError:
+            return {"id": session_id}
+
+    def _show_identity(self, endpoint: Mapping[str, Any], health: Mapping[str, Any]) -> None:
+        state = str(health.get("state") or "unknown")
+        title = Text()
+        title.append(f" {symbol(state)} {state} ", style=f"bold reverse {_COLOURS.get(state, '')}")
+        title.append(f"  {nfc(endpoint.get('name'))}", style="bold")
+        title.append(f"  ({endpoint.get('id')})", style="dim")
+        self.query_one("#endpoint-title", Static).update(title)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        grid.add_column(style="bold")
+        grid.add_column()
+        now = self.console.now()
+        last = health.get("last_report_at")
+        rows = [
+            ("Agency", endpoint.get("agency_name"), "Kind", endpoint.get("kind")),
+            ("Site", endpoint.get("site_name"), "Level", endpoint.get("level")),
+            ("District", endpoint.get("district_name") or "—", "Address", endpoint.get("address")),
+            ("Bridge", endpoint.get("bridge_name") or endpoint.get("bridge") or "—",
+             "Tags", ", ".join(endpoint.get("tags") or []) or "—"),
+            ("Last report", f"{fmt_day_time(last, self.console.tz)} ({fmt_ago(last, now)})"
+             if last else "never", "", ""),
+        ]  # fmt: skip
+        for row in rows:
+            grid.add_row(*(nfc(str(cell or "")) for cell in row))
+        self.query_one("#endpoint-identity", Static).update(grid)
+
+    def _show_checks(self, health: Mapping[str, Any]) -> None:
+        text = Text("Checks  ", style="bold")
+        checks = health.get("checks") or {}
+        for name, passed in checks.items():
+            mark, style = {True: ("✔", "green"), False: ("✖", "bold red")}.get(passed, ("?", "dim"))
+            text.append(f"{mark} {name}  ", style=style)
+        if not checks:
+            text.append("no report yet", style="dim")
+        reasons = health.get("reasons") or []
+        text.append("\nReasons ", style="bold")
+        text.append("; ".join(nfc(r) for r in reasons) if reasons else "none", style="")
+        self.query_one("#endpoint-checks", Static).update(text)
+
+    def _show_history(self, history: list[Mapping[str, Any]]) -> None:
+        rtt = [float(p["rtt_ms"]) for p in history if p.get("rtt_ms") is not None]
+        loss = [float(p["loss_ratio"]) * 100 for p in history if p.get("loss_ratio") is not None]
+        self.query_one("#rtt", Sparkline).data = rtt or [0.0]
+        self.query_one("#loss", Sparkline).data = loss or [0.0]
+        self.query_one("#rtt-label", Static).update(
+            _spark_label("RTT to bridge, ms", rtt, "{:.0f}")
+        )
+        self.query_one("#loss-label", Static).update(_spark_label("Packet loss, %", loss, "{:.1f}"))
+
+    def _show_sessions(self, sessions: list[Mapping[str, Any]]) -> None:
+        table = self.query_one("#endpoint-sessions", DataTable)
+        table.clear()
+        now, tz = self.console.now(), self.console.tz
+        for session in sessions:
+            table.add_row(
+                when_text(session, now, tz),
+                nfc(session.get("title")),
+                str(session.get("endpoint_count") or len(session.get("endpoints") or [])),
+                readiness_text(session.get("readiness")),
+                key=str(session.get("id")),
+            )
+        if not sessions:
+            table.add_row("—", "no upcoming session", "", "")
+
+    def action_reload(self) -> None:
+        self.request_reload()
+
+
+_COLOURS = {"ok": "green", "degraded": "yellow", "down": "red", "offline": "grey50"}
+
+
+def _key(session: Mapping[str, Any]) -> tuple[str, int]:
+    return str(session.get("id")), int(session.get("sequence") or 0)
+
+
+def _spark_label(title: str, values: list[float], fmt: str) -> Text:
+    text = Text(f"{title} — last {HOURS} h  ", style="bold")
+    if not values:
+        text.append("no measurements", style="dim")
+        return text
+    avg = sum(values) / len(values)
+    parts = [("min", min(values)), ("avg", avg), ("max", max(values)), ("now", values[-1])]
+    text.append("  ".join(f"{k} {fmt.format(v)}" for k, v in parts), style="dim")
+    return text

@@ -1,0 +1,133 @@
+"""Fleet: every endpoint at a glance, counts per state, filters by state, district or text."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+
+from confsched_tui.api import RouteMissing
+from confsched_tui.fleetview import (
+    STATES,
+    FleetFilter,
+    count_states,
+    filter_groups,
+    group_endpoints,
+    haystacks,
+)
+from confsched_tui.screens.base import LiveScreen
+from confsched_tui.widgets.counts import CountsBar
+from confsched_tui.widgets.fleet_grid import FleetGrid
+
+FILTER_HINT = "/ filter: words, state:down, district:dai-tu — 1-5 toggle states, 0 clears"
+
+
+class FleetScreen(LiveScreen):
+    REFRESH_EVERY = 5.0
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        *(
+            Binding(str(n), f"toggle_state('{s}')", s, show=False)
+            for n, s in enumerate(STATES, start=1)
+        ),
+        Binding("0", "clear_filter", "Clear filter", show=False),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.ordered: list[dict[str, Any]] = []
+        self.states: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+        self.chosen_states: set[str] = set()
+        self.health_missing = False
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield CountsBar(id="counts")
+        yield Input(
+            placeholder=FILTER_HINT,
+            id="fleet-filter",
+            compact=True,
+        )
+        yield FleetGrid(id="grid")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Fleet"
+        self.query_one(FleetGrid).focus()
+
+    async def load(self) -> None:
+        console = self.console
+        health_task = asyncio.ensure_future(self._health())
+        catalog = await console.catalog.get()
+        states = await health_task
+        if states and not catalog.knows(states):
+            catalog = await console.catalog.get(must_know=states)
+        if states == self.states and catalog.endpoints is self.ordered:
+            return
+        if catalog.endpoints is not self.ordered:
+            self.texts = haystacks(catalog.endpoints)
+        self.ordered = catalog.endpoints
+        self.endpoints = catalog.by_id
+        self.states = states
+        self.refresh_view()
+
+    async def _health(self) -> dict[str, str]:
+        try:
+            health = await self.console.prefetched_health() or await self.console.api.health()
+        except RouteMissing:
+            if not self.health_missing:
+                self.notify("this scheduler reports no health yet: every room shows unknown")
+            self.health_missing = True
+            return {}
+        return {str(h["endpoint"]): str(h["state"]) for h in health.get("endpoints") or []}
+
+    def refresh_view(self) -> None:
+        """Regroup, filter and redraw from what was last loaded (no network)."""
+        text = self.query_one("#fleet-filter", Input).value
+        wanted = FleetFilter.parse(text, self.chosen_states)
+        groups = group_endpoints(self.ordered, self.states)
+        shown = filter_groups(groups, self.endpoints, wanted, self.texts)
+        self.query_one(FleetGrid).show(shown)
+        counts = count_states(self.states.get(str(e["id"]), "unknown") for e in self.ordered)
+        visible = sum(len(g.tiles) for g in shown)
+        self.query_one(CountsBar).show(counts, visible, len(self.ordered), wanted.states)
+        self.console.loaded("fleet", len(self.ordered))
+
+    @on(Input.Changed, "#fleet-filter")
+    def _filter_changed(self) -> None:
+        self.refresh_view()
+
+    @on(Input.Submitted, "#fleet-filter")
+    def _filter_done(self) -> None:
+        self.query_one(FleetGrid).focus()
+
+    def key_escape(self) -> None:
+        self.query_one(FleetGrid).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#fleet-filter", Input).focus()
+
+    def action_toggle_state(self, state: str) -> None:
+        self.chosen_states ^= {state}
+        self.refresh_view()
+
+    def action_clear_filter(self) -> None:
+        self.chosen_states.clear()
+        self.query_one("#fleet-filter", Input).value = ""
+        self.refresh_view()
+
+    def action_reload(self) -> None:
+        self.request_reload()
+
+    @on(FleetGrid.Opened)
+    def _open(self, event: FleetGrid.Opened) -> None:
+        from confsched_tui.screens.endpoint import EndpointScreen
+
+        self.app.push_screen(EndpointScreen(event.endpoint_id))

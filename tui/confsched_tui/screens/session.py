@@ -1,0 +1,173 @@
+"""Session detail: when, who, bridges, and every room's readiness, the ones not ready first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from confsched_tui.api import ApiProblem, RouteMissing
+from confsched_tui.screens.base import LiveScreen
+from confsched_tui.sessionview import (
+    READINESS_LABEL,
+    allocation_text,
+    readiness_rows,
+    readiness_text,
+    session_state,
+    when_text,
+)
+from confsched_tui.text import fmt_time, nfc
+
+
+def room_name(name: str | None) -> str:
+    """``UBND xã Phúc Lạc`` for ``Phòng họp UBND xã Phúc Lạc``: the words that tell rooms apart."""
+    text = nfc(name)
+    return text.removeprefix("Phòng họp ") or text
+
+
+def complete_rows(
+    readiness: Mapping[str, Any] | None,
+    session: Mapping[str, Any],
+    names: Mapping[str, Mapping[str, Any]],
+) -> Mapping[str, Any] | None:
+    """Every participant gets a row: schedulers that list only the rooms not ready leave the
+    others out, and those are ready (or still pending when the counts say so)."""
+    if not readiness or not readiness.get("summary"):
+        return readiness
+    rows = [dict(r) for r in readiness.get("endpoints") or []]
+    listed = {r.get("endpoint") for r in rows}
+    others = [e for e in session.get("endpoints") or [] if e not in listed]
+    ready = int(readiness["summary"].get("ready") or 0)
+    status = "ready" if ready >= len(others) else "pending"
+    rows += [{"endpoint": e, "status": status, "reasons": []} for e in others]
+    for row in rows:
+        if not row.get("endpoint_name"):
+            row["endpoint_name"] = names.get(str(row.get("endpoint")), {}).get("name", "")
+    return {**readiness, "endpoints": rows}
+
+
+STATUS_STYLE = {"not_ready": "bold red", "no_answer": "yellow", "pending": "dim", "ready": "green"}
+
+
+class SessionScreen(LiveScreen):
+    REFRESH_EVERY = 5.0
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("c", "cancel_session", "Cancel session"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.session: Mapping[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield Static(id="session-info")
+        yield Static(id="readiness-summary")
+        yield DataTable(id="readiness", cursor_type="row", zebra_stripes=True)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Session {self.session_id}"
+        table = self.query_one(DataTable)
+        for label in ("Readiness", "Room", "Why", "Answered", "Endpoint"):
+            table.add_column(label, key=label.lower())
+        table.focus()
+
+    async def load(self) -> None:
+        api = self.console.api
+        session, readiness = await asyncio.gather(api.session(self.session_id), self._readiness())
+        self.session = session
+        catalog = await self.console.catalog.get()
+        self._show_info(session)
+        self._show_readiness(complete_rows(readiness, session, catalog.by_id))
+
+    async def _readiness(self) -> Mapping[str, Any] | None:
+        try:
+            return await self.console.api.readiness(self.session_id)  # type: ignore[no-any-return]
+        except RouteMissing:
+            return None
+
+    def _show_info(self, session: Mapping[str, Any]) -> None:
+        now, tz = self.console.now(), self.console.tz
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        title = Text(nfc(session.get("title")), style="bold")
+        title.append(f"   {session_state(session, now)}", style="italic")
+        rows: list[tuple[str, Text | str]] = [
+            ("Title", title),
+            ("When", f"{when_text(session, now, tz)} (setup {session.get('setup_minutes')} min)"),
+            ("Organizer", nfc(session.get("organizer_name") or session.get("organizer"))),
+            ("Chair", str(session.get("chair") or "—")),
+            (
+                "Rooms",
+                f"{session.get('endpoint_count')} · {', '.join(session.get('selectors') or [])}",
+            ),
+            ("Bridges", allocation_text(session.get("allocation"))),
+            ("Repeats", str(session.get("rrule") or "no")),
+        ]
+        for label, value in rows:
+            grid.add_row(label, value)
+        self.query_one("#session-info", Static).update(grid)
+
+    def _show_readiness(self, readiness: Mapping[str, Any] | None) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        summary = (readiness or {}).get("summary")
+        if not summary:
+            text = Text("Readiness: not checked yet (the self-test runs at the setup time)", "dim")
+            self.query_one("#readiness-summary", Static).update(text)
+            return
+        style = "yellow" if summary.get("not_ready") or summary.get("no_answer") else "green"
+        text = Text("Readiness: ", style="bold")
+        text.append(readiness_text(summary), style=style)
+        self.query_one("#readiness-summary", Static).update(text)
+        for row in readiness_rows(readiness or {}):
+            status = str(row.get("status"))
+            table.add_row(
+                Text(READINESS_LABEL.get(status, status), style=STATUS_STYLE.get(status, "")),
+                room_name(row.get("endpoint_name")),
+                Text("; ".join(nfc(r) for r in row.get("reasons") or []), style="bold"),
+                fmt_time(row.get("at"), self.console.tz, seconds=True),
+                str(row.get("endpoint")),
+                key=str(row.get("endpoint")),
+            )
+
+    @on(DataTable.RowSelected, "#readiness")
+    def _open_endpoint(self, event: DataTable.RowSelected) -> None:
+        from confsched_tui.screens.endpoint import EndpointScreen
+
+        self.app.push_screen(EndpointScreen(str(event.row_key.value)))
+
+    def action_cancel_session(self) -> None:
+        from confsched_tui.screens.confirm import ConfirmScreen
+
+        title = nfc(self.session.get("title") or self.session_id)
+        question = f"Cancel «{title}» for every room? Invites go out as cancelled."
+        self.app.push_screen(ConfirmScreen(question), self._cancel_confirmed)
+
+    def _cancel_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.run_worker(self._cancel(), group="cancel", exit_on_error=False)
+
+    async def _cancel(self) -> None:
+        try:
+            await self.console.api.cancel(self.session_id)
+        except ApiProblem as exc:
+            self.notify(str(exc), title="not cancelled", severity="error")
+            return
+        self.notify("session cancelled", title=nfc(self.session.get("title")))
+        self.request_reload()
+
+    def action_reload(self) -> None:
+        self.request_reload()

@@ -1,0 +1,129 @@
+"""Sessions: live and upcoming sessions with their bridges and readiness; Enter opens one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from confsched_tui.api import RouteMissing
+from confsched_tui.screens.base import LiveScreen
+from confsched_tui.sessionview import (
+    bridge_lines,
+    readiness_text,
+    session_state,
+    visible_sessions,
+    when_text,
+)
+from confsched_tui.text import ellipsize, nfc
+
+STATE_STYLE = {"live": "bold green", "setup": "bold yellow", "upcoming": "", "ended": "dim"}
+
+
+class SessionsScreen(LiveScreen):
+    REFRESH_EVERY = 10.0
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open session", show=False),
+        Binding("n", "app.switch_mode('book')", "New booking"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[Mapping[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield Static(id="sessions-summary")
+        yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Sessions"
+        table = self.query_one(DataTable)
+        table.add_column("When", key="when")
+        table.add_column("Title · organizer", key="title")
+        table.add_column("Rooms", key="rooms")
+        table.add_column("Bridges: ports used", key="bridges")
+        table.add_column("Readiness", key="readiness")
+        table.focus()
+
+    async def load(self) -> None:
+        try:
+            listing = await self.console.api.sessions(start=self.console.window_start())
+        except RouteMissing as exc:
+            self.query_one("#sessions-summary", Static).update(Text(str(exc), style="yellow"))
+            return
+        await self.console.catalog.get()
+        self.sessions = visible_sessions(listing, self.console.now())
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        keep = _cursor_key(table)
+        table.clear()
+        now, tz = self.console.now(), self.console.tz
+        title_width = max(20, self.size.width - 78)
+        for session in self.sessions:
+            state = session_state(session, now)
+            when = Text(when_text(session, now, tz))
+            when.append(f"\n{state}", style=STATE_STYLE.get(state, ""))
+            title = Text(ellipsize(nfc(session.get("title")), title_width), style="bold")
+            organizer = nfc(session.get("organizer_name") or session.get("organizer"))
+            title.append("\n" + ellipsize(organizer, title_width), style="dim")
+            table.add_row(
+                when,
+                title,
+                str(session.get("endpoint_count") or ""),
+                "\n".join(bridge_lines(session.get("allocation"))),
+                _readiness_cell(session.get("readiness")),
+                key=str(session["id"]),
+                height=2,
+            )
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        live = sum(1 for s in self.sessions if session_state(s, now) == "live")
+        summary = f"{len(self.sessions)} upcoming sessions, {live} live now — Enter opens one"
+        self.query_one("#sessions-summary", Static).update(summary)
+
+    @on(DataTable.RowSelected, "#sessions")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self._open(str(event.row_key.value))
+
+    def action_open(self) -> None:
+        key = _cursor_key(self.query_one(DataTable))
+        if key is not None:
+            self._open(key)
+
+    def _open(self, session_id: str) -> None:
+        from confsched_tui.screens.session import SessionScreen
+
+        self.app.push_screen(SessionScreen(session_id))
+
+    def action_reload(self) -> None:
+        self.request_reload()
+
+
+def _cursor_key(table: DataTable[Any]) -> str | None:
+    if not table.row_count:
+        return None
+    try:
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    except Exception:  # an empty or just-cleared table has no cell under the cursor
+        return None
+    return str(row_key.value)
+
+
+def _readiness_cell(readiness: Mapping[str, Any] | None) -> Text:
+    if not readiness:
+        return Text("not checked yet", style="dim")
+    bad = readiness.get("not_ready") or readiness.get("no_answer")
+    first, _, rest = readiness_text(readiness).partition(" · ")
+    text = Text(first, style="bold yellow" if bad else "bold green")
+    text.append("\n" + rest.replace(" · ", ", "), style="yellow")
+    return text

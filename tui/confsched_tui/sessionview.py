@@ -1,0 +1,146 @@
+"""What the sessions, session detail and booking screens show, computed without Textual."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from confsched_tui.text import fmt_span, nfc, parse_time
+
+READINESS_ORDER = {"not_ready": 0, "no_answer": 1, "pending": 2, "ready": 3}
+READINESS_LABEL = {
+    "not_ready": "✖ not ready",
+    "no_answer": "? no answer",
+    "pending": "… pending",
+    "ready": "✔ ready",
+}
+BOOKING_FIELDS = ("title", "organizer", "chair", "with", "start", "duration", "setup", "repeat")
+PREVIEW_NEEDS = ("with", "start", "duration")
+
+
+def current_occurrence(session: Mapping[str, Any], now: datetime) -> tuple[str | None, str | None]:
+    """(start, end) of the occurrence running now or next; the session's own times otherwise."""
+    for occurrence in session.get("occurrences") or []:
+        end = parse_time(occurrence.get("end"))
+        if not occurrence.get("cancelled") and end is not None and end > now:
+            return occurrence.get("start"), occurrence.get("end")
+    return session.get("start"), session.get("end")
+
+
+def session_state(session: Mapping[str, Any], now: datetime) -> str:
+    """``live``, ``setup`` (the connection test before the start), ``upcoming``, ``ended`` or
+    ``cancelled``."""
+    if session.get("status") == "cancelled":
+        return "cancelled"
+    start_text, end_text = current_occurrence(session, now)
+    start, end = parse_time(start_text), parse_time(end_text)
+    if start is None or end is None:
+        return "upcoming"
+    setup = timedelta(minutes=float(session.get("setup_minutes") or 0))
+    if end <= now:
+        return "ended"
+    if start <= now:
+        return "live"
+    return "setup" if start - setup <= now else "upcoming"
+
+
+def visible_sessions(
+    sessions: Sequence[Mapping[str, Any]], now: datetime
+) -> list[Mapping[str, Any]]:
+    """Live and upcoming sessions, soonest first (ended and cancelled ones left out)."""
+    shown = [s for s in sessions if session_state(s, now) not in ("ended", "cancelled")]
+    return sorted(shown, key=lambda s: parse_time(current_occurrence(s, now)[0]) or now)
+
+
+def when_text(session: Mapping[str, Any], now: datetime, tz: tzinfo) -> str:
+    start, end = current_occurrence(session, now)
+    text = fmt_span(start, end, tz)
+    return f"{text} ↻" if session.get("rrule") else text
+
+
+def readiness_text(readiness: Mapping[str, Any] | None) -> str:
+    """``ready 187 of 192 · 3 not ready · 2 no answer``; ``—`` before the setup time."""
+    if not readiness:
+        return "—"
+    text = f"ready {readiness.get('ready', 0)} of {readiness.get('total', 0)}"
+    extras = [
+        f"{readiness[key]} {label}"
+        for key, label in (("not_ready", "not ready"), ("no_answer", "no answer"))
+        if readiness.get(key)
+    ]
+    return " · ".join([text, *extras])
+
+
+def allocation_text(allocation: Mapping[str, Any] | None) -> str:
+    """``mcu-tinh-1 120/120 · mcu-tinh-2 74/96`` (ports used of capacity, per bridge)."""
+    return " · ".join(bridge_lines(allocation)) or "—"
+
+
+def bridge_lines(allocation: Mapping[str, Any] | None) -> list[str]:
+    """``mcu-tinh-1 107/120`` per bridge (ports used of capacity)."""
+    bridges = (allocation or {}).get("bridges") or []
+    return [f"{b.get('bridge')} {b.get('ports_used', 0)}/{b.get('capacity', '?')}" for b in bridges]
+
+
+def conflict_text(conflict: Mapping[str, Any], tz: tzinfo) -> str:
+    """One conflict as a sentence an operator can act on."""
+    span = fmt_span(conflict.get("start"), conflict.get("end"), tz)
+    if conflict.get("kind") == "ports":
+        message = conflict.get("message") or (
+            f"needs {conflict.get('needed')} bridge ports, {conflict.get('free')} free"
+        )
+        return f"ports: {nfc(message)} ({span})"
+    name = nfc(conflict.get("endpoint_name") or conflict.get("endpoint"))
+    title = nfc(conflict.get("title") or conflict.get("session"))
+    return f"{conflict.get('endpoint')} {name}: busy with «{title}» {span}"
+
+
+def group_conflicts(conflicts: list[Mapping[str, Any]], tz: tzinfo) -> list[tuple[str, list[str]]]:
+    """Conflicts by what they collide with: one heading per session (then each of its rooms),
+    and one per shortage of bridge ports. Every conflict appears exactly once."""
+    groups: dict[str, list[str]] = {}
+    for conflict in conflicts:
+        if conflict.get("kind") == "ports":
+            groups.setdefault(conflict_text(conflict, tz), [])
+            continue
+        span = fmt_span(conflict.get("start"), conflict.get("end"), tz)
+        title = nfc(conflict.get("title") or conflict.get("session"))
+        heading = f"busy with «{title}» {span}"
+        name = nfc(conflict.get("endpoint_name") or "")
+        groups.setdefault(heading, []).append(f"{conflict.get('endpoint')}  {name}".rstrip())
+    return list(groups.items())
+
+
+def readiness_rows(readiness: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Endpoints not ready first (then no answer, pending, ready), by name within each."""
+    rows = list(readiness.get("endpoints") or [])
+    return sorted(
+        rows,
+        key=lambda r: (READINESS_ORDER.get(str(r.get("status")), 9), nfc(r.get("endpoint_name"))),
+    )
+
+
+def booking_body(fields: Mapping[str, str]) -> dict[str, str]:
+    """The API body for the form's values: filled fields only, trimmed."""
+    body = {}
+    for name in BOOKING_FIELDS:
+        value = (fields.get(name) or "").strip()
+        if value:
+            body[name] = value
+    return body
+
+
+def missing(fields: Mapping[str, str], needed: tuple[str, ...]) -> list[str]:
+    return [name for name in needed if not (fields.get(name) or "").strip()]
+
+
+def sessions_for_endpoint(
+    sessions: Sequence[Mapping[str, Any]], endpoint_id: str, now: datetime
+) -> list[Mapping[str, Any]]:
+    """Live and upcoming sessions this endpoint takes part in."""
+    return [
+        s
+        for s in visible_sessions(sessions, now)
+        if endpoint_id in (s.get("endpoints") or []) or endpoint_id == s.get("chair")
+    ]
