@@ -4,7 +4,9 @@ One long-lived connection carries reports up and commands down. Reports are sent
 spool in sequence order, at most ``window`` unacknowledged at a time and up to ``batch`` lines
 per write (a backlog after a reconnect goes out in large writes, live reports one by one). On
 any failure the link waits with exponential backoff and full jitter (capped at 60 s) and
-reconnects, resending whatever was not acknowledged. The scheduler's host key is pinned.
+reconnects, resending whatever was not acknowledged. The first line of every connection is a
+``hello`` naming the spool's instance, so the scheduler tells this life's resends from a new
+life's reports. The scheduler's host key is pinned.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncssh
 from confsched_agent.wire import (
     Ack,
     Command,
+    Hello,
     LineSplitter,
     Message,
     Reject,
@@ -43,6 +46,8 @@ STABLE_AFTER = 30.0
 
 
 class Spool(Protocol):
+    instance: str
+
     def pending(self, after: int, limit: int): ...
     def acknowledge(self, seq: int) -> int: ...
     def discard(self, seq: int) -> None: ...
@@ -143,6 +148,7 @@ class Link:
             login_timeout=15,
         ) as conn:
             channel, session = await conn.create_session(lambda: _AgentSession(self), encoding=None)
+            channel.write(encode(Hello(self._spool.instance)))
             self.connects += 1
             self.connected.set()
             log.info("%s: connected to %s:%d", self.endpoint, host, port)

@@ -4,19 +4,29 @@ Every report goes through the spool, connected or not: it is written (one small 
 report, written then renamed, so a crash never leaves half a report) before it is sent, and
 removed only once the scheduler acknowledged it. The spool is bounded: past ``limit`` reports
 the oldest are dropped and counted, so a room that stayed offline for weeks cannot fill the disk.
-The last acknowledged sequence number is kept too, so numbering survives an empty spool and a
-restart.
+The last acknowledged sequence number is kept too (written durably: a lost marker after a power
+cut would restart numbering below what the scheduler already stored), so numbering survives an
+empty spool and a restart. Each spool has an ``instance`` id, made when the spool is created: the
+agent names it in its hello, so a wiped or reinstalled spool, whose numbering starts again, is
+told apart from a resend of the old one.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 _SUFFIX = ".report"
 _ACKED = "acked"
+_INSTANCE = "instance"
+
+
+def new_instance() -> str:
+    """A fresh, unguessable-enough id for one life of a spool."""
+    return uuid.uuid4().hex
 
 
 class DiskSpool:
@@ -30,6 +40,7 @@ class DiskSpool:
             stale.unlink(missing_ok=True)
         self._seqs: deque[int] = deque(sorted(self._scan()))
         self._acked = self._read_acked()
+        self.instance = self._read_instance()
 
     # -- numbering ------------------------------------------------------------------------------
 
@@ -110,9 +121,45 @@ class DiskSpool:
             return 0
 
     def _write_acked(self, seq: int) -> None:
-        tmp = self._dir / (_ACKED + ".tmp")
-        tmp.write_text(f"{seq}\n")
-        os.replace(tmp, self._dir / _ACKED)
+        self._write_small(_ACKED, f"{seq}\n")
+
+    def _read_instance(self) -> str:
+        """This spool's life: kept in the directory, made afresh when the directory is new."""
+        try:
+            text = (self._dir / _INSTANCE).read_text().strip()
+        except FileNotFoundError:
+            text = ""
+        if len(text) >= 8 and text.isalnum():
+            return text
+        instance = new_instance()
+        self._write_small(_INSTANCE, instance + "\n")
+        return instance
+
+    def _write_small(self, name: str, text: str) -> None:
+        """Replace one small file whole; fsynced (file and directory) when durable."""
+        tmp = self._dir / (name + ".tmp")
+        with open(tmp, "w") as handle:
+            handle.write(text)
+            if self._durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, self._dir / name)
+        if self._durable:
+            _fsync_dir(self._dir)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (POSIX; a no-op where directories cannot open)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class MemorySpool:
@@ -123,6 +170,7 @@ class MemorySpool:
         self._limit = limit
         self._acked = 0
         self.dropped = 0
+        self.instance = new_instance()
 
     def next_seq(self) -> int:
         last = self._items[-1][0] if self._items else 0

@@ -5,6 +5,9 @@ the standard library only. Every line is one JSON object carrying ``"v"`` (the p
 and ``"type"``:
 
     agent → scheduler
+      hello     {instance}     first line of every connection: which life of the agent's spool
+                               this is (a reinstalled agent, or a wiped spool, is a new life whose
+                               seq numbering starts again)
       report    {seq, time, interval?, endpoint?, checks: {name: {ok, detail?}}, measurements}
       selftest  {id, time, checks, measurements}          answer to a ``selftest`` command
     scheduler → agent
@@ -33,6 +36,7 @@ __all__ = [
     "Ack",
     "Check",
     "Command",
+    "Hello",
     "LineSplitter",
     "Message",
     "Reject",
@@ -56,6 +60,7 @@ COMMANDS = frozenset({"selftest", "set_interval"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_INSTANCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -97,6 +102,14 @@ class SelftestResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Hello:
+    """Names the agent's current life, so the scheduler never takes a new life's reports for
+    resends of an old one's (their seq numbers and clocks overlap)."""
+
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     seq: int
 
@@ -115,7 +128,7 @@ class Command:
     interval: float | None = None
 
 
-Message = Report | SelftestResult | Ack | Reject | Command
+Message = Hello | Report | SelftestResult | Ack | Reject | Command
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -155,6 +168,8 @@ def _to_obj(msg: Message) -> dict[str, object]:
             "checks": _checks_obj(msg.checks),
             "measurements": dict(msg.measurements),
         }
+    if isinstance(msg, Hello):
+        return {"v": VERSION, "type": "hello", "instance": msg.instance}
     if isinstance(msg, Ack):
         return {"v": VERSION, "type": "ack", "seq": msg.seq}
     if isinstance(msg, Reject):
@@ -308,6 +323,13 @@ def _selftest(obj: dict) -> SelftestResult:
     )
 
 
+def _hello(obj: dict) -> Hello:
+    instance = obj.get("instance")
+    if not isinstance(instance, str) or not _INSTANCE.match(instance):
+        raise WireError("bad_field", "instance must be 8-64 letters, digits, '-' or '_'")
+    return Hello(instance)
+
+
 def _ack(obj: dict) -> Ack:
     return Ack(_int(obj, "seq"))
 
@@ -332,6 +354,7 @@ def _command(obj: dict) -> Command:
 
 
 _PARSERS = {
+    "hello": _hello,
     "report": _report,
     "selftest": _selftest,
     "ack": _ack,

@@ -40,6 +40,8 @@ class AgentSession(asyncssh.SSHServerSession):
         self._pending = 0
         self._paused = False
         self.bad_lines = 0
+        self.instance = ""
+        """The agent's life, from its hello ('' until then, and for agents that send none)."""
         self.selftests: dict[int, asyncio.Future[wire.SelftestResult]] = {}
         self.closed = False
 
@@ -70,6 +72,8 @@ class AgentSession(asyncssh.SSHServerSession):
                 continue
             if isinstance(msg, wire.Report):
                 self._take_report(msg, received_at)
+            elif isinstance(msg, wire.Hello):
+                self.instance = msg.instance
             elif isinstance(msg, wire.SelftestResult):
                 self._take_selftest(msg)
             else:
@@ -103,7 +107,8 @@ class AgentSession(asyncssh.SSHServerSession):
         board = self._link.board
         health = judge(obs, board.thresholds)
         interval = report.interval or board.default_interval.total_seconds()
-        self._link.service.submit(StoredHealth(health, report.seq, report.time, interval), self)
+        stored = StoredHealth(health, report.seq, report.time, interval, self.instance)
+        self._link.service.submit(stored, self)
         self._pending += 1
         if self._pending >= MAX_PENDING and not self._paused and self._chan is not None:
             self._paused = True

@@ -128,9 +128,7 @@ class HealthService:
         self._trimmer = HistoryTrimmer(history_keep)
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
-        self._accepted: dict[str, tuple[int, datetime]] = {
-            e: (s.seq, s.report_time) for e, s in board.latest.items()
-        }
+        self._accepted: dict[str, StoredHealth] = dict(board.latest)
         self.observe_delay = observe_delay
         """Called with each stored report's report-to-visible delay in seconds (benchmarks)."""
         self._task: asyncio.Task[None] | None = None
@@ -145,18 +143,27 @@ class HealthService:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def is_duplicate(self, endpoint: str, seq: int, report_time: datetime) -> bool:
-        """A resent report (its ack was lost): same or older seq and time than the last taken."""
-        last = self._accepted.get(endpoint)
-        return last is not None and seq <= last[0] and report_time <= last[1]
+    def is_duplicate(self, item: StoredHealth) -> bool:
+        """A resent report (its ack was lost), already taken: acknowledged but not stored twice.
+
+        Within one life of the agent (the same hello instance) seq numbers only grow, so a seq
+        at or below the last taken one is a resend. A report of another life never is, however
+        its seq and clock compare. Only when neither side named its life (agents without a
+        hello) do seq and time together stand in for it.
+        """
+        last = self._accepted.get(item.health.endpoint)
+        if last is None:
+            return False
+        if item.instance or last.instance:
+            return item.instance == last.instance and item.seq <= last.seq
+        return item.seq <= last.seq and item.report_time <= last.report_time
 
     def submit(self, item: StoredHealth, sink: AckSink) -> None:
         """Queue a judged report; ``sink.acked`` follows once it is durably stored."""
-        endpoint = item.health.endpoint
-        if self.is_duplicate(endpoint, item.seq, item.report_time):
+        if self.is_duplicate(item):
             self._queue.append(_Pending(None, sink, item.seq))
         else:
-            self._accepted[endpoint] = (item.seq, item.report_time)
+            self._accepted[item.health.endpoint] = item
             self._queue.append(_Pending(item, sink, item.seq))
         self._wakeup.set()
 

@@ -111,18 +111,21 @@ class StoredHealth:
     seq: int
     report_time: datetime
     interval: float
+    instance: str = ""
+    """The agent life (spool instance) that sent it; '' when the agent did not say."""
 
 
 _COLUMNS = (
-    "endpoint, seq, report_time, received_at, interval, state, reasons, codes, checks, measurements"
+    "endpoint, seq, report_time, received_at, interval, state, reasons, codes, checks, "
+    "measurements, instance"
 )
-_PLACEHOLDERS = ", ".join("?" * 10)
+_PLACEHOLDERS = ", ".join("?" * 11)
 _UPSERT = (
     f"INSERT INTO health_latest ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
     "ON CONFLICT(endpoint) DO UPDATE SET seq = excluded.seq, report_time = excluded.report_time, "
     "received_at = excluded.received_at, interval = excluded.interval, state = excluded.state, "
     "reasons = excluded.reasons, codes = excluded.codes, checks = excluded.checks, "
-    "measurements = excluded.measurements"
+    "measurements = excluded.measurements, instance = excluded.instance"
 )
 _INSERT = f"INSERT INTO health_history ({_COLUMNS}) VALUES ({_PLACEHOLDERS})"
 
@@ -174,6 +177,7 @@ def _row(item: StoredHealth) -> tuple:
         _cached_json(h.codes),
         _cached_json(tuple(h.checks.items())),
         json.dumps(h.measurements),
+        item.instance,
     )
 
 
@@ -246,7 +250,7 @@ def _stored(row: Sequence) -> StoredHealth:
         loss_ratio=measurements.get("loss_ratio"),
         measurements=measurements,
     )
-    return StoredHealth(health, row[1], from_db_time(row[2]), row[4])
+    return StoredHealth(health, row[1], from_db_time(row[2]), row[4], row[10])
 
 
 # --- readiness --------------------------------------------------------------------------------

@@ -144,3 +144,11 @@ def m004_calendar(db: sqlite_utils.Database) -> None:
         "CREATE INDEX sessions_calendar_prints "
         "ON sessions (id, sequence, updated_at, status, rrule)"
     )
+
+
+@MIGRATIONS()
+def m005_agent_instance(db: sqlite_utils.Database) -> None:
+    """Which life of an agent's spool sent each report (its hello's ``instance``; '' for an
+    agent that sends no hello): resends are told apart from a new life's reports by it."""
+    for table in ("health_latest", "health_history"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN instance TEXT NOT NULL DEFAULT ''")
