@@ -5,7 +5,9 @@ from another process, without a restart); the user name is the endpoint id and t
 it. A revocation (or a re-enrolment with a new key) closes that agent's live connection within
 the server's change-poll interval. One connection per endpoint: a new login replaces the old.
 Limits: total connections, unauthenticated connections (a reconnect storm cannot starve the
-event loop with handshakes), line length and pending reports per connection.
+event loop with handshakes), unauthenticated connections per source address (idle TCP
+connections from one address cannot lock every agent out before login), a short login grace,
+line length and pending reports per connection.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 import asyncssh
@@ -31,7 +34,10 @@ log = logging.getLogger(__name__)
 class Limits:
     max_connections: int = 20000
     max_unauthenticated: int = 256
-    login_timeout: float = 15.0
+    max_unauthenticated_per_source: int = 16
+    """A NAT'd office may hold several agents, but no address needs more logins in flight."""
+    login_timeout: float = 6.0
+    """Grace from TCP accept to authenticated: a slow-loris connection frees its place soon."""
     keepalive_interval: float = 30.0
     keepalive_count_max: int = 3
     window: int = 256 * 1024
@@ -49,9 +55,12 @@ class _Login(asyncssh.SSHServer):
         self.endpoint: str | None = None
         self.key_text: str | None = None
         self.session: AgentSession | None = None
+        self.source = ""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        peer = conn.get_extra_info("peername")
+        self.source = str(peer[0]) if peer else ""
         self._link.connection_opened(self)
 
     def close(self) -> None:
@@ -130,6 +139,7 @@ class AgentLink:
         self.agents: dict[str, _Login] = {}
         self._open: set[_Login] = set()
         self._unauthenticated = 0
+        self._unauthenticated_from: Counter[str] = Counter()
         self._command_ids = itertools.count(1)
         self._acceptor: asyncssh.SSHAcceptor | None = None
 
@@ -172,13 +182,23 @@ class AgentLink:
     def connection_opened(self, login: _Login) -> None:
         self._open.add(login)
         self._unauthenticated += 1
+        self._unauthenticated_from[login.source] += 1
         too_many = len(self._open) > self.limits.max_connections
-        if too_many or self._unauthenticated > self.limits.max_unauthenticated:
+        if self._unauthenticated_from[login.source] > self.limits.max_unauthenticated_per_source:
+            login._refusal = "too_many_from_address"
+            login.close()
+        elif too_many or self._unauthenticated > self.limits.max_unauthenticated:
             login._refusal = "too_many_connections"
             login.close()
 
-    def logged_in(self, login: _Login, endpoint: str) -> None:
+    def _leave_unauthenticated(self, login: _Login) -> None:
         self._unauthenticated -= 1
+        self._unauthenticated_from[login.source] -= 1
+        if self._unauthenticated_from[login.source] <= 0:
+            del self._unauthenticated_from[login.source]
+
+    def logged_in(self, login: _Login, endpoint: str) -> None:
+        self._leave_unauthenticated(login)
         self.board.logins_accepted += 1
         old = self.agents.get(endpoint)
         self.agents[endpoint] = login
@@ -189,7 +209,7 @@ class AgentLink:
     def connection_closed(self, login: _Login) -> None:
         self._open.discard(login)
         if login.endpoint is None:
-            self._unauthenticated -= 1
+            self._leave_unauthenticated(login)  # its place before login is free again
         elif self.agents.get(login.endpoint) is login:
             del self.agents[login.endpoint]
 

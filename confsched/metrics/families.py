@@ -81,6 +81,7 @@ LOGIN_REFUSALS = (
     "not_enrolled",
     "revoked",
     "too_many_connections",
+    "too_many_from_address",
     "unknown_endpoint",
     "wrong_key",
 )

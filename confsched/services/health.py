@@ -15,7 +15,7 @@ Counters on the board (read by the metrics collector):
                                  too_long, wrong_endpoint, unexpected
   ``logins_accepted``            SSH logins accepted
   ``logins_refused[reason]``     SSH logins refused: unknown_endpoint, not_enrolled, revoked,
-                                 wrong_key, too_many_connections
+                                 wrong_key, too_many_connections, too_many_from_address
   ``connections_closed[reason]`` live connections the scheduler closed: revoked, replaced,
                                  garbage
 """
