@@ -7,7 +7,10 @@ the middle of that year, measures:
 * ``book``: validating, checking and storing a 192-endpoint session (one BEGIN IMMEDIATE
   transaction, committed to a WAL file) at the next time all rooms are free;
 * ``refuse``: the same request where it collides, so every conflict is gathered and listed;
-* ``slot``: the earliest free slot for all 192 rooms within 30 days, from 50 different days.
+* ``slot``: the earliest free slot for all 192 rooms within 30 days, from 50 different days;
+* ``city``: a 619-room city on six 120-port bridges (``bench/_city.py``): booking 192 rooms picked
+  at random, alone and as the third 192-room session at the same time, with the share of rooms
+  the cascade kept on their home bridge.
 
 Run: ``/work/venv/bin/python bench/booking.py [--seed 7] [--runs 50]``. Targets: booking under
 5 ms, free slot under 25 ms (medians) on a 2-core machine.
@@ -28,12 +31,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from _city import city_yaml
+
 from confsched.domain.booking import BookingRequest
-from confsched.domain.model import Fleet
+from confsched.domain.model import Fleet, Session
 from confsched.errors import BookingRefused
+from confsched.fleetfile import parse_fleet_text
 from confsched.services import booking as svc
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import open_db
+from confsched.store.inventory import save_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -134,6 +141,42 @@ def _expect_refusal(db, fleet: Fleet, request: BookingRequest, now: datetime) ->
     raise AssertionError("expected a refusal")
 
 
+def at_home(fleet: Fleet, session: Session) -> tuple[int, int]:
+    """(rooms on their home bridge, rooms) of a booked session."""
+    kept = sum(
+        1
+        for bridge, members in session.allocation.by_bridge.items()
+        for e in members
+        if fleet.endpoints[e].bridge == bridge
+    )
+    return kept, len(session.endpoints)
+
+
+def measure_city(root: Path, runs: int, rnd: random.Random) -> dict[str, list[float]]:
+    """Book random 192-room sessions in the city, one day each: one alone, then two more at the
+    same time (576 of the 619 rooms busy at once)."""
+    db = open_db(root)
+    save_fleet(db, parse_fleet_text(city_yaml(), "city"))
+    fleet = require_fleet(db)
+    now = YEAR_START - timedelta(days=1)
+    figures: dict[str, list[float]] = {"book": [], "alone": [], "third": []}
+    rooms = list(fleet.endpoints)
+    for i in range(runs):
+        chosen = rnd.sample(rooms, 3 * 192)
+        start = YEAR_START + timedelta(days=i, hours=2)
+        for part, share in ((0, "alone"), (1, ""), (2, "third")):
+            members = chosen[part * 192 : (part + 1) * 192]
+            request = _request("Hội nghị thành phố", members, start, timedelta(hours=2))
+            started = time.perf_counter()
+            session = svc.book(db, fleet, request, now=now)
+            if share == "alone":
+                figures["book"].append((time.perf_counter() - started) * 1000)
+            kept, total = at_home(fleet, session)
+            if share:
+                figures[share].append(100 * kept / total)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
@@ -151,6 +194,7 @@ def main() -> None:
             "SELECT (SELECT count(*) FROM occurrences), (SELECT count(*) FROM busy)"
         ).fetchone()
         figures = measure(db, fleet, args.runs)
+        city = measure_city(Path(tmp) / "city", args.runs, rnd)
     print(
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -172,6 +216,22 @@ def main() -> None:
             f"  (target < {target:g} ms: {'ok' if median < target else 'MISSED'})" if target else ""
         )
         print(f"{label:52} median {median:6.2f} ms  p90 {p90:6.2f} ms  n={len(values)}{goal}")
+    _print_city(city)
+
+
+def _print_city(city: dict[str, list[float]]) -> None:
+    values = sorted(city["book"])
+    median = statistics.median(values)
+    p90 = values[int(len(values) * 0.9) - 1]
+    label = "city: book 192 of 619 rooms on six 120-port bridges"
+    verdict = "ok" if median < 5.0 else "MISSED"
+    print(f"{label:52} median {median:6.2f} ms  p90 {p90:6.2f} ms  (target < 5 ms: {verdict})")
+    for key, what in (("alone", "alone"), ("third", "the third 192-room session at once")):
+        shares = city[key]
+        print(
+            f"city: rooms kept on their home bridge, {what}: median "
+            f"{statistics.median(shares):.1f} %, worst {min(shares):.1f} % (n={len(shares)})"
+        )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from itertools import combinations, product
 
 import sqlite_utils
@@ -176,6 +178,34 @@ def cascade_fits(n: int, free: list[int]) -> bool:
                 if min(room) >= 1 and sum(room) >= n >= k:
                     return True
     return False
+
+
+def best_cascade(homes: list[str | None], free: dict[str, int]) -> tuple[int, int] | None:
+    """Brute force: over every assignment of participants to bridges, the least (rooms moved off
+    their home bridge, links) of those a tree of links can join within the free ports."""
+    usable = [b for b, f in free.items() if f > 0]
+    best: tuple[int, int] | None = None
+    for assignment in product(usable, repeat=len(homes)):
+        used = Counter(assignment)
+        caps = tuple(sorted(free[b] - c for b, c in used.items()))
+        if not _tree_fits(caps):
+            continue
+        moved = sum(1 for h, b in zip(homes, assignment, strict=True) if h in free and h != b)
+        score = (moved, len(used) - 1)
+        best = score if best is None else min(best, score)
+    return best
+
+
+@cache
+def _tree_fits(caps: tuple[int, ...]) -> bool:
+    """Whether bridges with these spare ports can be joined by a tree, one port per link end."""
+    k = len(caps)
+    if k == 1:
+        return caps[0] >= 0
+    return any(
+        sum(degrees) == 2 * (k - 1) and all(d <= c for d, c in zip(degrees, caps, strict=True))
+        for degrees in product(range(1, k), repeat=k)
+    )
 
 
 def truly_conflicts(

@@ -59,7 +59,8 @@ def test_session_states_follow_the_clock_and_cancellation(
     assert early.ports_in_use == {}
     running = booking_snapshot(db, MONDAY_8 + timedelta(minutes=30))
     assert running.sessions["running"] == 1 and running.sessions["upcoming"] == 1
-    assert sum(running.ports_in_use.values()) == len(first.endpoints)
+    links = len(first.allocation.links)
+    assert sum(running.ports_in_use.values()) == len(first.endpoints) + 2 * links
     later = booking_snapshot(db, MONDAY_8 + timedelta(hours=3))
     assert later.sessions["finished"] == 1 and later.sessions["upcoming"] == 1
     assert "h-dai-tu" not in later.next_start

@@ -14,11 +14,12 @@ from confsched.domain.ports import (
     allocate,
     fits,
     free_ports,
+    moved_off_home,
     peak_usage,
     ports_needed,
     usage,
 )
-from tests.test_booking_properties import cascade_fits
+from tests.test_booking_properties import best_cascade, cascade_fits
 
 T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -45,12 +46,46 @@ def test_whole_sample_province_cascades_across_both_bridges_home_bridges_kept(
         assert all(sample_fleet.endpoints[e].bridge == bridge for e in members)
 
 
-def test_a_session_that_fits_one_bridge_uses_one_even_if_homes_differ() -> None:
+def test_rooms_of_two_home_bridges_cascade_rather_than_move() -> None:
     participants = [Participant("a", "b1"), Participant("b", "b2"), Participant("c", "b2")]
     allocation = allocate(participants, bridges(10, 10), {"b1": 10, "b2": 10})
     assert allocation is not None
+    assert allocation.links == (("b1", "b2"),)
+    assert allocation.by_bridge == {"b1": ("a",), "b2": ("b", "c")}
+
+
+def test_a_room_moves_when_its_home_bridge_has_no_port_left_for_the_link() -> None:
+    participants = [*people(5, "b1"), Participant("x", "b2")]
+    allocation = allocate(participants, bridges(10, 10), {"b1": 10, "b2": 1})
+    assert allocation is not None
+    assert allocation.by_bridge == {"b1": ("e0", "e1", "e2", "e3", "e4", "x")}
+    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == ["x"]
+
+
+def test_one_bridge_when_everyone_is_at_home_there() -> None:
+    allocation = allocate(people(4, "b2"), bridges(10, 10), {"b1": 10, "b2": 10})
+    assert allocation is not None
+    assert allocation.by_bridge == {"b2": ("e0", "e1", "e2", "e3")}
     assert allocation.links == ()
-    assert allocation.by_bridge == {"b2": ("b", "c", "a")}  # the bridge that keeps most at home
+
+
+def test_city_session_keeps_every_room_at_home_across_six_bridges() -> None:
+    participants = [Participant(f"r{i}", f"b{i % 6 + 1}") for i in range(192)]
+    pool = bridges(*[120] * 6)
+    allocation = allocate(participants, pool, {b: 120 for b in pool})
+    assert allocation is not None
+    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == []
+    assert len(allocation.links) == 5
+
+
+def test_link_ports_go_where_they_cost_no_home_room() -> None:
+    # b1 is full of its own rooms; the hub of the three-bridge star must be b2 or b3.
+    participants = [*people(6, "b1"), Participant("x", "b2"), Participant("y", "b3")]
+    allocation = allocate(participants, bridges(7, 4, 4), {"b1": 7, "b2": 4, "b3": 4})
+    assert allocation is not None
+    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == []
+    assert usage(allocation)["b1"] == 7
+    assert allocation.ports_used("b1") - len(allocation.by_bridge["b1"]) == 1
 
 
 def test_cascade_link_costs_a_port_on_each_side() -> None:
@@ -78,11 +113,19 @@ def test_equal_small_bridges_chain_when_no_star_fits() -> None:
     assert usage(allocation) == {"b1": 3, "b2": 3, "b3": 3, "b4": 3}
 
 
-def test_fewest_bridges_preferred_over_home_bridges() -> None:
-    participants = people(3, "b1") + people(3, "b2")
+def test_home_bridges_preferred_over_fewer_bridges() -> None:
+    participants = people(3, "b1") + [Participant(f"f{i}", "b2") for i in range(3)]
     allocation = allocate(participants, bridges(4, 10), {"b1": 4, "b2": 10})
     assert allocation is not None
-    assert list(allocation.by_bridge) == ["b2"]
+    assert list(allocation.by_bridge) == ["b1", "b2"]
+    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == []
+
+
+def test_overflow_moves_the_fewest_rooms() -> None:
+    # 8 rooms at home on b1, which has 5 ports: 4 stay (one port is the link), 4 move to b2.
+    allocation = allocate(people(8, "b1"), bridges(5, 10), {"b1": 5, "b2": 10})
+    assert allocation is not None
+    assert len(moved_off_home(allocation, dict.fromkeys([f"e{i}" for i in range(8)], "b1"))) == 4
 
 
 def test_busy_ports_are_respected() -> None:
@@ -128,17 +171,29 @@ def test_allocation_places_everyone_once_and_never_overfills(
     assert all(allocation.by_bridge.values())  # no bridge in the cascade without a participant
     assert len(allocation.links) == len(allocation.by_bridge) - 1
     assert _connected(allocation.links, set(allocation.by_bridge))
-    # the fewest bridges: no smaller cascade could have held them
-    assert not any(
-        cascade_fits(len(participants), list(sub))
-        for sub in _subsets_smaller(list(free.values()), len(allocation.by_bridge))
-    )
 
 
-def _subsets_smaller(free: list[int], k: int) -> list[tuple[int, ...]]:
-    from itertools import combinations
-
-    return [c for size in range(1, k) for c in combinations(free, size)]
+@settings(max_examples=200, deadline=None)
+@given(
+    capacities=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+    homes=st.lists(st.integers(0, 4), min_size=1, max_size=6),
+    busy=st.lists(st.integers(0, 6), min_size=4, max_size=4),
+)
+def test_allocation_moves_no_more_rooms_and_uses_no_more_links_than_brute_force(
+    capacities: list[int], homes: list[int], busy: list[int]
+) -> None:
+    pool = bridges(*capacities)
+    free = {b: max(0, pool[b].ports - used) for b, used in zip(pool, busy, strict=False)}
+    participants = [Participant(f"e{i}", f"b{h}" if h else None) for i, h in enumerate(homes)]
+    allocation = allocate(participants, pool, free)
+    best = best_cascade([p.home for p in participants], free)
+    if allocation is None:
+        assert best is None
+        return
+    assert fits(allocation, free)
+    moved = moved_off_home(allocation, {p.endpoint: p.home for p in participants if p.home})
+    moved = [e for e in moved if dict(participants)[e] in pool]
+    assert (len(moved), len(allocation.links)) == best
 
 
 def _connected(links: tuple[tuple[str, str], ...], nodes: set[str]) -> bool:
