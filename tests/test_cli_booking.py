@@ -293,3 +293,26 @@ def test_sessions_show_ics_writes_the_invite_then_the_cancellation(cli) -> None:
     assert str(cancelled["METHOD"]) == "CANCEL"
     assert int(cancelled.walk("VEVENT")[0]["SEQUENCE"]) > int(event["SEQUENCE"])
     assert cli("sessions", "show", "nope", "--ics").code == 1
+
+
+def test_show_tells_the_sequence_the_invite_carries_and_a_sitting_cancel_says_so(cli) -> None:  # type: ignore[no-untyped-def]
+    from icalendar import Calendar
+
+    series = booked_id(
+        cli("book", "Giao ban tuần", "--start", f"{MONDAY} 14:00", "--duration", "1h",
+            "--with", "tinh-uy", "--repeat", "FREQ=WEEKLY;BYDAY=MO").out
+    )  # fmt: skip
+    second = (date.fromisoformat(MONDAY) + timedelta(days=7)).isoformat()
+    third = (date.fromisoformat(MONDAY) + timedelta(days=14)).isoformat()
+    moved = cli("sessions", "move", series, "--occurrence", f"{second} 14:00",
+                "--start", f"{second} 15:00")  # fmt: skip
+    assert moved.code == 0, moved.err
+    cancelled = cli("sessions", "cancel", series, "--occurrence", f"{third} 14:00")
+    assert cancelled.code == 0, cancelled.err
+    assert cancelled.out.startswith(f"Cancelled the sitting of {third} 14:00 in {series}: ")
+    invite = Calendar.from_ical(cli("sessions", "show", series, "--ics").out.encode())
+    sequence = max(int(e["SEQUENCE"]) for e in invite.walk("VEVENT"))
+    assert sequence >= 2
+    shown = cli("sessions", "show", series).out
+    assert f"scheduled (calendar sequence {sequence})" in shown
+    assert "1 room\n" in shown and "1 rooms" not in shown

@@ -3,6 +3,10 @@ from the real booking service on a real store; refusals counted through the API.
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -113,6 +117,50 @@ async def test_refused_booking_over_the_api_is_counted(server: ServerContext) ->
         for expected in (201, 409):
             async with http.post(http_url(server, "/api/v1/sessions"), json=body) as resp:
                 assert resp.status == expected, await resp.text()
-    text = (await scrape(server))[0].decode()
-    assert value(text, "confsched_booking_refusals_total", reason="endpoint_conflict") == 1.0
+    text = await scrape_until_refused(server, "endpoint_conflict", 1.0)
     assert value(text, "confsched_booking_refusals_total", reason="ports_conflict") == 0.0
+
+
+async def scrape_until_refused(server: ServerContext, reason: str, count: float) -> str:
+    """Scrape until the refusal counter shows ``count`` (the snapshot renews on the change
+    the store reports), for at most ten seconds; the last scrape."""
+    deadline = time.monotonic() + 10
+    while True:
+        text = (await scrape(server))[0].decode()
+        counted = value(text, "confsched_booking_refusals_total", reason=reason)
+        if counted == count or time.monotonic() > deadline:
+            assert counted == count
+            return text
+        await asyncio.sleep(0.1)
+
+
+async def test_refused_booking_over_the_cli_shows_in_the_running_schedulers_metrics(
+    server: ServerContext,
+) -> None:
+    """The CLI runs in a process of its own; the scheduler's next scrape counts its refusal."""
+    start = (datetime.now(UTC) + timedelta(days=8)).astimezone(TZ).strftime("%Y-%m-%d 08:00")
+    data = str(server.settings.data_dir)
+    book_args = ["book", "Họp", "--with", "district:h-dai-tu", "--start", start, "--duration", "1h"]
+    codes = []
+    for _ in range(2):
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "confsched", "--data", data, *book_args],
+            capture_output=True,
+            timeout=60,
+        )
+        codes.append(done.returncode)
+    assert codes == [0, 3]
+    await scrape_until_refused(server, "endpoint_conflict", 1.0)
+
+
+def test_over_192_rooms_is_counted_as_a_refusal(db: sqlite_utils.Database, fleet: Fleet) -> None:
+    from dataclasses import replace
+
+    from confsched.errors import BookingRefused
+
+    extra = {f"x-{i}": replace(fleet.endpoints["tinh-uy"], id=f"x-{i}") for i in range(9)}
+    big = replace(fleet, endpoints={**fleet.endpoints, **extra})
+    with pytest.raises(BookingRefused, match="201 endpoints chosen"):
+        book(db, big, "all", MONDAY_8)
+    assert booking_snapshot(db, BOOKED_AT).refusals == {"too_many_endpoints": 1}

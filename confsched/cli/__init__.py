@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 
 import click
 
 from confsched import __version__
+from confsched.cli.common import data_option
 from confsched.errors import BookingRefused, ConfschedError
 
 # command name -> "module:attribute"; each owner registers its command here.
@@ -25,6 +27,7 @@ COMMANDS = {
 }
 
 EXIT_USER_ERROR = 1
+EXIT_USAGE = 2  # click's own, for a mistyped command or option
 EXIT_CONFLICT = 3
 
 
@@ -34,6 +37,17 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """A mistyped command names the nearest ones (click looks only at loaded commands)."""
+        name = args[0] if args else ""
+        if name in COMMANDS or name.startswith("-") or ctx.resilient_parsing:
+            return super().resolve_command(ctx, args)
+        near = difflib.get_close_matches(name, COMMANDS, n=2)
+        hint = f" Did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+        raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
 
     @staticmethod
     def _load(name: str) -> click.Command | None:
@@ -48,10 +62,27 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="confsched")
-def cli() -> None:
+@data_option
+def cli(data_dir: object) -> None:
     """Schedule and monitor a province's video-conference rooms.
 
-    Every command takes --data DIR (default ./confsched-data, or $CONFSCHED_DATA).
+    Every command takes --data DIR (default ./confsched-data, or $CONFSCHED_DATA), after the
+    command or before it.
+
+    \b
+    Examples:
+      confsched --data /srv/confsched rooms list
+      confsched book "Giao ban" --start "2026-12-07 08:00" --duration 2h --with all
+
+    \b
+    Exit status:
+      0  done
+      1  error (bad value, unknown id, broken fleet file): one line on stderr
+      2  usage (unknown command or option, missing argument)
+      3  booking refused (a room taken, not enough ports, over 192 rooms)
+
+    Shell completion (bash; zsh and fish alike):
+    eval "$(_CONFSCHED_COMPLETE=bash_source confsched)"
     """
 
 

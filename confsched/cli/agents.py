@@ -16,7 +16,13 @@ from confsched.config import DEFAULT_SSH, data_dir_from_env, split_host_port
 
 @click.group()
 def agents() -> None:
-    """Agent keys: enrol an endpoint's agent, revoke it, list who is enrolled."""
+    """Agent keys: enrol an endpoint's agent, revoke it, list who is enrolled.
+
+    \b
+    Examples:
+      confsched agents enroll dt-la-bang --out la-bang.conf
+      confsched agents list --json
+    """
 
 
 @agents.command()
@@ -38,6 +44,10 @@ def enroll(endpoint: str, scheduler: str, out: Path | None, data_dir: Path | Non
     """Create ENDPOINT's key pair and print its agent configuration (host key pinned).
 
     A running scheduler accepts the new key at once; an older key of ENDPOINT stops working.
+
+    \b
+    Example:
+      confsched agents enroll dt-la-bang --scheduler sched.example:8022 --out la-bang.conf
     """
     from confsched_agent.config import render
 
@@ -63,7 +73,12 @@ def enroll(endpoint: str, scheduler: str, out: Path | None, data_dir: Path | Non
 @click.argument("endpoint")
 @data_option
 def revoke(endpoint: str, data_dir: Path | None) -> None:
-    """Cut ENDPOINT's agent off: a running scheduler closes its connection at once."""
+    """Cut ENDPOINT's agent off: a running scheduler closes its connection at once.
+
+    \b
+    Example:
+      confsched agents revoke dt-la-bang
+    """
     from confsched.services.health import revoke as revoke_endpoint
 
     db = open_store(data_dir)
@@ -77,7 +92,13 @@ def revoke(endpoint: str, data_dir: Path | None) -> None:
 @data_option
 @json_option
 def list_(data_dir: Path | None, as_json: bool) -> None:
-    """Every endpoint with an agent key, and whether it is still valid."""
+    """Every endpoint with an agent key, and whether it is still valid.
+
+    \b
+    Examples:
+      confsched agents list
+      confsched agents list --json
+    """
     from confsched.store.health import list_keys
 
     keys = list_keys(open_store(data_dir))
@@ -126,6 +147,10 @@ def simulate(
 
     Their keys are enrolled in the data directory; the first COUNT endpoints of the fleet are
     simulated. Stop with Ctrl-C.
+
+    \b
+    Example:
+      confsched simulate --agents 192
     """
     import logging
 

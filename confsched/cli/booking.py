@@ -15,14 +15,16 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from confsched.cli.common import data_option, json_option, open_store, print_json, table
-from confsched.domain.booking import EndpointConflict
+from confsched.cli.common import data_option, json_option, open_store, plural, print_json, table
+from confsched.domain.booking import working_hours_warning
+from confsched.domain.conflicts import EndpointConflict, PortsConflict
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.domain.ports import usage
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
 from confsched.errors import BookingRefused
 from confsched.services import booking as svc
 from confsched.services.inventory import require_fleet
+from confsched.store.calendar import calendar_entry
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -65,7 +67,15 @@ def book(
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Book TITLE for the rooms of --with; refused (exit 3) if any room or port is taken."""
+    """Book TITLE for the rooms of --with; refused (exit 3) if any room or port is taken.
+
+    \b
+    Examples:
+      confsched book "Giao ban" --start "2026-12-07 08:00" --duration 2h --with all
+      confsched book "Họp" --start "2026-12-07 14:00" --duration 1h --with district:h-dai-tu
+      confsched book "Giao ban tuần" --start "2026-12-07 07:30" --duration 1h --with all \\
+        --repeat "FREQ=WEEKLY;BYDAY=MO;COUNT=10"
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     request = svc.parse_request(
@@ -85,7 +95,15 @@ def book(
         session = svc.book(db, fleet, request)
     except BookingRefused as refused:
         _report_refusal(fleet, refused, as_json)
+    _warn_outside_hours(fleet, session)
     _print_session(db, fleet, session, as_json, headline="Booked")
+
+
+def _warn_outside_hours(fleet: Fleet, session: Session) -> None:
+    """Booked, but said back on stderr when outside working hours: usually a typo."""
+    warning = working_hours_warning(fleet, session.start, session.end)
+    if warning:
+        click.echo(f"warning: {warning}; booked anyway", err=True)
 
 
 def _report_refusal(fleet: Fleet, refused: BookingRefused, as_json: bool) -> None:
@@ -108,15 +126,15 @@ def conflict_lines(conflicts: tuple[object, ...], tz: ZoneInfo) -> list[str]:
     for conflict in conflicts:
         if isinstance(conflict, EndpointConflict):
             groups.setdefault((conflict.session, conflict.start), []).append(conflict)
-        else:
-            lines.append(f"  ports: {conflict.message}")  # type: ignore[attr-defined]
+        elif isinstance(conflict, PortsConflict):  # a size refusal says it all in its headline
+            lines.append(f"  ports: {conflict.message}")
     head = []
     for (session_id, _), members in groups.items():
         first = members[0]
         head.append(
             f"  session {session_id} “{first.title}” {_span(first.start, first.end, tz)} "
             f"(rooms busy from {first.busy_from.astimezone(tz):%H:%M}) holds "
-            f"{len(members)} room{'s' if len(members) != 1 else ''}:"
+            f"{plural(len(members), 'room')}:"
         )
         head.extend(f"    {c.endpoint:24} {c.endpoint_name}" for c in members)
     return head + lines
@@ -127,12 +145,18 @@ def conflict_lines(conflicts: tuple[object, ...], tz: ZoneInfo) -> list[str]:
 
 @click.group()
 def sessions() -> None:
-    """Booked sessions: list, show, move, cancel."""
+    """Booked sessions: list, show, move, cancel.
+
+    \b
+    Examples:
+      confsched sessions list --from 2026-12-07 --to 2026-12-14
+      confsched sessions show 1a2b3c4d
+    """
 
 
 @sessions.command("list")
-@click.option("--from", "from_", help="Window start (local; default now).")
-@click.option("--to", help="Window end (local; default: no end).")
+@click.option("--from", "from_", help="Window start: local time or a date (default now).")
+@click.option("--to", help="Window end: local time or a date, its midnight (default: no end).")
 @click.option(
     "--status",
     type=click.Choice(["scheduled", "cancelled", "all"]),
@@ -144,12 +168,18 @@ def sessions() -> None:
 def list_(
     from_: str | None, to: str | None, status: str, data_dir: Path | None, as_json: bool
 ) -> None:
-    """Sessions with an occurrence in the window, by start."""
+    """Sessions with an occurrence in the window, by start.
+
+    \b
+    Examples:
+      confsched sessions list
+      confsched sessions list --from 2026-12-07 --to 2026-12-14 --json
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     tz = ZoneInfo(fleet.timezone)
-    start = svc.parse_instant(from_, fleet) or svc.now_utc()
-    end = svc.parse_instant(to, fleet)
+    start = svc.parse_bound(from_, fleet) or svc.now_utc()
+    end = svc.parse_bound(to, fleet)
     found = svc.list_sessions(db, start, end, status)
     window_end = end or start + timedelta(days=30)
     views = [
@@ -161,7 +191,7 @@ def list_(
         return
     rows = [_list_row(view, tz) for view in views]
     click.echo(table(rows, ["ID", "NEXT", "ROOMS", "STATUS", "REPEAT", "TITLE"]))
-    click.echo(f"{len(rows)} session{'s' if len(rows) != 1 else ''}")
+    click.echo(plural(len(rows), "session"))
 
 
 def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
@@ -194,7 +224,13 @@ def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
 def show(
     session_id: str, rooms: bool, days: int, ics: bool, data_dir: Path | None, as_json: bool
 ) -> None:
-    """One session: times, rooms, bridge ports across the cascade, upcoming occurrences."""
+    """One session: times, rooms, bridge ports across the cascade, upcoming occurrences.
+
+    \b
+    Examples:
+      confsched sessions show 1a2b3c4d --rooms
+      confsched sessions show 1a2b3c4d --ics > invite.ics
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     if ics:
@@ -223,7 +259,13 @@ def move(
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Move a session (or one occurrence of a series); refused (exit 3) on any conflict."""
+    """Move a session (or one occurrence of a series); refused (exit 3) on any conflict.
+
+    \b
+    Examples:
+      confsched sessions move 1a2b3c4d --start "2026-12-08 08:00"
+      confsched sessions move 1a2b3c4d --occurrence "2026-12-14 08:00" --start "2026-12-15 08:00"
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     new_start = parse_local_time(start, ZoneInfo(fleet.timezone))
@@ -238,6 +280,8 @@ def move(
         )
     except BookingRefused as refused:
         _report_refusal(fleet, refused, as_json)
+    if occurrence is None:
+        _warn_outside_hours(fleet, session)
     _print_session(db, fleet, session, as_json, headline="Moved")
 
 
@@ -247,11 +291,21 @@ def move(
 @data_option
 @json_option
 def cancel(session_id: str, occurrence: str | None, data_dir: Path | None, as_json: bool) -> None:
-    """Cancel a session (or one occurrence); its rooms and ports are free again."""
+    """Cancel a session (or one occurrence); its rooms and ports are free again.
+
+    \b
+    Examples:
+      confsched sessions cancel 1a2b3c4d
+      confsched sessions cancel 1a2b3c4d --occurrence "2026-12-14 08:00"
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
-    session = svc.cancel(db, fleet, session_id, occurrence=svc.parse_instant(occurrence, fleet))
-    _print_session(db, fleet, session, as_json, headline="Cancelled" if not occurrence else "")
+    sitting = svc.parse_instant(occurrence, fleet)
+    session = svc.cancel(db, fleet, session_id, occurrence=sitting)
+    headline = "Cancelled"
+    if sitting is not None:
+        headline = f"Cancelled the sitting of {_local_text(sitting, fleet)} in"
+    _print_session(db, fleet, session, as_json, headline=headline)
 
 
 # --- slots ------------------------------------------------------------------------------------
@@ -261,7 +315,7 @@ def cancel(session_id: str, occurrence: str | None, data_dir: Path | None, as_js
 @click.option("--with", "with_", required=True, help="Rooms: all, level:…, district:ID, ids.")
 @click.option("--duration", required=True, help="Length, e.g. 1h, 90m.")
 @click.option("--within", default="7d", show_default=True, help="How far ahead to look.")
-@click.option("--from", "from_", help="Look from this local time on (default now).")
+@click.option("--from", "from_", help="Look from this local time or date on (default now).")
 @click.option("--count", default=5, show_default=True, help="How many slots to offer.")
 @click.option("--setup", default="15m", show_default=True, help="Setup lead time.")
 @data_option
@@ -276,7 +330,13 @@ def slots(
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """The earliest free slots (15-minute grid, working hours) for every room of --with."""
+    """The earliest free slots (15-minute grid, working hours) for every room of --with.
+
+    \b
+    Examples:
+      confsched slots --with all --duration 2h
+      confsched slots --with district:h-dai-tu --duration 1h --within 30d --from 2026-12-07
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     tz = ZoneInfo(fleet.timezone)
@@ -289,7 +349,7 @@ def slots(
         within=parse_duration(within),
         count=count,
         setup=parse_duration(setup),
-        earliest=svc.parse_instant(from_, fleet),
+        earliest=svc.parse_bound(from_, fleet),
     )
     if as_json:
         print_json(
@@ -329,12 +389,13 @@ def _print_session(
         readiness = svc.readiness_counts(db, session, occurrences, now)
         print_json(svc.session_view(fleet, session, occurrences, tz, readiness))
         return
+    sequence = calendar_entry(db, session.id).sequence  # the invite's, not the row's
     label = f"Occurrences (next {days} days):" if session.rrule else "Occurrence:"
     if not occurrences:  # nothing soon: show what comes next instead of an empty window
         occurrences = svc.session_occurrences(db, session.id, now)[:3]
         label = "Next occurrences:" if session.rrule else "Occurrence:"
-    for line in session_lines(fleet, session, occurrences, tz, headline or "Session", rooms, label):
-        click.echo(line)
+    lines = session_lines(fleet, session, occurrences, tz, headline, rooms, label, sequence)
+    click.echo("\n".join(lines))
 
 
 def session_lines(
@@ -345,12 +406,14 @@ def session_lines(
     headline: str,
     rooms: bool,
     label: str,
+    sequence: int,
 ) -> list[str]:
+    """The session as text; ``sequence`` is the one agencies' calendars see (the invite's)."""
     organizer = fleet.agencies.get(session.organizer)
     chair = fleet.endpoints.get(session.chair or "")
     lines = [
         f"{headline} {session.id}: {session.title}",
-        f"  Status:     {session.status.value} (sequence {session.sequence})",
+        f"  Status:     {session.status.value} (calendar sequence {sequence})",
         f"  Organizer:  {organizer.name if organizer else session.organizer} ({session.organizer})",
         f"  Chair:      {chair.name if chair else session.chair} ({session.chair})",
         f"  When:       {_span(session.start, session.end, tz)}, rooms busy from "
@@ -394,21 +457,25 @@ def _rooms_summary(fleet: Fleet, session: Session, every: bool) -> list[str]:
 
 def _ports_lines(fleet: Fleet, session: Session) -> list[str]:
     used = usage(session.allocation)
-    lines = []
+    lines: list[str] = []
     for bridge_id, bridge in fleet.bridges.items():
         if bridge_id not in used:
             continue
         people = len(session.allocation.by_bridge.get(bridge_id, ()))
         links = sum(1 for link in session.allocation.links if bridge_id in link)
         label = "  Ports:      " if not lines else "              "
-        link_text = f" + {links} cascade link{'s' if links != 1 else ''}" if links else ""
+        link_text = f" + {plural(links, 'cascade link')}" if links else ""
         lines.append(
             f"{label}{bridge_id:12} {used[bridge_id]:>4}/{bridge.ports:<4} "
-            f"{people} rooms{link_text}"
+            f"{plural(people, 'room')}{link_text}"
         )
     for a, b in session.allocation.links:
         lines.append(f"              cascade {a} ⇄ {b}")
     return lines or ["  Ports:      none (cancelled)"]
+
+
+def _local_text(moment: datetime, fleet: Fleet) -> str:
+    return f"{moment.astimezone(ZoneInfo(fleet.timezone)):%Y-%m-%d %H:%M}"
 
 
 def _span(start: datetime, end: datetime, tz: ZoneInfo) -> str:

@@ -17,13 +17,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def data_option(func: F) -> F:
+    """``--data DIR``, on every command and on ``confsched`` itself: ``confsched --data D rooms
+    list`` and ``confsched rooms list --data D`` mean the same (the command's own one wins)."""
     return click.option(
         "--data",
         "data_dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
+        callback=_inherit_data,
         help="Data directory (default ./confsched-data or $CONFSCHED_DATA).",
     )(func)
+
+
+def _inherit_data(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """No ``--data`` on the command: the one given before it, on ``confsched``, if any."""
+    if value is None and ctx.parent is not None:
+        inherited: Path | None = ctx.find_root().params.get("data_dir")
+        return inherited
+    return value
 
 
 def json_option(func: F) -> F:
@@ -36,6 +47,11 @@ def open_store(data_dir: Path | None) -> sqlite_utils.Database:
 
 def print_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def plural(count: int, word: str) -> str:
+    """``1 room``, ``2 rooms``: the words the output counts in are all regular."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

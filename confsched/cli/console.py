@@ -42,6 +42,11 @@ def tui(url: str, token: str | None, data_dir: Path | None) -> None:
     """Open the console: fleet, sessions, booking and endpoint detail, live.
 
     Keys: F2 fleet, F3 sessions, F4 book, F1 help, Ctrl+Q quit.
+
+    \b
+    Examples:
+      confsched tui
+      confsched tui --url http://sched.example:8080
     """
     from confsched_tui.app import ConsoleApp
 

@@ -29,7 +29,13 @@ from confsched.store import calendar as store
 
 @click.group()
 def feeds() -> None:
-    """Calendar feeds (iCalendar) per agency and per room, behind secret URLs."""
+    """Calendar feeds (iCalendar) per agency and per room, behind secret URLs.
+
+    \b
+    Examples:
+      confsched feeds list --kind agency
+      confsched feeds rotate ubnd-tinh
+    """
 
 
 @feeds.command("list")
@@ -40,7 +46,13 @@ def feeds() -> None:
 @data_option
 @json_option
 def list_(kind: str | None, base_url: str | None, data_dir: Path | None, as_json: bool) -> None:
-    """Print every feed's URL. Anyone holding a URL can read that calendar: share it with care."""
+    """Print every feed's URL. Anyone holding a URL can read that calendar: share it with care.
+
+    \b
+    Examples:
+      confsched feeds list
+      confsched feeds list --kind room --base-url https://lich.example.gov.vn
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     ensure_feed_tokens(db, fleet, datetime.now(UTC))
@@ -83,7 +95,13 @@ def _key(agency: str | None, room: str | None) -> FeedKey:
 def rotate(
     agency: str | None, room: str | None, base_url: str | None, data_dir: Path | None, as_json: bool
 ) -> None:
-    """Give AGENCY's feed (or a room's, with --room) a new URL; the old URL stops working."""
+    """Give AGENCY's feed (or a room's, with --room) a new URL; the old URL stops working.
+
+    \b
+    Examples:
+      confsched feeds rotate ubnd-tinh
+      confsched feeds rotate --room dt-la-bang
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     key = _key(agency, room)
@@ -102,7 +120,12 @@ def rotate(
 @click.option("--room", default=None, help="Revoke this room's feed instead of an agency's.")
 @data_option
 def revoke(agency: str | None, room: str | None, data_dir: Path | None) -> None:
-    """Close AGENCY's feed (or a room's) without a new URL; 'rotate' opens it again."""
+    """Close AGENCY's feed (or a room's) without a new URL; 'rotate' opens it again.
+
+    \b
+    Example:
+      confsched feeds revoke ubnd-tinh
+    """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     key = _key(agency, room)

@@ -13,7 +13,13 @@ from confsched.services.inventory import endpoint_view, find_endpoint, import_fl
 
 @click.group()
 def rooms() -> None:
-    """The inventory: sites, agencies, endpoints and bridges."""
+    """The inventory: sites, agencies, endpoints and bridges.
+
+    \b
+    Examples:
+      confsched rooms import sample_rooms.yaml
+      confsched rooms list --with district:h-dai-tu
+    """
 
 
 @rooms.command("import")
@@ -21,7 +27,13 @@ def rooms() -> None:
 @data_option
 @json_option
 def import_(fleet_file: Path, data_dir: Path | None, as_json: bool) -> None:
-    """Load FLEET_FILE (YAML); a broken file is refused whole and nothing changes."""
+    """Load FLEET_FILE (YAML); a broken file is refused whole and nothing changes.
+
+    \b
+    Examples:
+      confsched rooms import sample_rooms.yaml --json
+      confsched rooms import sample_rooms.yaml
+    """
     db = open_store(data_dir)
     report = import_fleet(db, fleet_file)
     if as_json:
@@ -41,7 +53,13 @@ def import_(fleet_file: Path, data_dir: Path | None, as_json: bool) -> None:
 @data_option
 @json_option
 def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
-    """List endpoints (all, or those chosen by --with)."""
+    """List endpoints (all, or those chosen by --with).
+
+    \b
+    Examples:
+      confsched rooms list
+      confsched rooms list --with tag:vung-cao --json
+    """
     fleet = require_fleet(open_store(data_dir))
     chosen = expand_selectors(fleet, selectors.split(","))
     views = [endpoint_view(fleet, e) for e in chosen]
@@ -61,7 +79,13 @@ def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
 @data_option
 @json_option
 def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
-    """Show one endpoint with its site, district, agency and bridge."""
+    """Show one endpoint with its site, district, agency and bridge.
+
+    \b
+    Examples:
+      confsched rooms show tinh-uy
+      confsched rooms show dt-la-bang --json
+    """
     fleet = require_fleet(open_store(data_dir))
     view = find_endpoint(fleet, endpoint_id)
     if as_json:

@@ -69,7 +69,13 @@ def run_until_signal(main: asyncio.Future[None] | object) -> None:
 @click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
 @click.option("--public-url", default="", help="Base URL printed in feed links.")
 def serve(rooms: Path | None, data_dir: Path | None, http: str, ssh: str, public_url: str) -> None:
-    """Run the scheduler: agent link (SSH), JSON API, feeds and /metrics (HTTP)."""
+    """Run the scheduler: agent link (SSH), JSON API, feeds and /metrics (HTTP).
+
+    \b
+    Examples:
+      confsched serve
+      confsched serve --http 0.0.0.0:8080 --public-url https://lich.example.gov.vn
+    """
     settings = build_settings(data_dir, rooms, http, ssh, public_url)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -94,7 +100,13 @@ def serve(rooms: Path | None, data_dir: Path | None, http: str, ssh: str, public
 @click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
 @click.option("--headless", is_flag=True, help="No console: serve and simulate until Ctrl-C.")
 def demo(data_dir: Path | None, http: str, ssh: str, headless: bool) -> None:
-    """Serve the sample province with a simulated agent in every room, and open the console."""
+    """Serve the sample province with a simulated agent in every room, and open the console.
+
+    \b
+    Examples:
+      confsched demo
+      confsched demo --headless
+    """
     from confsched.demo import run_demo
 
     settings = build_settings(data_dir, None, http, ssh)

@@ -19,6 +19,7 @@ from confsched.domain.conflicts import (
     EndpointConflict,
     Holder,
     PortsConflict,
+    SizeConflict,
 )
 from confsched.domain.inventory import expand_selectors
 from confsched.domain.model import (
@@ -37,7 +38,7 @@ from confsched.domain.ports import (
     free_ports,
     ports_needed,
 )
-from confsched.errors import InvalidInput, NotFound
+from confsched.errors import BookingRefused, InvalidInput, NotFound
 
 MAX_DURATION = timedelta(hours=24)
 MAX_SETUP = timedelta(hours=2)
@@ -106,16 +107,34 @@ def build_session(
     return session, rule
 
 
+def working_hours_warning(fleet: Fleet, start: datetime, end: datetime) -> str | None:
+    """Why a meeting from ``start`` to ``end`` lies outside the fleet's working hours, or None.
+
+    Such a booking is legal (a late sitting, a weekend drill) but usually a typo (20:00 for
+    08:00), so it is accepted with this said back to the operator."""
+    tz = ZoneInfo(fleet.timezone)
+    hours = fleet.working_hours
+    first, last = start.astimezone(tz), end.astimezone(tz)
+    if first.weekday() not in hours.days:
+        return f"{first:%Y-%m-%d} is a {first:%A}, not a working day"
+    if first.time() < hours.start or last.date() != first.date() or last.time() > hours.end:
+        return (
+            f"{first:%H:%M}–{last:%H:%M} is outside working hours "
+            f"({hours.start:%H:%M}–{hours.end:%H:%M})"
+        )
+    return None
+
+
 def participants_of(fleet: Fleet, selectors: Sequence[str]) -> tuple[str, ...]:
-    """The endpoints chosen by ``selectors``: at least one, at most 192."""
+    """The endpoints chosen by ``selectors``: at least one, at most 192 (more is a refused
+    booking, exit 3 and HTTP 409 like a taken room, since the operator fixes it the same way:
+    by choosing fewer rooms)."""
     if not any(s.strip() for s in selectors):
         raise InvalidInput("no rooms chosen: give endpoints or groups (e.g. all, district:ID)")
     endpoints = expand_selectors(fleet, tuple(selectors))
     if len(endpoints) > MAX_ENDPOINTS_PER_SESSION:
-        raise InvalidInput(
-            f"{len(endpoints)} endpoints chosen; a session holds at most "
-            f"{MAX_ENDPOINTS_PER_SESSION}"
-        )
+        too_many = SizeConflict(len(endpoints), MAX_ENDPOINTS_PER_SESSION)
+        raise BookingRefused(f"booking refused: {too_many.message}", [too_many])
     return endpoints
 
 

@@ -6,7 +6,7 @@ docs/api.md, with times in the fleet's local time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,7 +96,42 @@ class PortsConflict:
         }
 
 
-Conflict = EndpointConflict | PortsConflict
+@dataclass(frozen=True, slots=True)
+class SizeConflict:
+    """More endpoints chosen than one session may hold: refused like any other booking."""
+
+    chosen: int
+    limit: int
+
+    kind = "size"
+
+    @property
+    def message(self) -> str:
+        return f"{self.chosen} endpoints chosen; a session holds at most {self.limit}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "chosen": self.chosen,
+            "limit": self.limit,
+            "message": self.message,
+        }
+
+
+Conflict = EndpointConflict | PortsConflict | SizeConflict
+
+REFUSAL_REASONS = ("endpoint_conflict", "ports_conflict", "too_many_endpoints", "other")
+"""The ``reason`` label values of ``confsched_booking_refusals_total``."""
+
+
+def refusal_reason(conflicts: Sequence[object]) -> str:
+    """One refused booking's main reason: a room taken wins over ports, ports over size."""
+    kinds = {getattr(c, "kind", "") for c in conflicts}
+    for kind, reason in (("endpoint", REFUSAL_REASONS[0]), ("ports", REFUSAL_REASONS[1]),
+                         ("size", REFUSAL_REASONS[2])):  # fmt: skip
+        if kind in kinds:
+            return reason
+    return REFUSAL_REASONS[3]
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,17 @@ def parse_local_time(text: str, tz: ZoneInfo) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def parse_window_bound(text: str, tz: ZoneInfo) -> datetime:
+    """A window's edge (``--from``, ``--to``): a local time, or a date alone meaning its local
+    midnight (``2026-12-08`` is 2026-12-08 00:00), as people type a day; returned in UTC."""
+    cleaned = text.strip()
+    try:
+        day = datetime.strptime(cleaned, "%Y-%m-%d")
+    except ValueError:
+        return parse_local_time(cleaned, tz)
+    return day.replace(tzinfo=tz).astimezone(UTC)
+
+
 def format_local(moment: datetime, tz: ZoneInfo) -> str:
     """How times are shown to people: local, to the minute."""
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")

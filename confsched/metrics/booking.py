@@ -24,18 +24,21 @@ from confsched.metrics.sources import BookingSnapshot
 from confsched.services.booking_reads import bridge_usage, occurrences_with_sessions
 from confsched.store.booking import all_session_ids
 from confsched.store.health import load_readiness
+from confsched.store.refusals import AREA as REFUSALS_AREA
+from confsched.store.refusals import refusal_counts
 
 NEXT_SESSION_HORIZON = timedelta(days=1)
 READINESS_HORIZON = timedelta(hours=1)
 STATE_HORIZON = HORIZON
 REFRESH_SECONDS = 10.0
-AREAS = frozenset({"sessions", "readiness", "inventory"})
+AREAS = frozenset({"sessions", "readiness", "inventory", REFUSALS_AREA})
 
 log = logging.getLogger(__name__)
 
 
 def booking_snapshot(db: sqlite_utils.Database, now: datetime) -> BookingSnapshot:
-    """Ports in use, sessions by state, who is booked next, readiness within the hour."""
+    """Ports in use, sessions by state, who is booked next, readiness within the hour, and the
+    refusals counted so far."""
     pairs = occurrences_with_sessions(db, now, now + STATE_HORIZON)
     sessions: dict[str, Session] = {s.id: s for s, _ in pairs}
     live = [o for _, o in pairs]
@@ -48,6 +51,7 @@ def booking_snapshot(db: sqlite_utils.Database, now: datetime) -> BookingSnapsho
         next_start=_next_start(soon, sessions),
         upcoming_sessions=len(upcoming),
         readiness=_readiness(db, upcoming, sessions),
+        refusals=refusal_counts(db),
     )
 
 

@@ -26,6 +26,7 @@ from prometheus_client.core import (
 )
 
 from confsched.domain import health as judge
+from confsched.domain.conflicts import REFUSAL_REASONS
 from confsched.domain.model import Endpoint, EndpointHealth, EndpointState, Fleet
 from confsched.metrics.sources import (
     EMPTY_BOOKING,
@@ -85,7 +86,7 @@ LOGIN_REFUSALS = (
     "unknown_endpoint",
     "wrong_key",
 )
-BOOKING_REFUSALS = ("endpoint_conflict", "ports_conflict")
+BOOKING_REFUSALS = REFUSAL_REASONS
 ENDPOINT_FAMILIES = (INFO, STATE, PROBLEM, CHECK, LAST_REPORT, RTT, JITTER, LOSS)
 BOOKING_FAMILIES = (NEXT_SESSION, READINESS)
 
@@ -298,7 +299,7 @@ def counter_families(inp: ScrapeInput) -> list[Metric]:
     )
     refusals = _by_reason(
         "confsched_booking_refusals",
-        "Bookings refused, by reason.",
+        "Bookings refused (by the CLI or the API), by reason.",
         inp.refusals,
         BOOKING_REFUSALS,
     )

@@ -5,10 +5,8 @@ not matter and a component that is not part of the build simply contributes noth
 
 * ``ctx.components["health_board"]``: the health board (``confsched.services.health``); its
   ``latest`` dict is read as is — no copy — and its counters become the ``_total`` families.
-* refusals counted by :meth:`LiveSource.refused` (the HTTP layer calls it for every
-  ``BookingRefused`` the API answers), plus ``ctx.components["booking"].refusals`` should the
-  booking service ever keep its own.
-* the booking snapshot, refreshed in the background by :class:`BookingRefresher`.
+* the booking snapshot, refreshed in the background by :class:`BookingRefresher`; it carries
+  the booking refusals the store counted (the CLI's in another process as well as the API's).
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -36,16 +34,6 @@ class LiveSource:
         kwargs = {} if refresh_seconds is None else {"interval": refresh_seconds}
         self.booking = BookingRefresher(self._read_booking, **kwargs)
         ctx.on_change(self.booking.changed)
-        self.refusals: dict[str, int] = {}
-
-    def refused(self, conflicts: Iterable[object]) -> None:
-        """Count one refused booking under its main reason (a room taken wins over ports)."""
-        kinds = {getattr(c, "kind", "") for c in conflicts}
-        reason = (
-            "endpoint_conflict" if "endpoint" in kinds else "ports_conflict" if "ports" in kinds
-            else "other"
-        )  # fmt: skip
-        self.refusals[reason] = self.refusals.get(reason, 0) + 1
 
     async def _read_booking(self, now: datetime) -> BookingSnapshot:
         return await self.ctx.store.read(booking_snapshot, now)
@@ -59,7 +47,7 @@ class LiveSource:
             health=getattr(board, "latest", None) or {},
             counters=board_counters(board),
             booking=self.booking.snapshot,
-            refusals=_merge(self.refusals, _refusals(ctx.components.get("booking"))),
+            refusals=self.booking.snapshot.refusals,
             version=__version__,
             default_interval=getattr(board, "default_interval", None),
             limits=getattr(board, "thresholds", None) or judge.Thresholds(),
@@ -85,15 +73,3 @@ def board_counters(board: Any) -> HealthCounters:
         reports_rejected=dict(getattr(board, "reports_rejected", {})),
         logins_refused=dict(getattr(board, "logins_refused", {})),
     )
-
-
-def _refusals(booking: Any) -> Mapping[str, int]:
-    refusals = getattr(booking, "refusals", None)
-    return dict(refusals) if refusals else {}
-
-
-def _merge(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
-    out = dict(a)
-    for reason, n in b.items():
-        out[reason] = out.get(reason, 0) + n
-    return out

@@ -91,18 +91,14 @@ class BookingSnapshot:
     """Occurrences in their setup window or starting within the next hour."""
     readiness: Mapping[str, Readiness] = field(default_factory=dict)
     """endpoint id → its readiness for the occurrence it is booked for within the next hour."""
+    refusals: Mapping[str, int] = field(default_factory=dict)
+    """reason → bookings refused so far, as counted in the store by whichever process refused."""
 
 
 class BookingSource(Protocol):
     """Builds a :class:`BookingSnapshot`; called off the scrape path, may read the store."""
 
     async def snapshot(self, now: float) -> BookingSnapshot: ...
-
-
-class RefusalSource(Protocol):
-    """Cumulative booking refusals by reason (``endpoint_conflict``, ``ports``, ``invalid``)."""
-
-    def refusals(self) -> Mapping[str, int]: ...
 
 
 EMPTY_BOOKING = BookingSnapshot()

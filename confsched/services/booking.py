@@ -28,12 +28,13 @@ from confsched.domain.booking import (
     with_allocations,
 )
 from confsched.domain.model import Fleet, Occurrence, PortAllocation, Session, SessionStatus
-from confsched.errors import InvalidInput, NotFound
+from confsched.errors import BookingRefused, InvalidInput, NotFound
 from confsched.services.booking_checks import (
     check,
     ensure_horizon,
     occurrences_to_store,
     refusal_summary,
+    refusals_counted,
     refuse_unless_ok,
     stored_horizon,
     wanted_horizon,
@@ -48,6 +49,7 @@ from confsched.services.booking_reads import (
     list_sessions,
     occurrences_between,
     occurrences_with_sessions,
+    parse_bound,
     parse_instant,
     parse_request,
     readiness_counts,
@@ -82,7 +84,18 @@ def book(
 ) -> Session:
     """Store the session, or raise BookingRefused listing every conflict (nothing stored)."""
     now = now or now_utc()
-    session, _ = build_session(fleet, request, now, session_id or new_session_id())
+    with refusals_counted(db):
+        return _book(db, fleet, request, now, session_id or new_session_id())
+
+
+def _book(
+    db: sqlite_utils.Database,
+    fleet: Fleet,
+    request: BookingRequest,
+    now: datetime,
+    session_id: str,
+) -> Session:
+    session, _ = build_session(fleet, request, now, session_id)
     tz = ZoneInfo(fleet.timezone)
     with immediate(db):
         horizon = ensure_horizon(db, fleet, wanted_horizon(session, tz, now))
@@ -107,7 +120,10 @@ def preview(
 ) -> Preview:
     """What ``book`` would answer, storing nothing (the console's live conflict preview)."""
     now = now or now_utc()
-    session, _ = build_session(fleet, request, now, "preview")
+    try:
+        session, _ = build_session(fleet, request, now, "preview")
+    except BookingRefused as too_many:  # over 192 rooms: answered as the conflict it is
+        return Preview(False, too_many.conflicts, None)  # type: ignore[arg-type]
     tz = ZoneInfo(fleet.timezone)
     horizon = max(stored_horizon(db) or now, now + HORIZON)
     occurrences = occurrences_to_store(session, tz, horizon)
@@ -130,7 +146,7 @@ def move(
 ) -> Session:
     """Move the whole session (or one occurrence of a series, by its original start)."""
     now = now or now_utc()
-    with immediate(db):
+    with refusals_counted(db), immediate(db):
         session = _writable(db, session_id)
         if occurrence is not None and session.rrule:
             _move_one(db, fleet, session, occurrence, start, duration, now)
@@ -260,7 +276,7 @@ def cancel(
 ) -> Session:
     """Cancel the session (its occurrences from now on) or one occurrence; frees rooms, ports."""
     now = now or now_utc()
-    with immediate(db):
+    with refusals_counted(db), immediate(db):
         session = _writable(db, session_id)
         if occurrence is not None and session.rrule:
             current = _live_occurrence(db, fleet, session, occurrence, now)
@@ -351,6 +367,7 @@ __all__ = [
     "now_utc",
     "occurrences_between",
     "occurrences_with_sessions",
+    "parse_bound",
     "parse_instant",
     "parse_request",
     "preview",

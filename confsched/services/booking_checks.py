@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,10 +27,12 @@ from confsched.domain.booking import (
     materialise,
     series_end,
 )
+from confsched.domain.conflicts import PortsConflict, refusal_reason
 from confsched.domain.model import Fleet, Occurrence, PortAllocation, Session
 from confsched.errors import BookingRefused, InvalidInput
 from confsched.store import booking as store
 from confsched.store.db import from_db_time, to_db_time
+from confsched.store.refusals import count_refusal
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +135,17 @@ def refuse_unless_ok(decision: Decision) -> None:
         raise BookingRefused(refusal_summary(decision.conflicts), decision.conflicts)
 
 
+@contextmanager
+def refusals_counted(db: sqlite_utils.Database) -> Iterator[None]:
+    """Count a refusal where it is decided (so the CLI's count as the API's do), after its
+    transaction rolled back; the refusal itself goes on to the caller."""
+    try:
+        yield
+    except BookingRefused as refused:
+        count_refusal(db, refusal_reason(refused.conflicts))
+        raise
+
+
 def refusal_summary(conflicts: Sequence[Conflict]) -> str:
     """One line: how many rooms are taken, by how many sessions, and whether ports ran out."""
     rooms = {c.endpoint for c in conflicts if isinstance(c, EndpointConflict)}
@@ -142,7 +156,7 @@ def refusal_summary(conflicts: Sequence[Conflict]) -> str:
             f"{len(rooms)} room{'s' if len(rooms) != 1 else ''} already booked by "
             f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}"
         )
-    ports = [c for c in conflicts if not isinstance(c, EndpointConflict)]
+    ports = [c for c in conflicts if isinstance(c, PortsConflict)]
     if ports:
         parts.append(
             f"not enough bridge ports at {len(ports)} time{'s' if len(ports) != 1 else ''}"

@@ -35,8 +35,8 @@ from confsched.domain.model import (
 )
 from confsched.domain.ports import Load, allocate, usage
 from confsched.domain.slots import Slot, SlotQuery
-from confsched.domain.timeparse import parse_duration, parse_local_time
-from confsched.errors import InvalidInput, NotFound
+from confsched.domain.timeparse import parse_duration, parse_local_time, parse_window_bound
+from confsched.errors import BookingRefused, InvalidInput, NotFound
 from confsched.store import booking as store
 from confsched.store.health import load_readiness
 
@@ -294,7 +294,10 @@ def find_slots(
     """The earliest ``count`` slots (non-overlapping, by start) where every chosen endpoint is
     free from the setup time on and the bridges have the ports, inside working hours."""
     now = now or datetime.now(UTC).replace(microsecond=0)
-    endpoints = participants_of(fleet, selectors)
+    try:
+        endpoints = participants_of(fleet, selectors)
+    except BookingRefused as too_many:  # a search is no booking: a plain bad-input error
+        raise InvalidInput(str(too_many).removeprefix("booking refused: ")) from None
     if duration <= timedelta(0) or duration > MAX_DURATION:
         raise InvalidInput("the duration must be more than 0 and at most 24 hours")
     if within <= timedelta(0) or within > timedelta(days=366):
@@ -410,3 +413,8 @@ def request_from_json(fleet: Fleet, body: Mapping[str, Any]) -> BookingRequest:
 def parse_instant(text: str | None, fleet: Fleet) -> datetime | None:
     """An optional local time (``YYYY-MM-DD HH:MM``) or ISO 8601 with an offset, in UTC."""
     return parse_local_time(text, ZoneInfo(fleet.timezone)) if text else None
+
+
+def parse_bound(text: str | None, fleet: Fleet) -> datetime | None:
+    """An optional window edge: a local time, or a date alone for its midnight; in UTC."""
+    return parse_window_bound(text, ZoneInfo(fleet.timezone)) if text else None

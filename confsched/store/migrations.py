@@ -152,3 +152,10 @@ def m005_agent_instance(db: sqlite_utils.Database) -> None:
     agent that sends no hello): resends are told apart from a new life's reports by it."""
     for table in ("health_latest", "health_history"):
         db.execute(f"ALTER TABLE {table} ADD COLUMN instance TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m006_booking_refusals(db: sqlite_utils.Database) -> None:
+    """Refused bookings counted by reason, where they are decided (CLI and API alike), so the
+    running scheduler's ``confsched_booking_refusals_total`` counts another process's too."""
+    db["booking_refusals"].create({"reason": str, "count": int}, pk="reason", not_null={"count"})

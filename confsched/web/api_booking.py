@@ -50,8 +50,8 @@ def _render(ctx: ServerContext, loaded: Loaded) -> list[dict[str, Any]]:
 
 
 def _window(request: web.Request, fleet: Fleet) -> tuple[datetime, datetime]:
-    start = svc.parse_instant(request.query.get("from"), fleet) or svc.now_utc()
-    end = svc.parse_instant(request.query.get("to"), fleet) or start + DEFAULT_WINDOW
+    start = svc.parse_bound(request.query.get("from"), fleet) or svc.now_utc()
+    end = svc.parse_bound(request.query.get("to"), fleet) or start + DEFAULT_WINDOW
     if end <= start:
         raise InvalidInput("'to' must be after 'from'")
     return start, end
@@ -172,7 +172,7 @@ async def free_slots(request: web.Request) -> web.Response:
     duration = parse_duration(query["duration"])
     within = parse_duration(query.get("within", "7d"))
     setup = parse_duration(query.get("setup", "15m"))
-    earliest = svc.parse_instant(query.get("from"), ctx.fleet)
+    earliest = svc.parse_bound(query.get("from"), ctx.fleet)
     selectors = query["with"].split(",")
 
     def work(db: sqlite_utils.Database) -> list[dict[str, str]]:

@@ -15,9 +15,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler, Middleware
 
-from confsched.errors import BookingRefused
 from confsched.metrics.exporter import MetricsExporter
 from confsched.metrics.live import LiveSource
 from confsched.server import ServerContext
@@ -89,25 +87,10 @@ def _gzip(parts: list[bytes]) -> bytes:
     return b"".join(out)
 
 
-def count_refusals(source: LiveSource) -> Middleware:
-    """Innermost middleware: counts each ``BookingRefused`` on its way to the error mapping."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except BookingRefused as exc:
-            source.refused(exc.conflicts)
-            raise
-
-    return middleware
-
-
 def setup(app: web.Application, ctx: ServerContext) -> None:
     """Route module hook (``confsched.web.app.ROUTE_MODULES``)."""
     source = LiveSource(ctx)
     ctx.components["metrics"] = source
-    app.middlewares.append(count_refusals(source))
     app[EXPORTER] = MetricsExporter(source.read)
     app[GZIP_POOL] = ThreadPoolExecutor(1, thread_name_prefix="metrics-gzip")
     app.cleanup_ctx.append(source.running)
