@@ -98,7 +98,7 @@ class SimulatedRoom:
             "host": Check(True),
         }
         measurements = {
-            "rtt_ms": round(p.rtt_ms + rng.gauss(0, p.jitter_ms / 2), 2),
+            "rtt_ms": round(max(0.0, p.rtt_ms + rng.gauss(0, p.jitter_ms / 2)), 2),
             "jitter_ms": round(abs(rng.gauss(p.jitter_ms, p.jitter_ms / 4)), 2),
             "loss_ratio": round(max(0.0, loss + rng.gauss(0, loss / 5)) if loss else 0.0, 3),
             "cpu_ratio": round(rng.uniform(0.03, 0.35), 3),

@@ -85,6 +85,10 @@ def _raw_report(**fields: object) -> bytes:
         {"measurements": {"rtt_ms": 1e300}},
         {"measurements": {"rtt_ms": "fast"}},
         {"measurements": {"rtt_ms": True}},
+        {"measurements": {"rtt_ms": -3.0}},
+        {"measurements": {"jitter_ms": -0.5}},
+        {"measurements": {"loss_ratio": -0.1}},
+        {"measurements": {"loss_ratio": 1.5}},
         {"measurements": {f"m{i}": 1 for i in range(wire.MAX_MEASUREMENTS + 1)}},
         {"checks": {"camera": {"ok": 1}}},
         {"checks": {"Camera!": {"ok": True}}},
@@ -122,7 +126,7 @@ def test_splitter_joins_lines_split_across_chunks() -> None:
 @given(
     seq=st.integers(0, wire.MAX_SEQ),
     values=st.dictionaries(
-        st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
+        st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True),  # no unit suffix: any sign
         st.floats(-1e12, 1e12, allow_nan=False),
         max_size=10,
     ),

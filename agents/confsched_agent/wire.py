@@ -286,8 +286,26 @@ def _measurements(obj: dict, seq: int | None) -> dict[str, float]:
             raise WireError("bad_field", f"bad measurement name {str(name)[:40]!r}", seq)
         if not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:  # also false for NaN
             raise WireError("bad_field", f"measurement {name!r} out of range", seq)
+        if not _unit_ok(name, value):
+            raise WireError(
+                "bad_field", f"measurement {name!r} is {value}: {_unit_rule(name)}", seq
+            )
         out[name] = float(value)
     return out
+
+
+NON_NEGATIVE_UNITS = ("_ms", "_s", "_bytes", "_ratio")
+"""Measurements in these units cannot be negative (a negative RTT or loss is a broken probe)."""
+
+
+def _unit_ok(name: str, value: float) -> bool:
+    if name.endswith("_ratio"):
+        return 0.0 <= value <= 1.0
+    return value >= 0 or not name.endswith(NON_NEGATIVE_UNITS)
+
+
+def _unit_rule(name: str) -> str:
+    return "a ratio must be from 0 to 1" if name.endswith("_ratio") else "must not be negative"
 
 
 def _interval(obj: dict, seq: int | None) -> float | None:

@@ -44,6 +44,19 @@ class Limits:
     """SSH channel window: bytes an agent may send ahead of our reading."""
 
 
+CLOSE_WORDS = {
+    "revoked": "closed by the scheduler: key revoked",
+    "garbage": "closed by the scheduler: garbage on the channel",
+}
+
+
+def _lost_reason(exc: Exception | None) -> str:
+    """A disconnect in words: the agent hung up, or the connection broke (and how)."""
+    if exc is None:
+        return "closed by the agent"
+    return f"connection lost: {str(exc)[:80] or type(exc).__name__}"
+
+
 class _Login(asyncssh.SSHServer):
     """One incoming connection, from TCP accept to the end of its agent session."""
 
@@ -56,6 +69,8 @@ class _Login(asyncssh.SSHServer):
         self.key_text: str | None = None
         self.session: AgentSession | None = None
         self.source = ""
+        self.close_reason: str | None = None
+        """Why the scheduler closed this connection, in words (None: it did not)."""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
@@ -70,7 +85,7 @@ class _Login(asyncssh.SSHServer):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.endpoint is None and self._refusal is not None:
             self._link.board.logins_refused[self._refusal] += 1
-        self._link.connection_closed(self)
+        self._link.connection_closed(self, self.close_reason or _lost_reason(exc))
 
     # -- authentication: public keys only ---------------------------------------------------------
 
@@ -200,18 +215,20 @@ class AgentLink:
     def logged_in(self, login: _Login, endpoint: str) -> None:
         self._leave_unauthenticated(login)
         self.board.logins_accepted += 1
+        self.board.disconnects.pop(endpoint, None)
         old = self.agents.get(endpoint)
         self.agents[endpoint] = login
         if old is not None and old is not login:
             self.board.connections_closed["replaced"] += 1
             old.close()
 
-    def connection_closed(self, login: _Login) -> None:
+    def connection_closed(self, login: _Login, reason: str) -> None:
         self._open.discard(login)
         if login.endpoint is None:
             self._leave_unauthenticated(login)  # its place before login is free again
         elif self.agents.get(login.endpoint) is login:
             del self.agents[login.endpoint]
+            self.board.disconnects[login.endpoint] = reason
 
     def session_closed(self, session: AgentSession) -> None:
         login = self.agents.get(session.endpoint)
@@ -225,6 +242,7 @@ class AgentLink:
         if login is None:
             return False
         self.board.connections_closed[reason] += 1
+        login.close_reason = CLOSE_WORDS.get(reason, reason)
         login.close()
         return True
 

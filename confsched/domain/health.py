@@ -149,26 +149,60 @@ def _pct(ratio: float) -> str:
     return f"{value:.0f}%" if value >= 1 or value == 0 else f"{value:.1f}%"
 
 
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """The scheduler's own start: when it came up, and the newest report it had stored then.
+
+    Agents that were reporting when the scheduler stopped need a few intervals to reconnect and
+    deliver; until the scheduler has been up that long, silence is its own outage, not theirs.
+    """
+
+    up_since: datetime
+    heard_until: datetime | None = None
+    """The newest report stored before this start (None: nothing was ever stored)."""
+
+
 def at(
     health: EndpointHealth,
     now: datetime,
     interval: timedelta,
     limits: Thresholds = Thresholds(),
+    restart: Restart | None = None,
 ) -> EndpointHealth:
-    """``health`` as seen at ``now``: offline once ``offline_after`` intervals passed silently."""
+    """``health`` as seen at ``now``: offline once ``offline_after`` intervals passed silently.
+
+    Within ``offline_after`` intervals of a ``restart``, only a room that was already silent
+    that long before the scheduler stopped hearing (``heard_until``) shows offline. An offline
+    room keeps the worst finding of its last report ("last report: camera missing").
+    """
     if health.last_report_at is None:
         if health.state is EndpointState.UNKNOWN and not health.reasons:
             return replace(health, reasons=("never reported",), codes=("never_reported",))
         return health
     silent = now - health.last_report_at
-    if silent < interval * limits.offline_after:
+    if now < offline_from(health.last_report_at, interval * limits.offline_after, restart):
         return health
-    return replace(
-        health,
-        state=EndpointState.OFFLINE,
-        reasons=(f"no report for {_ago(silent)}",),
-        codes=("no_report",),
-    )
+    reasons: tuple[str, ...] = (f"no report for {_ago(silent)}",)
+    if health.state is not EndpointState.OK and health.reasons:
+        reasons += (f"last report: {health.reasons[0]}",)
+    return replace(health, state=EndpointState.OFFLINE, reasons=reasons, codes=("no_report",))
+
+
+def offline_from(last_report: datetime, patience: timedelta, restart: Restart | None) -> datetime:
+    """The moment a room last heard at ``last_report`` turns offline.
+
+    ``patience`` (``offline_after`` intervals) after its last report; after a ``restart``, not
+    before the scheduler has been up that long, unless the room was already that silent when
+    the scheduler stopped hearing (with nothing stored before the start, no report can predate
+    it, so there is nothing to forgive).
+    """
+    due = last_report + patience
+    if restart is None:
+        return due
+    heard = restart.heard_until
+    if heard is None or heard - last_report >= patience:
+        return due
+    return max(due, restart.up_since + patience)
 
 
 def unknown(endpoint: str) -> EndpointHealth:

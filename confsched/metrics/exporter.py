@@ -82,7 +82,13 @@ class MetricsExporter:
             inp = replace(self._read(), stats=self.stats)
             r = self._renderer
             health = await r.render(
-                inp.fleet.endpoints, inp.health, inp.now_dt, inp.interval, inp.limits, pacer
+                inp.fleet.endpoints,
+                inp.health,
+                inp.now_dt,
+                inp.interval,
+                inp.limits,
+                pacer,
+                inp.restart,
             )
             bodies = [*health, *await r.render_booking(inp.booking, pacer)]
             parts = self._assemble(encoder, content_type, inp, bodies, names)

@@ -116,6 +116,8 @@ class ScrapeInput:
     stats: ScrapeStats = ScrapeStats()
     version: str = ""
     limits: judge.Thresholds = field(default_factory=judge.Thresholds)
+    restart: judge.Restart | None = None
+    """The scheduler's start (no offline for the silence of its own outage)."""
 
     @property
     def now_dt(self) -> datetime:
@@ -154,12 +156,13 @@ def current_health(
     now: datetime,
     default_interval: timedelta,
     limits: judge.Thresholds,
+    restart: judge.Restart | None = None,
 ) -> EndpointHealth:
     """The health the endpoint shows at ``now``: never reported, as judged, or gone offline
     (the same rule as the health board's ``health()``, which the API shows)."""
     if entry is None:
         return judge.unknown(endpoint)
-    return judge.at(entry.health, now, entry_interval(entry, default_interval), limits)
+    return judge.at(entry.health, now, entry_interval(entry, default_interval), limits, restart)
 
 
 def problem_codes(h: EndpointHealth) -> tuple[str, ...]:
@@ -193,7 +196,7 @@ def endpoint_families(inp: ScrapeInput) -> list[Metric]:
     info, state, problem, check, last, rtt, jitter, loss = families
     now, interval = inp.now_dt, inp.interval
     for ep in inp.fleet.endpoints.values():
-        h = current_health(ep.id, inp.health.get(ep.id), now, interval, inp.limits)
+        h = current_health(ep.id, inp.health.get(ep.id), now, interval, inp.limits, inp.restart)
         info.add_metric([ep.id], info_labels(ep))
         for s in STATES:
             state.add_metric([ep.id, district_label(ep), ep.agency, s.value], _flag(h.state is s))

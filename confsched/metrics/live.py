@@ -51,6 +51,7 @@ class LiveSource:
             version=__version__,
             default_interval=getattr(board, "default_interval", None),
             limits=getattr(board, "thresholds", None) or judge.Thresholds(),
+            restart=getattr(board, "restart", None),
         )
 
     async def running(self, app: object = None) -> AsyncIterator[None]:

@@ -162,6 +162,7 @@ class EndpointRenderer:
         interval: timedelta,
         limits: judge.Thresholds,
         pacer: Pacer,
+        restart: judge.Restart | None = None,
     ) -> list[list[bytes]]:
         """Sample lines of the eight health families: per family, one bytes per block of
         endpoints (a block re-joined only when one of its endpoints changed)."""
@@ -184,11 +185,11 @@ class EndpointRenderer:
                 if span is None:
                     span = fam.entry_interval(entry, interval) * limits.offline_after  # type: ignore[arg-type]
                     spans[entry.interval] = span  # type: ignore[union-attr]
-                slot.deadline = last + span
+                slot.deadline = judge.offline_from(last, span, restart)
             if last is not None and now < slot.deadline:
                 cur = entry.health  # type: ignore[union-attr]
             else:
-                cur = fam.current_health(slot.endpoint.id, entry, now, interval, limits)
+                cur = fam.current_health(slot.endpoint.id, entry, now, interval, limits, restart)
                 slot.deadline = FAR_FUTURE
             self._update(i, slot, entry, cur, dirty, i >> BLOCK_BITS)
             if not rerendered & 63:

@@ -82,6 +82,10 @@ class HealthBoard:
     connections_closed: Counter[str] = field(default_factory=Counter)
     version: int = 0
     """Grows with every change of the board: a cheap 'anything new?' for pollers."""
+    restart: rules.Restart | None = None
+    """This scheduler's start: no room is judged offline for the silence of its own outage."""
+    disconnects: dict[str, str] = field(default_factory=dict)
+    """endpoint → why its last connection ended, while it has none (cleared on login)."""
 
     def health(self, endpoint: str, now: datetime) -> EndpointHealth:
         """The endpoint's state at ``now``: offline if silent too long, unknown if never seen."""
@@ -89,7 +93,7 @@ class HealthBoard:
         if stored is None:
             return rules.unknown(endpoint)
         interval = timedelta(seconds=stored.interval) if stored.interval else self.default_interval
-        return rules.at(stored.health, now, interval, self.thresholds)
+        return rules.at(stored.health, now, interval, self.thresholds, self.restart)
 
     def snapshot(self, endpoints: list[str], now: datetime) -> dict[str, EndpointHealth]:
         return {e: self.health(e, now) for e in endpoints}
@@ -213,6 +217,12 @@ class HealthService:
                 self.observe_delay(now - item.report_time.timestamp())
 
 
+def restart_of(board: HealthBoard, now: datetime) -> rules.Restart:
+    """This start, with the newest report the store held before it."""
+    heard = [s.health.last_report_at for s in board.latest.values() if s.health.last_report_at]
+    return rules.Restart(now, max(heard) if heard else None)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -250,6 +260,7 @@ async def start(ctx: ServerContext) -> Stopper:
     board = HealthBoard(ctx.fleet.report_interval, thresholds)
     for stored in await ctx.store.read(load_latest):
         board.latest[stored.health.endpoint] = stored
+    board.restart = restart_of(board, utc_now())
     service = HealthService(board, ctx.store.write)
     service.start()
     watcher = asyncio.create_task(watch_states(ctx, board), name="health-states")
