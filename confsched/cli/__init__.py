@@ -23,6 +23,7 @@ COMMANDS = {
     "agents": "confsched.cli.agents:agents",
     "simulate": "confsched.cli.agents:simulate",
     "feeds": "confsched.cli.feeds:feeds",
+    "health": "confsched.cli.health:health",
     "tui": "confsched.cli.console:tui",
 }
 

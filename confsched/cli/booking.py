@@ -18,6 +18,7 @@ import click
 from confsched.cli.common import data_option, json_option, open_store, plural, print_json, table
 from confsched.domain.booking import working_hours_warning
 from confsched.domain.conflicts import EndpointConflict, PortsConflict
+from confsched.cli.risk import readiness_detail, readiness_lines, risk
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.domain.ports import usage
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
@@ -145,13 +146,17 @@ def conflict_lines(conflicts: tuple[object, ...], tz: ZoneInfo) -> list[str]:
 
 @click.group()
 def sessions() -> None:
-    """Booked sessions: list, show, move, cancel.
+    """Booked sessions: list, show, move, cancel, risk.
 
     \b
     Examples:
       confsched sessions list --from 2026-12-07 --to 2026-12-14
       confsched sessions show 1a2b3c4d
+      confsched sessions risk --within 24h
     """
+
+
+sessions.add_command(risk)
 
 
 @sessions.command("list")
@@ -385,9 +390,11 @@ def _print_session(
     tz = ZoneInfo(fleet.timezone)
     now = svc.now_utc()
     occurrences = svc.session_occurrences(db, session.id, now, now + timedelta(days=days))
+    detail = readiness_detail(db, fleet, session, occurrences, now)
     if as_json:
         readiness = svc.readiness_counts(db, session, occurrences, now)
-        print_json(svc.session_view(fleet, session, occurrences, tz, readiness))
+        view = svc.session_view(fleet, session, occurrences, tz, readiness)
+        print_json({**view, "readiness_detail": detail})
         return
     sequence = calendar_entry(db, session.id).sequence  # the invite's, not the row's
     label = f"Occurrences (next {days} days):" if session.rrule else "Occurrence:"
@@ -396,6 +403,8 @@ def _print_session(
         label = "Next occurrences:" if session.rrule else "Occurrence:"
     lines = session_lines(fleet, session, occurrences, tz, headline, rooms, label, sequence)
     click.echo("\n".join(lines))
+    for line in readiness_lines(detail, rooms):
+        click.echo(line)
 
 
 def session_lines(

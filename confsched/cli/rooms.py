@@ -79,17 +79,22 @@ def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
 @data_option
 @json_option
 def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
-    """Show one endpoint with its site, district, agency and bridge.
+    """Show one endpoint with its site, district, agency and bridge, then its health now,
+    every check, and its state changes over the last 24 hours.
 
     \b
     Examples:
       confsched rooms show tinh-uy
       confsched rooms show dt-la-bang --json
     """
-    fleet = require_fleet(open_store(data_dir))
+    from confsched.cli.health import room_health, room_health_lines
+
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
     view = find_endpoint(fleet, endpoint_id)
+    health = room_health(db, fleet, endpoint_id)
     if as_json:
-        print_json(view)
+        print_json({**view, "health": health})
         return
     labels = {
         "name": "Name",
@@ -108,3 +113,5 @@ def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
         if isinstance(value, list):
             value = ", ".join(value) or "—"
         click.echo(f"{label + ':':10} {value or '—'}")
+    for line in room_health_lines(health):
+        click.echo(line)

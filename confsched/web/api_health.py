@@ -6,28 +6,34 @@ second at 10,000 endpoints; one endpoint's history comes from the store's reader
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
 
 from confsched.domain.model import EndpointHealth
+from confsched.domain.timeparse import parse_duration
 from confsched.errors import InvalidInput, NotFound
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
-from confsched.store.health import StoredHealth, history
+from confsched.services.health_views import local_iso, parse_states, risk_view, state_counts
+from confsched.services.risk import explained, room_facts, upcoming_risks
+from confsched.store.health import StoredHealth, history, list_keys
 from confsched.web.app import CTX, json_response
 
 MAX_HISTORY = 5000
 
 
-def health_view(health: EndpointHealth, connected: bool | None = None) -> dict[str, Any]:
+def health_view(
+    health: EndpointHealth, tz: tzinfo, connected: bool | None = None
+) -> dict[str, Any]:
+    """One endpoint's health as docs/api.md shows it (times in the fleet's local time)."""
     view: dict[str, Any] = {
         "endpoint": health.endpoint,
         "state": health.state.value,
         "reasons": list(health.reasons),
         "codes": list(health.codes),
-        "last_report_at": health.last_report_at.isoformat() if health.last_report_at else None,
+        "last_report_at": local_iso(health.last_report_at, tz),
         "checks": dict(health.checks),
         "rtt_ms": health.rtt_ms,
         "jitter_ms": health.jitter_ms,
@@ -39,12 +45,12 @@ def health_view(health: EndpointHealth, connected: bool | None = None) -> dict[s
     return view
 
 
-def _history_view(item: StoredHealth) -> dict[str, Any]:
+def _history_view(item: StoredHealth, tz: tzinfo) -> dict[str, Any]:
     h = item.health
     return {
         "seq": item.seq,
-        "at": item.report_time.isoformat(),
-        "received_at": h.last_report_at.isoformat() if h.last_report_at else None,
+        "at": local_iso(item.report_time, tz),
+        "received_at": local_iso(h.last_report_at, tz),
         "state": h.state.value,
         "reasons": list(h.reasons),
         "rtt_ms": h.rtt_ms,
@@ -73,24 +79,31 @@ def counters(board: HealthBoard) -> dict[str, Any]:
     }
 
 
+async def explained_health(ctx: ServerContext, now: datetime) -> dict[str, EndpointHealth]:
+    """Every endpoint's health at ``now``, silent ones with their cause (key, disconnect)."""
+    board = _board(ctx)
+    healths = board.snapshot(list(ctx.fleet.endpoints), now)
+    keys = await ctx.store.read(list_keys)
+    return explained(room_facts(ctx.fleet, healths, keys, board.disconnects))
+
+
 async def fleet_health(request: web.Request) -> web.Response:
+    """Every endpoint's state and why; ``counts`` always has all five states."""
     ctx = request.app[CTX]
     board, now = _board(ctx), datetime.now(UTC)
-    endpoints = list(ctx.fleet.endpoints)
-    wanted = set(state.split(",")) if (state := request.query.get("state")) else None
+    wanted = parse_states(request.query.get("state"))
     connected = _connected(ctx)
-    views = []
-    counts: dict[str, int] = {}
-    for endpoint in endpoints:
-        health = board.health(endpoint, now)
-        counts[health.state.value] = counts.get(health.state.value, 0) + 1
-        if wanted is None or health.state.value in wanted:
-            views.append(health_view(health, endpoint in connected))
+    healths = await explained_health(ctx, now)
+    views = [
+        health_view(h, ctx.tz, e in connected)
+        for e, h in healths.items()
+        if wanted is None or h.state in wanted
+    ]
     return json_response(
         {
-            "now": now.isoformat(),
+            "now": now.astimezone(ctx.tz).isoformat(),
             "version": board.version,
-            "counts": counts,
+            "counts": state_counts(healths.values()),
             "endpoints": views,
             "counters": counters(board),
         }
@@ -104,11 +117,11 @@ async def endpoint_health(request: web.Request) -> web.Response:
         raise NotFound("endpoint", endpoint)
     limit, hours = _history_window(request)
     now = datetime.now(UTC)
-    health = _board(ctx).health(endpoint, now)
+    health = (await explained_health(ctx, now))[endpoint]
     since = now - timedelta(hours=hours) if hours is not None else None
     rows = await ctx.store.read(history, endpoint, limit, since) if limit else []
-    view = health_view(health, endpoint in _connected(ctx))
-    view["history"] = [_history_view(item) for item in rows]
+    view = health_view(health, ctx.tz, endpoint in _connected(ctx))
+    view["history"] = [_history_view(item, ctx.tz) for item in rows]
     return json_response(view)
 
 
@@ -128,6 +141,20 @@ def _history_window(request: web.Request) -> tuple[int, float | None]:
     return limit, hours
 
 
+async def session_risks(request: web.Request) -> web.Response:
+    """The forecast: upcoming occurrences (``?within=24h``) with their rooms at risk."""
+    ctx = request.app[CTX]
+    now = datetime.now(UTC)
+    within = parse_duration(request.query.get("within", "24h"))
+    board = _board(ctx)
+    healths = board.snapshot(list(ctx.fleet.endpoints), now)
+    keys = await ctx.store.read(list_keys)
+    facts = room_facts(ctx.fleet, healths, keys, board.disconnects)
+    found = await ctx.store.read(upcoming_risks, ctx.fleet, facts, now, within)
+    views = [risk_view(ctx.fleet, item, now, ctx.tz) for item in found]
+    return json_response({"now": now.astimezone(ctx.tz).isoformat(), "sessions": views})
+
+
 async def session_readiness(request: web.Request) -> web.Response:
     from confsched.services.readiness import readiness_summary
 
@@ -140,3 +167,4 @@ def setup(app: web.Application, ctx: ServerContext) -> None:
     app.router.add_get("/api/v1/health", fleet_health)
     app.router.add_get("/api/v1/endpoints/{id}/health", endpoint_health)
     app.router.add_get("/api/v1/sessions/{id}/readiness", session_readiness)
+    app.router.add_get("/api/v1/risk", session_risks)

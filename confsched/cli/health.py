@@ -1,0 +1,100 @@
+"""``confsched health``: every room's state and why, read from the store (no ``serve`` needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+import sqlite_utils
+
+from confsched.cli.common import data_option, json_option, open_store, print_json, table
+from confsched.domain.inventory import expand_selectors
+from confsched.domain.model import Fleet
+from confsched.services import health_views as views
+from confsched.services.booking import now_utc
+from confsched.services.inventory import require_fleet
+from confsched.services.risk import explained, room_detail, stored_facts
+
+EPILOG = """\b
+Examples:
+  confsched health                          every room that is not ok
+  confsched health --state down,offline     only down and offline rooms
+  confsched health --with district:h-dai-tu --json
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.option("--with", "selectors", default="all", help="Rooms: all, district:ID, tag:NAME, ids.")
+@click.option(
+    "--state",
+    "states",
+    help=f"List only rooms in these states (comma-separated: {', '.join(views.STATES)}).",
+)
+@data_option
+@json_option
+def health(selectors: str, states: str | None, data_dir: Path | None, as_json: bool) -> None:
+    """Counts of the five states, then every room that is not ok: state, reasons, last report
+    age and bridge. Reads the data directory, so it works with or without a running serve."""
+    wanted = views.parse_states(states)
+    db = open_store(data_dir)
+    fleet = require_fleet(db)
+    tz, now = ZoneInfo(fleet.timezone), now_utc()
+    chosen = expand_selectors(fleet, selectors.split(","))
+    facts = stored_facts(db, fleet, now)
+    healths = {e: h for e, h in explained(facts).items() if e in set(chosen)}
+    listed = views.by_state(healths, wanted)
+    counts = views.state_counts(healths.values())
+    rows = [views.room_row(fleet, h, now, tz) for h in listed]
+    if as_json:
+        print_json({"now": now.astimezone(tz).isoformat(), "counts": counts, "endpoints": rows})
+        return
+    click.echo(f"{len(healths)} rooms: " + " · ".join(f"{s} {n}" for s, n in counts.items()))
+    if not rows:
+        click.echo("no room to list" if wanted else "every room is ok")
+        return
+    lines = [
+        [
+            r["endpoint"],
+            r["state"],
+            views.age_text(h.last_report_at, now),
+            r["bridge"] or "—",
+            "; ".join(r["reasons"]) or "—",
+        ]
+        for r, h in zip(rows, listed, strict=True)
+    ]
+    click.echo(table(lines, ["ROOM", "STATE", "LAST REPORT", "BRIDGE", "REASONS"]))
+
+
+def room_health(db: sqlite_utils.Database, fleet: Fleet, endpoint: str) -> dict[str, Any]:
+    """``rooms show``'s health part: state, reasons, every check, the last 24 h of changes."""
+    tz, now = ZoneInfo(fleet.timezone), now_utc()
+    current, changes = room_detail(db, fleet, endpoint, now)
+    return {
+        **views.room_row(fleet, current, now, tz),
+        "checks": dict(sorted(current.checks.items())),
+        "measurements": dict(current.measurements),
+        "changes": [
+            {"at": views.local_iso(c.at, tz), "state": c.state.value, "reasons": list(c.reasons)}
+            for c in changes
+        ],
+    }
+
+
+def room_health_lines(view: dict[str, Any]) -> list[str]:
+    age = f" ({view['last_report_age_s']} s ago)" if view["last_report_at"] else ""
+    lines = [
+        f"{'Health:':10} {view['state']}"
+        + (f" — {'; '.join(view['reasons'])}" if view["reasons"] else ""),
+        f"{'Reported:':10} {view['last_report_at'] or 'never'}{age}",
+    ]
+    checks = ", ".join(f"{name} {'ok' if ok else 'FAILED'}" for name, ok in view["checks"].items())
+    lines.append(f"{'Checks:':10} {checks or '—'}")
+    lines.append(
+        f"{'Changes:':10} {'none in the last 24 h' if not view['changes'] else ''}".rstrip()
+    )
+    for change in view["changes"]:
+        why = f"  {'; '.join(change['reasons'])}" if change["reasons"] else ""
+        lines.append(f"  {change['at'][:19].replace('T', ' ')}  {change['state']}{why}")
+    return lines

@@ -1,0 +1,188 @@
+"""``confsched health``, ``rooms show``'s health, ``sessions risk`` and ``sessions show``'s
+readiness, read from the store alone (no running scheduler)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlite_utils
+
+from confsched.domain.health import Observation, judge
+from confsched.domain.model import Readiness
+from confsched.services.booking import book, parse_request
+from confsched.store.health import (
+    HistoryTrimmer,
+    ReadinessRow,
+    StoredHealth,
+    enroll_key,
+    revoke_key,
+    save_health,
+    save_readiness,
+)
+from tests.conftest import SAMPLE_TZ
+
+DOWN, SLOW, OK, REVOKED = "h-vo-nhai", "dt-la-bang", "tinh-uy", "ubnd-tinh"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBdp0i8Ck2Y0I2dT3qC3v0b1j6mXx9n0Q0xJmHqf3Y9a test"
+
+
+def report(
+    db: sqlite_utils.Database,
+    endpoint: str,
+    checks: dict,
+    ago: float = 2.0,
+    seq: int = 1,
+    measurements: dict | None = None,
+) -> None:
+    when = datetime.now(UTC) - timedelta(seconds=ago)
+    health = judge(Observation(endpoint, when, checks, {}, measurements or {}))
+    save_health(db, [StoredHealth(health, seq, when, 10.0)], HistoryTrimmer())
+
+
+def province(db: sqlite_utils.Database) -> None:
+    """One room down, one degraded, one ok, one revoked and silent; the rest never reported."""
+    now = datetime.now(UTC)
+    for endpoint in (DOWN, SLOW, OK, REVOKED):
+        enroll_key(db, endpoint, KEY, now)
+    report(db, DOWN, {"camera": False})
+    report(db, SLOW, {"camera": True}, measurements={"loss_ratio": 0.05})
+    report(db, OK, {"camera": True})
+    report(db, REVOKED, {"camera": True}, ago=300)
+    revoke_key(db, REVOKED, now)
+
+
+def book_tomorrow(db: sqlite_utils.Database, fleet, selectors: str = "all") -> str:  # type: ignore[no-untyped-def]
+    tomorrow = (datetime.now(SAMPLE_TZ) + timedelta(days=1)).strftime("%Y-%m-%d")
+    request = parse_request(
+        fleet, title="Họp tỉnh ngày mai", with_=selectors, start=f"{tomorrow} 09:00", duration="2h"
+    )
+    return book(db, fleet, request).id
+
+
+def test_health_counts_all_five_states_and_lists_every_room_not_ok(cli, db) -> None:  # type: ignore[no-untyped-def]
+    province(db)
+    result = cli("health", "--json")
+    assert result.code == 0, result.err
+    body = result.json()
+    assert body["counts"] == {"ok": 1, "degraded": 1, "down": 1, "offline": 1, "unknown": 188}
+    listed = {e["endpoint"]: e for e in body["endpoints"]}
+    assert OK not in listed and len(listed) == 191
+    assert listed[DOWN]["reasons"] == ["camera missing"]
+    assert listed[DOWN]["bridge"] == "mcu-tinh-1"
+    assert listed[DOWN]["last_report_at"].endswith("+07:00")
+    assert listed[REVOKED]["reasons"][0] == "agent key revoked"
+    assert listed["dt-cu-van"]["reasons"] == ["no agent enrolled", "never reported"]
+    assert body["endpoints"][0]["endpoint"] == DOWN  # worst first
+
+
+def test_health_state_filter_lists_only_down_rooms_in_text(cli, db) -> None:  # type: ignore[no-untyped-def]
+    province(db)
+    result = cli("health", "--state", "down")
+    assert result.code == 0, result.err
+    assert "ok 1 · degraded 1 · down 1 · offline 1 · unknown 188" in result.out
+    lines = result.out.splitlines()
+    assert len(lines) == 3 and DOWN in lines[2] and "camera missing" in lines[2]
+
+
+def test_health_with_selectors_counts_only_those_rooms(cli, db) -> None:  # type: ignore[no-untyped-def]
+    province(db)
+    body = cli("health", "--with", f"{DOWN},{OK}", "--json").json()
+    assert body["counts"] == {"ok": 1, "degraded": 0, "down": 1, "offline": 0, "unknown": 0}
+
+
+def test_health_refuses_an_unknown_state_with_one_line(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("health", "--state", "down,broken")
+    assert result.code == 1
+    assert result.err.strip() == (
+        "error: state 'broken' must be one of ok, degraded, down, offline, unknown"
+    )
+
+
+def test_rooms_show_gives_health_checks_and_the_changes_of_the_day(cli, db) -> None:  # type: ignore[no-untyped-def]
+    enroll_key(db, DOWN, KEY, datetime.now(UTC))
+    report(db, DOWN, {"camera": True, "audio": True}, ago=600, seq=1)
+    report(db, DOWN, {"camera": False, "audio": True}, ago=5, seq=2)
+    result = cli("rooms", "show", DOWN)
+    assert result.code == 0, result.err
+    assert "Health:    down — camera missing" in result.out
+    assert "Checks:    audio ok, camera FAILED" in result.out
+    body = cli("rooms", "show", DOWN, "--json").json()
+    assert [c["state"] for c in body["health"]["changes"]] == ["ok", "offline", "down"]
+    assert body["health"]["checks"] == {"audio": True, "camera": False}
+
+
+def test_sessions_risk_names_tomorrows_session_and_its_down_rooms(cli, db, fleet) -> None:  # type: ignore[no-untyped-def]
+    province(db)
+    session_id = book_tomorrow(db, fleet)
+    result = cli("sessions", "risk", "--within", "48h")
+    assert result.code == 0, result.err
+    assert session_id in result.out and "ready 1 of 192" in result.out
+    down_line = next(line for line in result.out.splitlines() if DOWN in line)
+    assert "down" in down_line and "camera missing" in down_line
+    body = cli("sessions", "risk", "--within", "48h", "--json").json()
+    (one,) = body
+    assert one["session_id"] == session_id and one["at_risk"] == 191
+    assert one["rooms"][0]["endpoint"] == DOWN
+    revoked = next(r for r in one["rooms"] if r["endpoint"] == REVOKED)
+    assert revoked["reasons"][0] == "agent key revoked"
+
+
+def test_sessions_risk_says_so_when_nothing_is_at_risk(cli, db, fleet) -> None:  # type: ignore[no-untyped-def]
+    province(db)
+    book_tomorrow(db, fleet, OK)
+    result = cli("sessions", "risk", "--within", "48h")
+    assert result.out.strip() == "no session within 48h has a room at risk"
+
+
+def test_sessions_show_in_setup_window_lists_every_rooms_readiness(cli, db, fleet) -> None:  # type: ignore[no-untyped-def]
+    start = (datetime.now(SAMPLE_TZ) + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
+    request = parse_request(
+        fleet, title="Giao ban", with_=f"{DOWN},{OK},{SLOW}", start=start, duration="1h"
+    )
+    session = book(db, fleet, request)
+    answered = datetime.now(UTC).replace(microsecond=0)
+    rows = [
+        ReadinessRow(session.id, session.start, OK, Readiness.READY, "", answered, answered),
+        ReadinessRow(
+            session.id,
+            session.start,
+            DOWN,
+            Readiness.NOT_READY,
+            "camera missing",
+            answered,
+            answered,
+        ),
+    ]
+    save_readiness(db, rows)
+    result = cli("sessions", "show", session.id)
+    assert result.code == 0, result.err
+    assert "Readiness:  ready 1 of 3 (self-test)" in result.out
+    down_line = next(line for line in result.out.splitlines() if line.strip().startswith(DOWN))
+    assert "not_ready" in down_line and "camera missing" in down_line
+    assert any(
+        line.strip().startswith(SLOW) and "pending" in line for line in result.out.splitlines()
+    )
+    detail = cli("sessions", "show", session.id, "--json").json()["readiness_detail"]
+    assert detail["stage"] == "selftest" and detail["text"] == "ready 1 of 3"
+    by_room = {r["endpoint"]: r for r in detail["endpoints"]}
+    assert by_room[DOWN] == {
+        "endpoint": DOWN,
+        "endpoint_name": fleet.endpoints[DOWN].name,
+        "status": "not_ready",
+        "reasons": ["camera missing"],
+        "at": answered.astimezone(SAMPLE_TZ).isoformat(),
+    }
+    assert by_room[SLOW]["status"] == "pending" and by_room[SLOW]["at"] is None
+
+
+def test_sessions_show_of_tomorrows_session_gives_the_forecast(cli, db, fleet) -> None:  # type: ignore[no-untyped-def]
+    province(db)
+    session_id = book_tomorrow(db, fleet, f"{DOWN},{OK}")
+    result = cli("sessions", "show", session_id)
+    assert "Readiness:  ready 1 of 2 (forecast from current health)" in result.out
+    assert any(DOWN in line and "camera missing" in line for line in result.out.splitlines())
+
+
+def test_health_without_a_fleet_says_what_to_do(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("health", data=tmp_path / "empty")
+    assert result.code == 1 and "rooms import" in result.err
