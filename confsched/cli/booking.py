@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import click
 
 from confsched.cli.common import data_option, json_option, open_store, plural, print_json, table
+from confsched.cli.risk import readiness_detail, readiness_lines, risk
 from confsched.domain.booking import working_hours_warning
 from confsched.domain.conflicts import EndpointConflict, PortsConflict
-from confsched.cli.risk import readiness_detail, readiness_lines, risk
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.domain.ports import usage
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
