@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 DEFAULT_DATA = "./confsched-data"
@@ -12,6 +13,34 @@ DEFAULT_ROOMS = "sample_rooms.yaml"
 DEFAULT_HTTP = "127.0.0.1:8080"
 DEFAULT_SSH = "127.0.0.1:8022"
 TOKEN_FILE = "operator.token"
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    """Upgrade the connection with STARTTLS before anything else; refuse a server without it."""
+    NONE = "none"
+    """Plain SMTP (a relay on the same host or a test server on loopback)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where invites are mailed from, and how hard the mailer tries."""
+
+    host: str
+    port: int
+    sender: str
+    """The From address (and the ORGANIZER when the organizing agency has no address)."""
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    username: str = ""
+    password: str = field(default="", repr=False)
+    """From the secrets file (mode 600), never from the command line."""
+    cafile: Path | None = None
+    """Certificates to trust for STARTTLS instead of the system's (a private relay)."""
+    timeout_seconds: float = 30.0
+    retry_seconds: float = 60.0
+    """The first retry's delay; each next one doubles (with jitter), up to an hour."""
+    attempts: int = 8
+    """Attempts per message before it is marked failed (about four hours with the defaults)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +57,8 @@ class Settings:
     ssh_port: int = 8022
     public_url: str = ""
     """Base URL printed in feed links; defaults to http://HTTP_HOST:HTTP_PORT."""
+    smtp: SmtpSettings | None = None
+    """Invites are mailed when set; otherwise changes wait in the outbox."""
 
     @property
     def base_url(self) -> str:
@@ -62,3 +93,32 @@ def operator_token(data_dir: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")
     return token
+
+
+def read_smtp_secrets(path: Path) -> tuple[str, str]:
+    """``username = …`` and ``password = …`` lines from a file only its owner can read.
+
+    A file readable by others is refused (like ssh does a private key): the password is the
+    mail relay's, and anyone holding it can send mail as the province.
+    """
+    from confsched.errors import InvalidInput
+
+    try:
+        mode = path.stat().st_mode
+        content = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"--smtp-secrets {path}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise InvalidInput(f"{path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
+    values: dict[str, str] = {}
+    for number, line in enumerate(content.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or key not in ("username", "password"):
+            raise InvalidInput(f"{path}:{number}: expected 'username = …' or 'password = …'")
+        values[key] = value.strip()
+        if not values[key].isascii():  # smtplib's AUTH encodes them as ASCII
+            raise InvalidInput(f"{path}:{number}: the {key} must be ASCII")
+    return values.get("username", ""), values.get("password", "")

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from confsched.calendar.invitations import compose as compose_invitation
 from confsched.config import Settings, operator_token
 from confsched.domain.model import Fleet
+from confsched.mail.mailer import Mailer
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import data_version, revisions
 from confsched.store.runner import StoreRunner
@@ -125,6 +127,11 @@ async def run_server(
             stopper = await _load_hook(hook)(ctx)
             if stopper is not None:
                 stoppers.append(stopper)
+        if settings.smtp is not None:
+            mailer = Mailer(ctx, settings.smtp, compose_invitation)
+            await mailer.start()
+            ctx.components["mailer"] = mailer
+            stoppers.append(mailer.stop)
         # What start-up loaded (modules, the fleet, the latest states) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise pause the loop.
         gc.freeze()

@@ -76,18 +76,40 @@ def test_invite_is_an_itip_request_with_organizer_attendees_and_timezone(
     assert event["DTSTART"].dt == datetime(2026, 12, 7, 8, 0, tzinfo=HCM)
     assert event["SEQUENCE"] == 0 and event["STATUS"] == "CONFIRMED"
     assert event["ORGANIZER"].params["CN"] == "Ủy ban nhân dân tỉnh Thái Nguyên"
-    attendees = {str(a.params["CN"]): a.params for a in event["ATTENDEE"]}
-    chair = attendees["Phòng họp UBND tỉnh"]
-    assert (chair["CUTYPE"], chair["ROLE"], chair["PARTSTAT"]) == ("ROOM", "CHAIR", "ACCEPTED")
-    room = attendees["Phòng họp UBND thị trấn Hùng Sơn"]
-    assert (room["CUTYPE"], room["ROLE"], room["RSVP"]) == ("ROOM", "REQ-PARTICIPANT", "FALSE")
-    agency = attendees["UBND huyện Đại Từ"]
-    assert (agency["CUTYPE"], agency["PARTSTAT"], agency["RSVP"]) == (
+    assert str(event["ORGANIZER"]) == "mailto:ubnd-tinh@thainguyen.gov.vn"
+    (agency,) = attendees_of(event)
+    assert str(agency) == "mailto:ubnd-h-dai-tu@thainguyen.gov.vn"
+    assert str(agency.params["CN"]) == "UBND huyện Đại Từ"
+    assert (agency.params["CUTYPE"], agency.params["PARTSTAT"], agency.params["RSVP"]) == (
         "GROUP",
         "NEEDS-ACTION",
         "TRUE",
     )
-    assert len(attendees) == 4 + 3  # 4 rooms, 3 agencies besides the organizer
+
+
+def attendees_of(event: icalendar.Event) -> list[icalendar.vCalAddress]:
+    found = event.get("ATTENDEE", [])
+    return found if isinstance(found, list) else [found]
+
+
+def test_no_invented_mailboxes_agencies_without_address_are_named_instead(
+    sample_fleet: Fleet,
+) -> None:
+    """Rooms and the two communes' agencies have no address: none becomes an ATTENDEE."""
+    document = ics.invite(CalendarEntry(make_session(sample_fleet)), sample_fleet, STAMP)
+    assert b"invalid" not in document
+    (event,) = events(document)
+    assert [str(a) for a in attendees_of(event)] == ["mailto:ubnd-h-dai-tu@thainguyen.gov.vn"]
+    description = str(event["DESCRIPTION"])
+    assert "Đơn vị chưa có thư điện tử (cần báo trực tiếp): " in description
+    assert "UBND thị trấn Hùng Sơn" in description.rsplit("\n", 1)[-1]
+
+
+def test_invite_without_organizer_address_uses_the_sender(sample_fleet: Fleet) -> None:
+    session = make_session(sample_fleet, organizer="ubnd-dt-hung-son")
+    document = ics.invite(CalendarEntry(session), sample_fleet, STAMP, organizer="lich@tn.vn")
+    (event,) = events(document)
+    assert str(event["ORGANIZER"]) == "mailto:lich@tn.vn"
 
 
 def test_vietnamese_names_survive_byte_exact(sample_fleet: Fleet) -> None:
@@ -95,7 +117,7 @@ def test_vietnamese_names_survive_byte_exact(sample_fleet: Fleet) -> None:
     document = ics.invite(CalendarEntry(session), sample_fleet, STAMP)
     unfolded = document.replace(b"\r\n ", b"")
     assert "SUMMARY:Hội nghị giao ban trực tuyến UBND tỉnh với huyện Đại Từ".encode() in unfolded
-    assert 'CN="Phòng họp UBND xã Phúc Lương"'.encode() in unfolded
+    assert "Phòng họp UBND xã Phúc Lương".encode() in unfolded
     (event,) = events(document)
     assert str(event["SUMMARY"]).encode() == session.title.encode()
 
@@ -139,7 +161,7 @@ def test_cancelled_session_gives_itip_cancel(sample_fleet: Fleet) -> None:
     (event,) = calendar.walk("VEVENT")
     assert (event["STATUS"], event["SEQUENCE"]) == ("CANCELLED", 2)
     assert event["UID"] == "s-giao-ban@confsched"
-    assert event["ORGANIZER"] and event["ATTENDEE"]
+    assert event["ORGANIZER"] and attendees_of(event)
     assert not event.walk("VALARM")
 
 

@@ -82,7 +82,8 @@ def test_invite_for_session_follows_the_stored_session(
 ) -> None:
     session_id = book(db, fleet, "ioc,so-tttt", "2026-12-07 10:00", chair="ioc")
     request = invite_for_session(db, fleet, session_id, now=NOW)
-    assert b"METHOD:REQUEST\r\n" in request and b"ROLE=CHAIR" in request.replace(b"\r\n ", b"")
+    unfolded = request.replace(b"\r\n ", b"")
+    assert b"METHOD:REQUEST\r\n" in request and b"mailto:so-tttt@thainguyen.gov.vn" in unfolded
     forced = invite_for_session(db, fleet, session_id, method="cancel", now=NOW)
     assert b"METHOD:CANCEL\r\n" in forced and b"STATUS:CANCELLED\r\n" in forced
     svc.cancel(db, fleet, session_id, now=NOW)

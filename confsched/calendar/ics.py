@@ -23,12 +23,11 @@ from icalendar import Alarm, Calendar, Conference, Event, vCalAddress, vDuration
 from confsched import __version__
 from confsched.calendar import text
 from confsched.calendar.entries import CalendarEntry
-from confsched.domain.model import Fleet, Session
+from confsched.domain.invites import recipients
+from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.errors import InvalidInput
 
 PRODID = f"-//confsched//confsched {__version__}//VI"
-ADDRESS_DOMAIN = "confsched.invalid"
-"""Rooms and agencies without an e-mail address get one here (never delivered to)."""
 REFRESH = timedelta(minutes=15)
 FOOTER = b"END:VCALENDAR\r\n"
 _END_EVENT = b"END:VEVENT\r\n"
@@ -49,17 +48,32 @@ def uid_of(session_id: str) -> str:
 
 
 def invite(
-    entry: CalendarEntry, fleet: Fleet, stamp: datetime, method: Method | None = None
+    entry: CalendarEntry,
+    fleet: Fleet,
+    stamp: datetime,
+    method: Method | None = None,
+    *,
+    sitting: Occurrence | None = None,
+    organizer: str | None = None,
 ) -> bytes:
-    """An iTIP message: REQUEST (new or updated), or CANCEL when the session is cancelled."""
-    chosen = method or (Method.CANCEL if entry.cancelled else Method.REQUEST)
+    """An iTIP message: REQUEST (new or updated), or CANCEL when the session is cancelled.
+
+    ``sitting``: only that sitting of a series, named by its RECURRENCE-ID (CANCEL when it is
+    cancelled). ``organizer``: the address used when the organizing agency has none (the
+    mailer's sender), since iTIP needs a reachable ORGANIZER.
+    """
+    off = entry.cancelled or (sitting is not None and sitting.cancelled)
+    chosen = method or (Method.CANCEL if off else Method.REQUEST)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", chosen.value)
     tz = ZoneInfo(fleet.timezone)
-    events = event_blocks(entry, fleet, stamp, chosen)
+    if sitting is None:
+        events = event_blocks(entry, fleet, stamp, chosen, organizer)
+    else:
+        events = sitting_block(entry, fleet, stamp, chosen, sitting, organizer)
     return _without_footer(calendar.to_ical()) + vtimezone(tz.key) + events + FOOTER
 
 
@@ -106,36 +120,78 @@ def _without_footer(document: bytes) -> bytes:
 
 
 def event_blocks(
-    entry: CalendarEntry, fleet: Fleet, stamp: datetime, method: Method = Method.PUBLISH
+    entry: CalendarEntry,
+    fleet: Fleet,
+    stamp: datetime,
+    method: Method = Method.PUBLISH,
+    organizer: str | None = None,
 ) -> bytes:
     """The series' VEVENT and its overrides, as CRLF-folded bytes ready to join into a document.
 
     ``stamp`` is DTSTAMP: the send time for an invite, the session's last change for a feed
-    (so the same session always renders to the same bytes).
+    (so the same session always renders to the same bytes). A published feed carries no
+    ATTENDEE lines: subscribers cannot answer, and the rooms are in the description.
     """
     tz = ZoneInfo(fleet.timezone)
     session = entry.session
-    attendees = _attendees(entry, fleet)
+    attendees = b"" if method is Method.PUBLISH else _attendees(entry, fleet)
     alarm = b"" if method is Method.CANCEL else _alarm(session.setup)
     status = "CANCELLED" if entry.cancelled or method is Method.CANCEL else "CONFIRMED"
-    series = _event(entry, fleet, tz, stamp, session.start, session.end, status)
+    invited = method is not Method.PUBLISH
+    series = _event(
+        entry, fleet, tz, stamp, session.start, session.end, status, organizer, invited=invited
+    )
     _add_recurrence(series, entry, tz)
     blocks = [_finish(series, attendees, alarm)]
     if method is not Method.CANCEL:
         for sitting in entry.moved:
-            own = replace(session, allocation=sitting.allocation or session.allocation)
-            override = _event(
-                replace(entry, session=own),
-                fleet,
-                tz,
-                stamp,
-                sitting.start,
-                sitting.end,
-                status,
-                recurrence_id=sitting.recurrence_id,
+            blocks.append(
+                _override(entry, fleet, tz, stamp, sitting, status, organizer, attendees, invited)
             )
-            blocks.append(_finish(override, attendees, alarm))
     return b"".join(blocks)
+
+
+def sitting_block(
+    entry: CalendarEntry,
+    fleet: Fleet,
+    stamp: datetime,
+    method: Method,
+    sitting: Occurrence,
+    organizer: str | None = None,
+) -> bytes:
+    """One sitting of a series on its own (RECURRENCE-ID): its move, or its cancellation."""
+    tz = ZoneInfo(fleet.timezone)
+    attendees = _attendees(entry, fleet)
+    status = "CANCELLED" if method is Method.CANCEL else "CONFIRMED"
+    return _override(entry, fleet, tz, stamp, sitting, status, organizer, attendees, True)
+
+
+def _override(
+    entry: CalendarEntry,
+    fleet: Fleet,
+    tz: ZoneInfo,
+    stamp: datetime,
+    sitting: Occurrence,
+    status: str,
+    organizer: str | None,
+    attendees: bytes,
+    invited: bool,
+) -> bytes:
+    own = replace(entry.session, allocation=sitting.allocation or entry.session.allocation)
+    override = _event(
+        replace(entry, session=own),
+        fleet,
+        tz,
+        stamp,
+        sitting.start,
+        sitting.end,
+        status,
+        organizer,
+        recurrence_id=sitting.recurrence_id,
+        invited=invited,
+    )
+    alarm = b"" if status == "CANCELLED" else _alarm(entry.session.setup)
+    return _finish(override, attendees, alarm)
 
 
 def _event(
@@ -146,7 +202,9 @@ def _event(
     start: datetime,
     end: datetime,
     status: str,
+    organizer: str | None = None,
     recurrence_id: datetime | None = None,
+    invited: bool = False,
 ) -> Event:
     session = entry.session
     event = Event.new(
@@ -158,8 +216,8 @@ def _event(
         recurrence_id=recurrence_id.astimezone(tz) if recurrence_id else None,
         summary=session.title,
         location=text.location(fleet, session),
-        description=text.description(fleet, session, start, tz),
-        organizer=_organizer(fleet, session.organizer),
+        description=text.description(fleet, session, start, tz, invited=invited),
+        organizer=_organizer(fleet, session.organizer, organizer),
         status=status,  # type: ignore[arg-type]
         transparency="OPAQUE",  # type: ignore[arg-type]
         created=session.created_at.astimezone(UTC) if session.created_at else None,
@@ -206,51 +264,30 @@ def parse_rrule(rule: str, tz: ZoneInfo) -> vRecur:
 # --- people and places ------------------------------------------------------------------------
 
 
-def agency_address(fleet: Fleet, agency_id: str) -> str:
+def _organizer(fleet: Fleet, agency_id: str, fallback: str | None) -> vCalAddress | None:
+    """The organizing agency's address, else ``fallback``; a feed without either has none."""
     agency = fleet.agencies.get(agency_id)
-    return agency.email if agency and agency.email else f"{agency_id}@agencies.{ADDRESS_DOMAIN}"
-
-
-def room_address(endpoint_id: str) -> str:
-    return f"{endpoint_id}@rooms.{ADDRESS_DOMAIN}"
-
-
-def _organizer(fleet: Fleet, agency_id: str) -> vCalAddress:
-    return vCalAddress.new(agency_address(fleet, agency_id), cn=text.agency_name(fleet, agency_id))
+    address = agency.email if agency and agency.email else fallback
+    if address is None:
+        return None
+    return vCalAddress.new(address, cn=text.agency_name(fleet, agency_id))
 
 
 def _attendees(entry: CalendarEntry, fleet: Fleet) -> bytes:
-    """Every agency owning a room in the session (but the organizer), then every room.
+    """Every agency with an address owning a room in the session (but the organizer).
 
-    Rooms were reserved by the booking engine, so they have accepted; the chair room has the
-    CHAIR role. Agencies are asked to confirm (NEEDS-ACTION, RSVP).
+    Agencies are asked to confirm (NEEDS-ACTION, RSVP). Agencies without an address and the
+    rooms themselves are named in the description: an invented mailbox would be offered to
+    every calendar as someone to e-mail.
     """
     session = entry.session
-    position = text.positions(fleet)
-    rooms = sorted(session.endpoints, key=lambda e: position.get(e, len(position)))
-    agencies: dict[str, None] = {}
-    for endpoint_id in rooms:
-        endpoint = fleet.endpoints.get(endpoint_id)
-        if endpoint is not None and endpoint.agency != session.organizer:
-            agencies[endpoint.agency] = None
-    lines = [
-        _attendee_line(
-            agency_address(fleet, a),
-            text.agency_name(fleet, a),
-            "GROUP",
-            "REQ-PARTICIPANT",
-            "NEEDS-ACTION",
-            True,
-        )
-        for a in agencies
-    ]
-    for endpoint_id in rooms:
-        role = "CHAIR" if endpoint_id == session.chair else "REQ-PARTICIPANT"
-        name = text.room_name(fleet, endpoint_id) or endpoint_id
-        lines.append(
-            _attendee_line(room_address(endpoint_id), name, "ROOM", role, "ACCEPTED", False)
-        )
-    return b"".join(lines)
+    organizer = fleet.agencies.get(session.organizer)
+    skip = (organizer.email or "").lower() if organizer else ""
+    return b"".join(
+        _attendee_line(r.address, r.name, "GROUP", "REQ-PARTICIPANT", "NEEDS-ACTION", True)
+        for r in recipients(fleet, session)
+        if r.address.lower() != skip
+    )
 
 
 @lru_cache(maxsize=1 << 16)

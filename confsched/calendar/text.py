@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from confsched.domain.invites import unreachable
 from confsched.domain.model import Fleet, Level, Session
 
 PROVINCE_GROUP = "Cấp tỉnh"
@@ -102,8 +103,14 @@ def setup_line(start: datetime, setup: timedelta, tz: ZoneInfo) -> str:
     return f"Kiểm tra kết nối: từ {begins} ({minutes} phút trước giờ họp)"
 
 
-def description(fleet: Fleet, session: Session, start: datetime, tz: ZoneInfo) -> str:
-    """Organizer, chair, setup time, bridges with dial-in, then every room by district."""
+def description(
+    fleet: Fleet, session: Session, start: datetime, tz: ZoneInfo, invited: bool = False
+) -> str:
+    """Organizer, chair, setup time, bridges with dial-in, then every room by district.
+
+    ``invited``: an invite also names the agencies taking part that have no e-mail address
+    (they get no message of their own: someone must tell them).
+    """
     lines = [f"Đơn vị chủ trì: {agency_name(fleet, session.organizer)}"]
     chair = room_name(fleet, session.chair)
     if chair:
@@ -117,6 +124,9 @@ def description(fleet: Fleet, session: Session, start: datetime, tz: ZoneInfo) -
     lines.append(f"Các điểm cầu ({len(session.endpoints)}):")
     for group in room_groups(fleet, session.endpoints):
         lines.append(f"{group.name} ({len(group.rooms)}): {', '.join(group.rooms)}")
+    unreached = unreachable(fleet, session) if invited else ()
+    if unreached:
+        lines.append(f"Đơn vị chưa có thư điện tử (cần báo trực tiếp): {', '.join(unreached)}")
     return "\n".join(lines)
 
 

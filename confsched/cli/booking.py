@@ -22,9 +22,10 @@ from confsched.domain.conflicts import EndpointConflict, PortsConflict
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.domain.ports import usage
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
-from confsched.errors import BookingRefused
+from confsched.errors import BookingRefused, InvalidInput
 from confsched.services import booking as svc
 from confsched.services.inventory import require_fleet
+from confsched.services.invites import invites_lines, invites_view
 from confsched.store.calendar import calendar_entry
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -224,12 +225,22 @@ def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
     is_flag=True,
     help="Write the iTIP invite (REQUEST, or CANCEL once cancelled) as iCalendar instead.",
 )
+@click.option(
+    "--occurrence",
+    help="With --ics: only this sitting of a series (its original local start), as mailed.",
+)
 @data_option
 @json_option
 def show(
-    session_id: str, rooms: bool, days: int, ics: bool, data_dir: Path | None, as_json: bool
+    session_id: str,
+    rooms: bool,
+    days: int,
+    ics: bool,
+    occurrence: str | None,
+    data_dir: Path | None,
+    as_json: bool,
 ) -> None:
-    """One session: times, rooms, bridge ports across the cascade, upcoming occurrences.
+    """One session: times, rooms, bridge ports, upcoming occurrences, invites mailed.
 
     \b
     Examples:
@@ -238,11 +249,15 @@ def show(
     """
     db = open_store(data_dir)
     fleet = require_fleet(db)
+    if occurrence is not None and not ics:
+        raise InvalidInput("--occurrence goes with --ics (the invite of one sitting)")
     if ics:
         from confsched.services.calendar import invite_for_session
 
+        sitting = svc.parse_instant(occurrence, fleet)
+        invite = invite_for_session(db, fleet, session_id, occurrence=sitting)
         # Binary stdout: the CRLF line ends RFC 5545 requires must reach the file untouched.
-        sys.stdout.buffer.write(invite_for_session(db, fleet, session_id))
+        sys.stdout.buffer.write(invite)
         sys.stdout.flush()
         return
     session = svc.get_session(db, session_id)
@@ -391,10 +406,11 @@ def _print_session(
     now = svc.now_utc()
     occurrences = svc.session_occurrences(db, session.id, now, now + timedelta(days=days))
     detail = readiness_detail(db, fleet, session, occurrences, now)
+    invites = invites_view(db, session.id, tz)
     if as_json:
         readiness = svc.readiness_counts(db, session, occurrences, now)
         view = svc.session_view(fleet, session, occurrences, tz, readiness)
-        print_json({**view, "readiness_detail": detail})
+        print_json({**view, "readiness_detail": detail, **invites})
         return
     sequence = calendar_entry(db, session.id).sequence  # the invite's, not the row's
     label = f"Occurrences (next {days} days):" if session.rrule else "Occurrence:"
@@ -404,6 +420,8 @@ def _print_session(
     lines = session_lines(fleet, session, occurrences, tz, headline, rooms, label, sequence)
     click.echo("\n".join(lines))
     for line in readiness_lines(detail, rooms):
+        click.echo(line)
+    for line in invites_lines(invites):
         click.echo(line)
 
 

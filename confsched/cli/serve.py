@@ -16,7 +16,10 @@ from confsched.config import (
     DEFAULT_ROOMS,
     DEFAULT_SSH,
     Settings,
+    SmtpSecurity,
+    SmtpSettings,
     data_dir_from_env,
+    read_smtp_secrets,
     split_host_port,
 )
 from confsched.errors import InvalidInput
@@ -41,6 +44,23 @@ def build_settings(
         ssh_port=ssh_port,
         public_url=public_url,
     )
+
+
+def smtp_settings(
+    relay: str,
+    sender: str,
+    security: SmtpSecurity,
+    secrets: Path | None,
+    cafile: Path | None = None,
+) -> SmtpSettings:
+    """The relay's settings from the flags; a clear refusal for a missing or bad part."""
+    host, port = split_host_port(relay, "--smtp")
+    if "@" not in sender or sender.startswith("@") or sender.endswith("@"):
+        raise InvalidInput(f"--smtp-from {sender!r}: give the sender's address, e.g. lich@tinh.vn")
+    username, password = read_smtp_secrets(secrets) if secrets else ("", "")
+    if cafile is not None and not cafile.is_file():
+        raise InvalidInput(f"--smtp-cafile {cafile}: no such file")
+    return SmtpSettings(host, port, sender, security, username, password, cafile)
 
 
 def run_until_signal(main: asyncio.Future[None] | object) -> None:
@@ -68,15 +88,53 @@ def run_until_signal(main: asyncio.Future[None] | object) -> None:
 @click.option("--http", default=DEFAULT_HTTP, show_default=True, help="HTTP listen address.")
 @click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
 @click.option("--public-url", default="", help="Base URL printed in feed links.")
-def serve(rooms: Path | None, data_dir: Path | None, http: str, ssh: str, public_url: str) -> None:
-    """Run the scheduler: agent link (SSH), JSON API, feeds and /metrics (HTTP).
+@click.option("--smtp", default="", help="Mail invites through this relay (HOST:PORT).")
+@click.option("--smtp-from", default="", help="Sender address of the invites (with --smtp).")
+@click.option(
+    "--smtp-security",
+    type=click.Choice([s.value for s in SmtpSecurity]),
+    default=SmtpSecurity.STARTTLS.value,
+    show_default=True,
+    help="STARTTLS before anything else, or plain SMTP (a local relay).",
+)
+@click.option(
+    "--smtp-secrets",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File (mode 600) with 'username = …' and 'password = …' for the relay.",
+)
+@click.option(
+    "--smtp-cafile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CA certificates to trust for STARTTLS (default: the system's).",
+)
+def serve(
+    rooms: Path | None,
+    data_dir: Path | None,
+    http: str,
+    ssh: str,
+    public_url: str,
+    smtp: str,
+    smtp_from: str,
+    smtp_security: str,
+    smtp_secrets: Path | None,
+    smtp_cafile: Path | None,
+) -> None:
+    """Run the scheduler: agent link (SSH), JSON API, feeds, /metrics (HTTP), mailed invites.
 
     \b
     Examples:
       confsched serve
       confsched serve --http 0.0.0.0:8080 --public-url https://lich.example.gov.vn
+      confsched serve --smtp mail.example.gov.vn:587 --smtp-from lich@example.gov.vn \
+        --smtp-secrets /etc/confsched/smtp.secrets
     """
     settings = build_settings(data_dir, rooms, http, ssh, public_url)
+    if smtp:
+        security = SmtpSecurity(smtp_security)
+        mail = smtp_settings(smtp, smtp_from, security, smtp_secrets, smtp_cafile)
+        settings = settings.with_(smtp=mail)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

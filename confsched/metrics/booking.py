@@ -24,6 +24,7 @@ from confsched.metrics.sources import BookingSnapshot
 from confsched.services.booking_reads import bridge_usage, occurrences_with_sessions
 from confsched.store.booking import all_session_ids
 from confsched.store.health import load_readiness
+from confsched.store.invites import delivery_counts
 from confsched.store.refusals import AREA as REFUSALS_AREA
 from confsched.store.refusals import refusal_counts
 
@@ -31,7 +32,7 @@ NEXT_SESSION_HORIZON = timedelta(days=1)
 READINESS_HORIZON = timedelta(hours=1)
 STATE_HORIZON = HORIZON
 REFRESH_SECONDS = 10.0
-AREAS = frozenset({"sessions", "readiness", "inventory", REFUSALS_AREA})
+AREAS = frozenset({"sessions", "readiness", "inventory", "mail", REFUSALS_AREA})
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def booking_snapshot(db: sqlite_utils.Database, now: datetime) -> BookingSnapsho
         upcoming_sessions=len(upcoming),
         readiness=_readiness(db, upcoming, sessions),
         refusals=refusal_counts(db),
+        invites={k.value: v for k, v in delivery_counts(db).items()},
     )
 
 

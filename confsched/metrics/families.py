@@ -306,7 +306,24 @@ def counter_families(inp: ScrapeInput) -> list[Metric]:
         inp.refusals,
         BOOKING_REFUSALS,
     )
-    return [accepted, rejected, logins, refusals]
+    return [accepted, rejected, logins, refusals, *invite_families(inp.booking)]
+
+
+def invite_families(b: BookingSnapshot) -> list[Metric]:
+    """Invites mailed and given up on (from the store: they survive restarts), and waiting."""
+    done = CounterMetricFamily(
+        "confsched_invites",
+        "Invite e-mails the relay accepted (sent) or that failed every attempt (failed).",
+        labels=["result"],
+    )
+    for result in ("sent", "failed"):
+        done.add_metric([result], float(b.invites.get(result, 0)))
+    pending = GaugeMetricFamily(
+        "confsched_invites_pending",
+        "Invite e-mails waiting for their first attempt or a retry.",
+        value=float(b.invites.get("pending", 0)),
+    )
+    return [done, pending]
 
 
 def scrape_families(inp: ScrapeInput) -> list[Metric]:

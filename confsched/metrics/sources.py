@@ -93,6 +93,8 @@ class BookingSnapshot:
     """endpoint id → its readiness for the occurrence it is booked for within the next hour."""
     refusals: Mapping[str, int] = field(default_factory=dict)
     """reason → bookings refused so far, as counted in the store by whichever process refused."""
+    invites: Mapping[str, int] = field(default_factory=dict)
+    """Invite messages in the outbox by status (pending, sent, failed, skipped), ever."""
 
 
 class BookingSource(Protocol):

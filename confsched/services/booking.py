@@ -27,6 +27,7 @@ from confsched.domain.booking import (
     rule_of,
     with_allocations,
 )
+from confsched.domain.invites import InviteAction
 from confsched.domain.model import Fleet, Occurrence, PortAllocation, Session, SessionStatus
 from confsched.errors import BookingRefused, InvalidInput, NotFound
 from confsched.services.booking_checks import (
@@ -58,6 +59,7 @@ from confsched.services.booking_reads import (
     session_view,
 )
 from confsched.store import booking as store
+from confsched.store import invites as outbox
 from confsched.store.db import bump_revision, immediate
 
 AREA = "sessions"
@@ -107,6 +109,7 @@ def _book(
         if session.rrule:
             store.set_materialised(db, session.id, horizon)
         store.insert_occurrences(db, session, with_allocations(occurrences, decision))
+        outbox.record_change(db, session.id, InviteAction.REQUEST, None, now)
         bump_revision(db, AREA)
     return session
 
@@ -156,6 +159,8 @@ def move(
             if occurrence is not None and occurrence != session.start:
                 raise NotFound("occurrence", _local(occurrence, fleet))
             session = _move_series(db, fleet, session, start, duration, now)
+        one = occurrence if session.rrule else None
+        outbox.record_change(db, session.id, InviteAction.REQUEST, one, now)
         bump_revision(db, AREA)
     return session
 
@@ -290,6 +295,8 @@ def cancel(
             if occurrence is not None and occurrence != session.start:
                 raise NotFound("occurrence", _local(occurrence, fleet))
             session = _cancel_series(db, fleet, session, now)
+        one = occurrence if session.rrule else None
+        outbox.record_change(db, session.id, InviteAction.CANCEL, one, now)
         bump_revision(db, AREA)
     return session
 

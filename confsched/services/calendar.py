@@ -27,6 +27,7 @@ from confsched.calendar import ics
 from confsched.calendar.cache import FeedBody
 from confsched.calendar.entries import FeedKey, FeedKind
 from confsched.calendar.feeds import FeedBuilder, all_feeds, subject_name
+from confsched.calendar.invitations import sitting_of
 from confsched.domain.model import Fleet
 from confsched.errors import ConfschedError, InvalidInput, NotFound
 from confsched.store import calendar as store
@@ -48,11 +49,14 @@ def invite_for_session(
     session_id: str,
     method: str | None = None,
     now: datetime | None = None,
+    occurrence: datetime | None = None,
 ) -> bytes:
     """The iTIP invite of one session: REQUEST, or CANCEL once cancelled (``method`` forces one).
 
     DTSTAMP is the send time (``now``); SEQUENCE is the session's, so a client that saw an
-    earlier invite applies this one as an update.
+    earlier invite applies this one as an update. ``occurrence`` (a sitting's original start)
+    gives that sitting alone, with its RECURRENCE-ID: what was mailed when it was moved or
+    cancelled.
     """
     chosen = None
     if method is not None:
@@ -60,7 +64,8 @@ def invite_for_session(
             raise InvalidInput(f"invite method {method!r}: use request or cancel")
         chosen = ics.Method(method.upper())
     entry = calendar_entry(db, session_id)
-    return ics.invite(entry, fleet, now or datetime.now(UTC), chosen)
+    sitting = sitting_of(db, entry, occurrence) if occurrence is not None else None
+    return ics.invite(entry, fleet, now or datetime.now(UTC), chosen, sitting=sitting)
 
 
 def feed_url(base: str, key: FeedKey, token: str) -> str:

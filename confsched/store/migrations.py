@@ -159,3 +159,34 @@ def m006_booking_refusals(db: sqlite_utils.Database) -> None:
     """Refused bookings counted by reason, where they are decided (CLI and API alike), so the
     running scheduler's ``confsched_booking_refusals_total`` counts another process's too."""
     db["booking_refusals"].create({"reason": str, "count": int}, pk="reason", not_null={"count"})
+
+
+@MIGRATIONS()
+def m007_invite_outbox(db: sqlite_utils.Database) -> None:
+    """The invite outbox (owned by the mailer; changes written by the booking transactions).
+
+    ``invite_changes`` gets a row in the very transaction that books, moves or cancels, so a
+    change made by the CLI in another process is mailed by the running server, and a change
+    rolled back is never announced. The mailer turns each into one ``invite_deliveries`` row per
+    recipient, with the finished message (retries send the same bytes, the same Message-ID);
+    UNIQUE (change, recipient) keeps one message per recipient per change.
+    """
+    db.execute(
+        """CREATE TABLE invite_changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
+            action TEXT NOT NULL, recurrence_id TEXT, created_at TEXT NOT NULL,
+            handled_at TEXT)"""
+    )
+    db.execute("CREATE INDEX invite_changes_pending ON invite_changes(handled_at)")
+    db.execute(
+        """CREATE TABLE invite_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            change_id INTEGER NOT NULL REFERENCES invite_changes(id),
+            session_id TEXT NOT NULL, action TEXT NOT NULL, recurrence_id TEXT,
+            recipient TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT,
+            last_error TEXT NOT NULL DEFAULT '', sent_at TEXT, message_id TEXT NOT NULL,
+            message BLOB NOT NULL, UNIQUE (change_id, recipient))"""
+    )
+    db.execute("CREATE INDEX invite_deliveries_due ON invite_deliveries(status, next_attempt_at)")
+    db.execute("CREATE INDEX invite_deliveries_by_session ON invite_deliveries(session_id, id)")

@@ -21,6 +21,7 @@ from confsched.domain.timeparse import parse_duration, parse_local_time
 from confsched.errors import InvalidInput
 from confsched.server import ServerContext
 from confsched.services import booking as svc
+from confsched.services.invites import invites_view
 from confsched.web.app import CTX, json_response, read_json
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -73,10 +74,12 @@ async def show_session(request: web.Request) -> web.Response:
     start, end = _window(request, ctx.fleet)
     session_id = request.match_info["id"]
 
-    def work(db: sqlite_utils.Database) -> Loaded:
-        return _load(db, [svc.get_session(db, session_id)], start, end)
+    def work(db: sqlite_utils.Database) -> tuple[Loaded, dict[str, Any]]:
+        loaded = _load(db, [svc.get_session(db, session_id)], start, end)
+        return loaded, invites_view(db, session_id, ctx.tz)
 
-    return json_response(_render(ctx, await ctx.store.read(work))[0])
+    loaded, invites = await ctx.store.read(work)
+    return json_response(_render(ctx, loaded)[0] | invites)
 
 
 async def _respond_with_session(

@@ -6,7 +6,8 @@ If-Modified-Since. Any token that does not open a feed — never issued, revoked
 of the other kind — gets exactly the router's own 404, so the answer says nothing about whether
 an agency or room exists.
 
-``GET /api/v1/sessions/{id}/invite.ics[?method=request|cancel]`` is the session's iTIP invite.
+``GET /api/v1/sessions/{id}/invite.ics[?method=request|cancel][&occurrence=T]`` is the
+session's iTIP invite (``occurrence``: that sitting alone, with its RECURRENCE-ID).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 from confsched.calendar.cache import FeedBody
 from confsched.calendar.entries import FeedKind
 from confsched.server import ServerContext
+from confsched.services.booking_reads import parse_instant
 from confsched.services.calendar import FeedService, invite_for_session
 from confsched.web.app import CTX
 
@@ -106,7 +108,8 @@ async def session_invite(request: web.Request) -> web.Response:
     ctx: ServerContext = request.app[CTX]
     session_id = request.match_info["id"]
     method = request.query.get("method")
-    body = await ctx.store.read(invite_for_session, ctx.fleet, session_id, method)
+    occurrence = parse_instant(request.query.get("occurrence"), ctx.fleet)
+    body = await ctx.store.read(invite_for_session, ctx.fleet, session_id, method, None, occurrence)
     found = _METHOD_LINE.search(body)
     itip = found.group(1).decode() if found else "REQUEST"
     filename = _UNSAFE.sub("_", session_id) + ".ics"
