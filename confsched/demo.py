@@ -1,4 +1,5 @@
-"""``confsched demo``: the scheduler, a simulated agent in every room, and the console.
+"""``confsched demo``: the scheduler, a simulated agent in every PC room, a simulated codec
+(polled over HTTPS) in every codec room, and the console.
 
 The scheduler and the simulated agents run on their own event loop in a background thread, so
 the console (main thread) stays responsive and talks to the scheduler over HTTP like any operator.
@@ -107,6 +108,7 @@ class DemoBackend:
             self.ready.set()
 
     async def _main(self) -> None:
+        from confsched.devsim.codec_fleet import DEMO_FAULTS
         from confsched.simulate import run_simulation
 
         self._loop = asyncio.get_running_loop()
@@ -117,7 +119,12 @@ class DemoBackend:
             await ctx.store.write(seed_sessions, ctx.fleet, datetime.now(UTC))
             ssh_port = ctx.components.get("ssh_port", self.settings.ssh_port)
             self._simulation = asyncio.create_task(
-                run_simulation(self.settings, len(ctx.fleet.endpoints), ssh_port=ssh_port)
+                run_simulation(
+                    self.settings,
+                    len(ctx.fleet.endpoints),
+                    ssh_port=ssh_port,
+                    codecs=DEMO_FAULTS,
+                )
             )
             self.ready.set()
 

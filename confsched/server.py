@@ -34,6 +34,7 @@ ChangeListener = Callable[[set[str]], Awaitable[None] | None]
 STARTUP_HOOKS: tuple[str, ...] = (
     "confsched.services.health:start",
     "confsched.agentlink.server:start",
+    "confsched.codecs.poller:start",
     "confsched.services.readiness:start",
     "confsched.services.calendar:start",
     "confsched.web.app:start",

@@ -27,6 +27,7 @@ from confsched_agent.wire import Check
 
 from confsched.agentlink.keys import AGENT_KEYS_DIR, ensure_host_key, public_text
 from confsched.config import Settings
+from confsched.devsim.codec_fleet import CodecFaults, attach_simulated_codecs
 from confsched.domain.model import Level
 from confsched.store.db import open_db
 from confsched.store.health import enroll_keys
@@ -190,6 +191,7 @@ def enroll_simulated(data_dir: Path, endpoints: Sequence[str]) -> dict[str, asyn
 
 
 def _fleet_levels(data_dir: Path) -> tuple[dict[str, Level], float]:
+    """The level of every room an agent watches (polled codecs have none), and the interval."""
     db = open_db(data_dir)
     try:
         fleet = load_fleet(db)
@@ -197,7 +199,7 @@ def _fleet_levels(data_dir: Path) -> tuple[dict[str, Level], float]:
         db.close()
     if fleet is None:
         return {}, 10.0
-    levels = {e.id: e.level for e in fleet.endpoints.values()}
+    levels = {e.id: e.level for e in fleet.endpoints.values() if e.codec is None}
     return levels, fleet.report_interval.total_seconds()
 
 
@@ -211,7 +213,7 @@ async def start_simulation(
     seed: int = 1,
     spread: float | None = None,
 ) -> Simulation:
-    """Enrol and start ``count`` simulated agents (the fleet's first ``count`` endpoints)."""
+    """Enrol and start ``count`` simulated agents (the fleet's first ``count`` agent rooms)."""
     levels, fleet_interval = await asyncio.to_thread(_fleet_levels, settings.data_dir)
     endpoints = list(levels)[:count]
     if not endpoints:
@@ -243,9 +245,29 @@ async def run_simulation(
     interval: float | None = None,
     fault_rate: float = 0.08,
     seed: int = 1,
+    codecs: CodecFaults | None = None,
 ) -> None:
     """Run ``count`` simulated agents until cancelled; rooms with the goes_offline fault drop
-    out after a few reports, as a room losing power would."""
+    out after a few reports, as a room losing power would. With ``codecs``, the fleet's codec
+    rooms are served by simulated codecs (with those faults) that the scheduler polls."""
+    lab = await attach_simulated_codecs(settings.data_dir, codecs) if codecs else None
+    if lab is not None:
+        log.info("simulating %d codecs at %s", len(lab.codecs), lab.base_url)
+    try:
+        await _run_agents(settings, count, ssh_port, interval, fault_rate, seed)
+    finally:
+        if lab is not None:
+            await lab.close()
+
+
+async def _run_agents(
+    settings: Settings,
+    count: int,
+    ssh_port: int | None,
+    interval: float | None,
+    fault_rate: float,
+    seed: int,
+) -> None:
     sim = await start_simulation(
         settings, count, ssh_port=ssh_port, interval=interval, fault_rate=fault_rate, seed=seed
     )

@@ -134,6 +134,12 @@ def list_(data_dir: Path | None, as_json: bool) -> None:
     help="Share of rooms with a standing fault.",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Which rooms misbehave.")
+@click.option(
+    "--codecs/--no-codecs",
+    default=True,
+    show_default=True,
+    help="Serve simulated codecs (HTTPS) for the fleet's codec rooms, for the scheduler to poll.",
+)
 @data_option
 def simulate(
     count: int,
@@ -141,12 +147,15 @@ def simulate(
     interval: float | None,
     faults: float,
     seed: int,
+    codecs: bool,
     data_dir: Path | None,
 ) -> None:
     """Run COUNT simulated agents (real SSH, pretend rooms) against the scheduler of --data.
 
-    Their keys are enrolled in the data directory; the first COUNT endpoints of the fleet are
-    simulated. Stop with Ctrl-C.
+    Their keys are enrolled in the data directory; the first COUNT PC rooms of the fleet are
+    simulated. With --codecs (the default) the codec rooms are pointed at simulated codecs
+    and their credentials written to DATA/codec-secrets.toml; `confsched rooms import` of the
+    real fleet file points them back. Stop with Ctrl-C.
 
     \b
     Example:
@@ -156,6 +165,7 @@ def simulate(
 
     from confsched.cli.serve import run_until_signal
     from confsched.config import Settings
+    from confsched.devsim.codec_fleet import DEMO_FAULTS
     from confsched.simulate import run_simulation
 
     host, port = split_host_port(ssh, "--ssh")
@@ -169,5 +179,12 @@ def simulate(
     logging.getLogger("confsched.agent").setLevel(logging.ERROR)
     click.echo(f"simulating {count} agents against {ssh}; Ctrl-C to stop")
     run_until_signal(
-        run_simulation(settings, count, interval=interval, fault_rate=faults, seed=seed)
+        run_simulation(
+            settings,
+            count,
+            interval=interval,
+            fault_rate=faults,
+            seed=seed,
+            codecs=DEMO_FAULTS if codecs else None,
+        )
     )

@@ -21,6 +21,8 @@ CRITICAL_CHECKS: Mapping[str, str] = {
     "audio": "no audio device",
     "display": "display disconnected",
     "bridge": "bridge unreachable",
+    "registration": "not registered to its bridge",
+    "codec": "codec unreachable",
 }
 # A failed check that a session can survive or IT can fix in minutes.
 MINOR_CHECKS: Mapping[str, str] = {
@@ -49,13 +51,16 @@ class Thresholds:
 @dataclass(frozen=True, slots=True)
 class Observation:
     """One report in domain terms. ``checks`` maps a check to True/False, or None if its probe
-    failed to run; ``details`` holds the agent's words for checks that did not pass."""
+    failed to run; ``details`` holds the agent's words for checks that did not pass.
+    ``reasons`` replaces the standard reason of a failed critical check when the source knows
+    exactly what failed (a polled codec says "camera disconnected", "codec auth failed")."""
 
     endpoint: str
     received_at: datetime
     checks: Mapping[str, bool | None] = field(default_factory=dict)
     details: Mapping[str, str] = field(default_factory=dict)
     measurements: Mapping[str, float] = field(default_factory=dict)
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -105,7 +110,7 @@ def _judge_checks(obs: Observation, verdict: _Verdict) -> None:
             why = obs.details.get(name) or "no result"
             verdict.add(EndpointState.DEGRADED, "probe_failed", f"{name} check failed: {why}")
         elif name in CRITICAL_CHECKS:
-            verdict.add(EndpointState.DOWN, name, CRITICAL_CHECKS[name])
+            verdict.add(EndpointState.DOWN, name, obs.reasons.get(name) or CRITICAL_CHECKS[name])
         elif name in MINOR_CHECKS:
             verdict.add(EndpointState.DEGRADED, name, MINOR_CHECKS[name])
         else:

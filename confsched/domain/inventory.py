@@ -13,8 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from confsched.domain.model import (
+    CODEC_DRIVERS,
     Agency,
     Bridge,
+    CodecAccess,
     Endpoint,
     EndpointKind,
     Fleet,
@@ -54,7 +56,10 @@ _KEYS = {
     "bridges": ({"id", "ports"}, {"name", "address", "dial_in"}),
     "agencies": ({"id", "name"}, {"email"}),
     "sites": ({"id", "name", "level"}, {"district"}),
-    "endpoints": ({"id", "name", "site", "agency"}, {"kind", "address", "bridge", "tags"}),
+    "endpoints": (
+        {"id", "name", "site", "agency"},
+        {"kind", "address", "bridge", "tags", "codec"},
+    ),
 }
 
 
@@ -342,6 +347,7 @@ def _endpoint(
     if not isinstance(tags, list) or not all(isinstance(t, str) and SLUG.match(t) for t in tags):
         check.problem(item.lines.get("tags", item.line), "tags must be a list of slugs")
         tags = []
+    codec = _codec(check, item, raw_kind)
     if site_id is None or agency is None or raw_kind not in {k.value for k in EndpointKind}:
         return None
     site = sites[site_id]
@@ -357,7 +363,32 @@ def _endpoint(
         address=check.text(item, "address"),
         bridge=bridge,
         tags=tuple(tags),
+        codec=codec,
     )
+
+
+_CODEC_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/\S*)?$")
+
+
+def _codec(check: _Checker, item: LocatedMap, kind: str) -> CodecAccess | None:
+    """``codec: {driver, url}``: how a codec room is polled (only for ``kind: codec``)."""
+    if "codec" not in item:
+        return None
+    raw, line = item["codec"], item.lines.get("codec", item.line)
+    if kind != EndpointKind.CODEC.value:
+        check.problem(line, "codec: is only for endpoints of kind codec")
+        return None
+    if not isinstance(raw, LocatedMap) or set(raw) != {"driver", "url"}:
+        check.problem(line, "codec must be a map with exactly driver and url")
+        return None
+    driver, url = raw["driver"], raw["url"]
+    if driver not in CODEC_DRIVERS:
+        check.problem(line, f"codec driver {driver!r} must be one of {', '.join(CODEC_DRIVERS)}")
+        return None
+    if not isinstance(url, str) or not _CODEC_URL.match(url):
+        check.problem(line, f"codec url {url!r} must be http(s)://HOST[:PORT] with no credentials")
+        return None
+    return CodecAccess(driver, url.rstrip("/"))
 
 
 # --- group selectors --------------------------------------------------------------------------

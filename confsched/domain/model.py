@@ -54,6 +54,19 @@ class Bridge:
     dial_in: str = ""
 
 
+CODEC_DRIVERS = ("cisco-xapi", "poly-rest")
+"""The management APIs a codec can be polled through (``confsched.codecs`` implements each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodecAccess:
+    """How the scheduler reaches a hardware codec's management API; credentials live apart,
+    in the data directory's secrets file, never in the fleet or the store."""
+
+    driver: str
+    url: str
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """One room's conferencing endpoint.
@@ -73,6 +86,8 @@ class Endpoint:
     address: str = ""
     bridge: str | None = None
     tags: tuple[str, ...] = ()
+    codec: CodecAccess | None = None
+    """Set for a codec polled through its management API instead of running an agent."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import sqlite_utils
 from confsched.domain.model import (
     Agency,
     Bridge,
+    CodecAccess,
     Endpoint,
     EndpointKind,
     Fleet,
@@ -96,6 +97,7 @@ def _endpoint_row(endpoint: Endpoint, position: int) -> dict[str, Any]:
         level=endpoint.level.value,
         tags=json.dumps(list(endpoint.tags), ensure_ascii=False),
         position=position,
+        codec=json.dumps(asdict(endpoint.codec)) if endpoint.codec else None,
     )
     return row
 
@@ -156,4 +158,5 @@ def _endpoint(row: dict[str, Any]) -> Endpoint:
         address=row["address"] or "",
         bridge=row["bridge"],
         tags=tuple(json.loads(row["tags"] or "[]")),
+        codec=CodecAccess(**json.loads(row["codec"])) if row.get("codec") else None,
     )

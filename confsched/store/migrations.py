@@ -190,3 +190,10 @@ def m007_invite_outbox(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX invite_deliveries_due ON invite_deliveries(status, next_attempt_at)")
     db.execute("CREATE INDEX invite_deliveries_by_session ON invite_deliveries(session_id, id)")
+
+
+@MIGRATIONS()
+def m008_codec_access(db: sqlite_utils.Database) -> None:
+    """How a codec endpoint is polled: ``{"driver", "url"}`` as JSON, NULL for agent rooms.
+    Credentials are never stored here (they stay in the data directory's secrets file)."""
+    db.table("endpoints").add_column("codec", str)
