@@ -47,7 +47,8 @@ import icalendar  # noqa: E402
 from confsched.config import Settings  # noqa: E402
 from confsched.domain.booking import BookingRequest  # noqa: E402
 from confsched.domain.model import Fleet, Level  # noqa: E402
-from confsched.server import ServerContext, run_server  # noqa: E402
+from confsched.runtime.components import Components  # noqa: E402
+from confsched.runtime.root import run_server  # noqa: E402
 from confsched.services import booking  # noqa: E402
 from confsched.services.inventory import import_fleet, require_fleet  # noqa: E402
 from confsched.store.calendar import live_tokens  # noqa: E402
@@ -181,17 +182,17 @@ class LoopLag:
 
 
 async def measure(
-    ctx: ServerContext, client: ProcessPoolExecutor, session_ids: list[str], repeats: int
+    ctx: Components, client: ProcessPoolExecutor, session_ids: list[str], repeats: int
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    port = ctx.components["http_port"]
-    service = ctx.components["calendar"]
+    port = ctx.http_port
+    service = ctx.calendar
     started = time.perf_counter()
     await service.settled()
     warm_s = time.perf_counter() - started
     token = next(
         t
-        for t in await ctx.store.read(live_tokens)
+        for t in await ctx.ctx.store.read(live_tokens)
         if t.key.subject == ORGANIZER and t.key.kind.value == "agency"
     )
     path = f"/feeds/agency/{token.token}.ics"
@@ -212,8 +213,8 @@ async def measure(
     after_change = []
     for i in range(repeats):
         victim = session_ids[len(session_ids) // 2 + i]
-        await ctx.store.write(booking.cancel, ctx.fleet, victim)
-        await ctx.notice_changes()  # what the server's change poll does within 0.25 s
+        await ctx.ctx.store.write(booking.cancel, ctx.ctx.fleet, victim)
+        await ctx.ctx.notice_changes()  # what the server's change poll does within 0.25 s
         ms, status, new_headers, _ = await get()
         assert status == 200 and new_headers["etag"] != headers["etag"]
         headers = new_headers
@@ -245,7 +246,7 @@ async def serve_and_measure(data_dir: Path, ids: list[str], repeats: int) -> dic
     client = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     client.submit(time.perf_counter).result()  # started before the server
     settings = Settings(data_dir=data_dir, http_port=0, ssh_port=0)
-    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
@@ -265,26 +266,24 @@ async def serve_and_measure(data_dir: Path, ids: list[str], repeats: int) -> dic
 async def restart(settings: Settings, client: ProcessPoolExecutor) -> dict[str, float]:
     """A second start on the same data: events come from the kept blocks, not icalendar."""
     started = time.perf_counter()
-    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     try:
         ctx = ready.result()
         token = next(
             t
-            for t in await ctx.store.read(live_tokens)
+            for t in await ctx.ctx.store.read(live_tokens)
             if t.key.subject == ORGANIZER and t.key.kind.value == "agency"
         )
         loop = asyncio.get_running_loop()
         path = f"/feeds/agency/{token.token}.ics"
-        ms, status, _, _ = await loop.run_in_executor(
-            client, timed_get, ctx.components["http_port"], path, {}
-        )
+        ms, status, _, _ = await loop.run_in_executor(client, timed_get, ctx.http_port, path, {})
         assert status == 200, status
         return {
             "restart_get_ms": ms,
             "restart_total_s": time.perf_counter() - started,
-            "restart_renders": ctx.components["calendar"].builder.renders,
+            "restart_renders": ctx.calendar.builder.renders,
         }
     finally:
         task.cancel()

@@ -197,7 +197,7 @@ def pct(values: list[float], p: float) -> float:
 
 async def phase(args: argparse.Namespace, mode: str) -> dict[str, float]:
     from confsched.config import Settings
-    from confsched.server import run_server
+    from confsched.runtime.root import run_server
 
     data, endpoints, host_key = args.prepared
     port = free_port()
@@ -205,7 +205,7 @@ async def phase(args: argparse.Namespace, mode: str) -> dict[str, float]:
     ready: asyncio.Future = asyncio.get_running_loop().create_future()
     server = asyncio.create_task(run_server(settings, ready=ready.set_result))
     ctx = await ready
-    board, service = ctx.components["health_board"], ctx.components["health"]
+    board, service = ctx.board, ctx.health_service
     delays: list[float] = []
     recording = False
 
@@ -243,7 +243,7 @@ async def phase(args: argparse.Namespace, mode: str) -> dict[str, float]:
         ]
         workers.append(subprocess.Popen(cmd))
     t0 = time.perf_counter()
-    links = ctx.components["agentlink"]
+    links = ctx.agentlink
     while links.connected < len(endpoints) and time.perf_counter() - t0 < args.warmup_timeout:
         await asyncio.sleep(0.1)
     connected, connect_s = links.connected, time.perf_counter() - t0

@@ -22,7 +22,8 @@ import sqlite_utils
 from confsched.config import Settings
 from confsched.domain.model import Fleet
 from confsched.errors import ConfschedError
-from confsched.server import ServerContext, run_server
+from confsched.runtime.components import Components
+from confsched.runtime.root import run_server
 from confsched.services.booking import book, list_sessions, parse_request
 
 log = logging.getLogger(__name__)
@@ -86,19 +87,19 @@ class DemoBackend:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.ready = threading.Event()
-        self.ctx: ServerContext | None = None
+        self.components: Components | None = None
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._simulation: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._run, name="confsched-demo", daemon=True)
 
-    def start(self) -> ServerContext:
+    def start(self) -> Components:
         self._thread.start()
         self.ready.wait()
-        if self.error is not None or self.ctx is None:
+        if self.error is not None or self.components is None:
             raise click.ClickException(f"the scheduler did not start: {self.error}")
-        return self.ctx
+        return self.components
 
     def _run(self) -> None:
         try:
@@ -114,15 +115,15 @@ class DemoBackend:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
 
-        async def on_ready(ctx: ServerContext) -> None:
-            self.ctx = ctx
+        async def on_ready(components: Components) -> None:
+            self.components = components
+            ctx = components.ctx
             await ctx.store.write(seed_sessions, ctx.fleet, datetime.now(UTC))
-            ssh_port = ctx.components.get("ssh_port", self.settings.ssh_port)
             self._simulation = asyncio.create_task(
                 run_simulation(
                     self.settings,
                     len(ctx.fleet.endpoints),
-                    ssh_port=ssh_port,
+                    ssh_port=components.ssh_port,
                     codecs=DEMO_FAULTS,
                 )
             )
@@ -139,8 +140,9 @@ class DemoBackend:
 
 def run_demo(settings: Settings, *, headless: bool = False) -> None:
     backend = DemoBackend(settings)
-    ctx = backend.start()
-    url = f"http://{settings.http_host}:{ctx.components.get('http_port', settings.http_port)}"
+    components = backend.start()
+    ctx = components.ctx
+    url = f"http://{settings.http_host}:{components.http_port}"
     try:
         if headless:
             click.echo(f"confsched demo: {len(ctx.fleet.endpoints)} simulated rooms; API {url}")

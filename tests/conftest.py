@@ -17,7 +17,8 @@ import sqlite_utils
 from confsched.config import Settings
 from confsched.domain.model import Fleet
 from confsched.fleetfile import load_fleet_file
-from confsched.server import ServerContext, run_server
+from confsched.runtime.components import Components
+from confsched.runtime.root import run_server
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import open_db
 
@@ -72,9 +73,9 @@ def settings(data_dir: Path) -> Settings:
 
 
 @pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[ServerContext]:
-    """A real scheduler on loopback; ``ctx.components['http_port']`` (and 'ssh_port') are bound."""
-    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+async def server(settings: Settings) -> AsyncIterator[Components]:
+    """A real scheduler on loopback, as its components; ``http_port`` and ``ssh_port`` are bound."""
+    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
@@ -87,8 +88,8 @@ async def server(settings: Settings) -> AsyncIterator[ServerContext]:
         await asyncio.gather(task, return_exceptions=True)
 
 
-def http_url(ctx: ServerContext, path: str = "") -> str:
-    return f"http://127.0.0.1:{ctx.components['http_port']}{path}"
+def http_url(ctx: Components, path: str = "") -> str:
+    return f"http://127.0.0.1:{ctx.http_port}{path}"
 
 
 class CliResult:

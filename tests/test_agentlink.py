@@ -14,9 +14,10 @@ from confsched_agent.probes import Findings
 from confsched_agent.spool import MemorySpool
 from confsched_agent.wire import Check
 
+from confsched.agentlink.enrol import enroll
 from confsched.domain.model import EndpointState
-from confsched.server import ServerContext
-from confsched.services.health import enroll, revoke
+from confsched.runtime.components import Components
+from confsched.services.health import revoke
 
 ENDPOINT = "dhy-hoa-thuong"
 OTHER = "tinh-uy"
@@ -37,10 +38,12 @@ class Room:
         )
 
 
-async def enrolled(ctx: ServerContext, endpoint: str):  # type: ignore[no-untyped-def]
-    port = ctx.components["ssh_port"]
+async def enrolled(ctx: Components, endpoint: str):  # type: ignore[no-untyped-def]
+    port = ctx.ssh_port
     now = datetime.now(UTC)
-    return await ctx.store.write(enroll, ctx.settings.data_dir, endpoint, f"127.0.0.1:{port}", now)
+    return await ctx.ctx.store.write(
+        enroll, ctx.ctx.settings.data_dir, endpoint, f"127.0.0.1:{port}", now
+    )
 
 
 def make_agent(config, room: Room | None = None):  # type: ignore[no-untyped-def]
@@ -67,13 +70,13 @@ async def eventually(check, timeout: float = 5.0) -> None:  # type: ignore[no-un
         await asyncio.sleep(0.02)
 
 
-async def test_enrolled_agent_reports_and_its_state_appears(server: ServerContext) -> None:
+async def test_enrolled_agent_reports_and_its_state_appears(server: Components) -> None:
     config = await enrolled(server, ENDPOINT)
     agent, link, spool = make_agent(config, Room(camera=False))
     task = asyncio.create_task(link.run())
     try:
         await agent.report_once()
-        board = server.components["health_board"]
+        board = server.board
         await eventually(lambda: ENDPOINT in board.latest)
         health = board.health(ENDPOINT, datetime.now(UTC))
         assert health.state is EndpointState.DOWN
@@ -85,14 +88,14 @@ async def test_enrolled_agent_reports_and_its_state_appears(server: ServerContex
         await task
 
 
-async def test_unknown_key_is_refused_and_counted(server: ServerContext, tmp_path) -> None:
+async def test_unknown_key_is_refused_and_counted(server: Components, tmp_path) -> None:
     config = await enrolled(server, ENDPOINT)
     stranger = asyncssh.generate_private_key("ssh-ed25519")
     spool = MemorySpool()
     link = Link(ENDPOINT, config.scheduler_address, stranger, config.host_key, spool, _no_cmd)
     with pytest.raises(asyncssh.PermissionDenied):
         await link._connected_session()
-    board = server.components["health_board"]
+    board = server.board
     await eventually(lambda: board.logins_refused["wrong_key"] == 1)
 
 
@@ -100,16 +103,16 @@ async def _no_cmd(command):  # type: ignore[no-untyped-def]
     return None
 
 
-async def test_revoked_key_is_cut_off_at_once_and_refused_after(server: ServerContext) -> None:
+async def test_revoked_key_is_cut_off_at_once_and_refused_after(server: Components) -> None:
     config = await enrolled(server, ENDPOINT)
     _agent, link, _ = make_agent(config)
     task = asyncio.create_task(link.run())
-    links = server.components["agentlink"]
+    links = server.agentlink
     try:
         await eventually(lambda: ENDPOINT in links.agents)
-        await server.store.write(revoke, ENDPOINT, datetime.now(UTC))
+        await server.ctx.store.write(revoke, ENDPOINT, datetime.now(UTC))
         await eventually(lambda: ENDPOINT not in links.agents, timeout=3)
-        board = server.components["health_board"]
+        board = server.board
         assert board.connections_closed["revoked"] == 1
         with pytest.raises(asyncssh.PermissionDenied):
             await link._connected_session()

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import asyncssh
 from confsched_agent import wire
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.test_agentlink import ENDPOINT, OTHER, enrolled, eventually, make_agent
 
 
-async def raw_channel(ctx: ServerContext, endpoint: str):  # type: ignore[no-untyped-def]
+async def raw_channel(ctx: Components, endpoint: str):  # type: ignore[no-untyped-def]
     """A hand-driven connection with the endpoint's real key: write anything, read replies."""
     config = await enrolled(ctx, endpoint)
     host, port = config.scheduler_address
@@ -44,10 +44,10 @@ def report_line(seq: int, endpoint: str | None = None) -> bytes:
 
 
 async def test_garbage_oversized_and_foreign_reports_refused_others_unharmed(
-    server: ServerContext,
+    server: Components,
 ) -> None:
-    board = server.components["health_board"]
-    links = server.components["agentlink"]
+    board = server.board
+    links = server.agentlink
     good_config = await enrolled(server, OTHER)
     agent, link, _ = make_agent(good_config)
     good = asyncio.create_task(link.run())
@@ -84,9 +84,9 @@ async def test_garbage_oversized_and_foreign_reports_refused_others_unharmed(
         await good
 
 
-async def test_a_connection_sending_only_garbage_is_closed_alone(server: ServerContext) -> None:
-    board = server.components["health_board"]
-    links = server.components["agentlink"]
+async def test_a_connection_sending_only_garbage_is_closed_alone(server: Components) -> None:
+    board = server.board
+    links = server.agentlink
     good_config = await enrolled(server, OTHER)
     _, link, _ = make_agent(good_config)
     good = asyncio.create_task(link.run())
@@ -103,7 +103,7 @@ async def test_a_connection_sending_only_garbage_is_closed_alone(server: ServerC
         await good
 
 
-async def test_a_second_channel_or_a_subsystem_is_refused(server: ServerContext) -> None:
+async def test_a_second_channel_or_a_subsystem_is_refused(server: Components) -> None:
     conn, _process = await raw_channel(server, ENDPOINT)
     try:
         try:

@@ -17,10 +17,11 @@ from confsched_agent.agent import Agent
 from confsched_agent.link import Link
 from confsched_agent.spool import DiskSpool, MemorySpool
 
+from confsched.agentlink.enrol import enroll
 from confsched.agentlink.keys import ensure_host_key, public_text
 from confsched.config import Settings
-from confsched.server import ServerContext, run_server
-from confsched.services.health import enroll
+from confsched.runtime.components import Components
+from confsched.runtime.root import run_server
 from confsched.services.inventory import import_fleet
 from confsched.simulate import enroll_simulated, synthetic_fleet
 from confsched.store.db import open_db
@@ -39,11 +40,11 @@ class Scheduler:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.ctx: ServerContext | None = None
+        self.ctx: Components | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> ServerContext:
-        ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+    async def start(self) -> Components:
+        ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(run_server(self.settings, ready=ready.set_result))
         done, _ = await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if self._task in done:
@@ -67,7 +68,7 @@ async def test_restart_loses_no_acknowledged_report_and_spool_arrives_in_order(
 ) -> None:
     scheduler = Scheduler(fixed_settings)
     ctx = await scheduler.start()
-    config = await ctx.store.write(
+    config = await ctx.ctx.store.write(
         enroll,
         fixed_settings.data_dir,
         ENDPOINT,
@@ -118,7 +119,7 @@ async def test_two_hundred_agents_come_back_spread_over_seconds(
     db.close()
     scheduler = Scheduler(fixed_settings)
     ctx = await scheduler.start()
-    endpoints = list(ctx.fleet.endpoints)
+    endpoints = list(ctx.ctx.fleet.endpoints)
     assert len(endpoints) == 200
     keys = await asyncio.to_thread(enroll_simulated, fixed_settings.data_dir, endpoints)
     host_key = public_text(ensure_host_key(fixed_settings.data_dir))
@@ -143,7 +144,7 @@ async def test_two_hundred_agents_come_back_spread_over_seconds(
         await scheduler.stop()
         await eventually(lambda: not any(link.connected.is_set() for link in links))
         ctx = await scheduler.start()
-        board = ctx.components["health_board"]
+        board = ctx.board
         per_tick: list[int] = []
         loop = asyncio.get_running_loop()
         start = loop.time()

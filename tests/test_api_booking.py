@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -18,9 +18,9 @@ MONDAY = (_today + timedelta(days=14 - _today.weekday())).isoformat()
 
 
 class Api:
-    def __init__(self, ctx: ServerContext, http: aiohttp.ClientSession) -> None:
+    def __init__(self, ctx: Components, http: aiohttp.ClientSession) -> None:
         self.ctx, self.http = ctx, http
-        self.auth = {"Authorization": f"Bearer {ctx.operator_token}"}
+        self.auth = {"Authorization": f"Bearer {ctx.ctx.operator_token}"}
 
     async def post(self, path: str, body: Any) -> tuple[int, Any]:
         async with self.http.post(http_url(self.ctx, path), json=body, headers=self.auth) as resp:
@@ -41,13 +41,13 @@ def province(**extra: Any) -> dict[str, Any]:
     }
 
 
-async def test_book_show_list_and_conflict_over_http(server: ServerContext) -> None:
+async def test_book_show_list_and_conflict_over_http(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(server, http)
-        revision = server.revision
+        revision = server.ctx.revision
         status, session = await api.post("/api/v1/sessions", province(organizer="ubnd-tinh"))
         assert status == 201, session
-        assert server.revision > revision  # the console's long poll wakes
+        assert server.ctx.revision > revision  # the console's long poll wakes
         assert session["title"] == "Hội nghị toàn tỉnh"
         assert session["organizer_name"] == "Ủy ban nhân dân tỉnh Thái Nguyên"
         assert session["start"] == f"{MONDAY}T08:00:00+07:00"
@@ -76,7 +76,7 @@ async def test_book_show_list_and_conflict_over_http(server: ServerContext) -> N
         assert room["endpoint_name"] == "Phòng họp UBND huyện Đại Từ"
 
 
-async def test_preview_is_a_dry_run(server: ServerContext) -> None:
+async def test_preview_is_a_dry_run(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(server, http)
         status, answer = await api.post("/api/v1/sessions/preview", province())
@@ -93,7 +93,7 @@ async def test_preview_is_a_dry_run(server: ServerContext) -> None:
         assert status == 200 and answer["ok"] is False  # previews while the title is empty
 
 
-async def test_move_and_cancel_bump_sequence_and_free_the_rooms(server: ServerContext) -> None:
+async def test_move_and_cancel_bump_sequence_and_free_the_rooms(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(server, http)
         _, series = await api.post(
@@ -137,7 +137,7 @@ async def test_move_and_cancel_bump_sequence_and_free_the_rooms(server: ServerCo
         assert status == 201, again
 
 
-async def test_bad_requests_get_400_and_unknown_ids_404(server: ServerContext) -> None:
+async def test_bad_requests_get_400_and_unknown_ids_404(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(server, http)
         bad = [
@@ -168,7 +168,7 @@ async def test_bad_requests_get_400_and_unknown_ids_404(server: ServerContext) -
         assert listed == []
 
 
-async def test_slots_over_http(server: ServerContext) -> None:
+async def test_slots_over_http(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(server, http)
         await api.post("/api/v1/sessions", province())
@@ -182,7 +182,7 @@ async def test_slots_over_http(server: ServerContext) -> None:
         ]
 
 
-async def test_two_api_calls_at_once_never_both_win(server: ServerContext) -> None:
+async def test_two_api_calls_at_once_never_both_win(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(server, http)
         bodies = [province(title=f"Người {i}", **{"with": "district:h-phu-binh"}) for i in range(4)]
@@ -190,7 +190,7 @@ async def test_two_api_calls_at_once_never_both_win(server: ServerContext) -> No
         assert sorted(status for status, _ in answers) == [201, 409, 409, 409]
 
 
-async def test_readiness_shown_once_the_setup_time_has_come(server: ServerContext) -> None:
+async def test_readiness_shown_once_the_setup_time_has_come(server: Components) -> None:
     soon = (datetime.now(TZ) + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
     async with aiohttp.ClientSession() as http:
         api = Api(server, http)

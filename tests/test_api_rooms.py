@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import aiohttp
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 
 
-async def test_healthz_and_endpoint_detail_keep_vietnamese(server: ServerContext) -> None:
+async def test_healthz_and_endpoint_detail_keep_vietnamese(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(http_url(server, "/healthz")) as resp:
             assert resp.status == 200
@@ -18,7 +18,7 @@ async def test_healthz_and_endpoint_detail_keep_vietnamese(server: ServerContext
     assert body["district_name"] == "Huyện Đồng Hỷ"
 
 
-async def test_endpoints_by_selector_and_unknown_id(server: ServerContext) -> None:
+async def test_endpoints_by_selector_and_unknown_id(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(http_url(server, "/api/v1/endpoints?with=level:province")) as resp:
             assert len(await resp.json()) == 5
@@ -29,7 +29,7 @@ async def test_endpoints_by_selector_and_unknown_id(server: ServerContext) -> No
             assert resp.status == 404
 
 
-async def test_api_writes_without_operator_token_are_refused(server: ServerContext) -> None:
+async def test_api_writes_without_operator_token_are_refused(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(http_url(server, "/api/v1/sessions"), json={}) as resp:
             assert resp.status == 401
@@ -40,7 +40,7 @@ async def test_api_writes_without_operator_token_are_refused(server: ServerConte
             assert resp.status == 401
 
 
-async def test_server_notices_an_import_by_another_process(server: ServerContext, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_server_notices_an_import_by_another_process(server: Components, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
     from confsched.services.inventory import import_fleet
@@ -51,17 +51,17 @@ async def test_server_notices_an_import_by_another_process(server: ServerContext
     edited.write_text(
         SAMPLE.read_text(encoding="utf-8").replace("ports: 96", "ports: 90"), encoding="utf-8"
     )
-    other = open_db(server.settings.data_dir)
+    other = open_db(server.ctx.settings.data_dir)
     import_fleet(other, edited)
     other.close()
     for _ in range(40):
-        if server.fleet.bridges["mcu-tinh-2"].ports == 90:
+        if server.ctx.fleet.bridges["mcu-tinh-2"].ports == 90:
             break
         await asyncio.sleep(0.05)
-    assert server.fleet.bridges["mcu-tinh-2"].ports == 90
+    assert server.ctx.fleet.bridges["mcu-tinh-2"].ports == 90
 
 
-async def test_changes_long_poll_answers_when_something_changes(server: ServerContext) -> None:
+async def test_changes_long_poll_answers_when_something_changes(server: Components) -> None:
     import asyncio
 
     async with aiohttp.ClientSession() as http:
@@ -72,12 +72,12 @@ async def test_changes_long_poll_answers_when_something_changes(server: ServerCo
         )
         await asyncio.sleep(0.2)
         assert not waiting.done()
-        server.touch()
+        server.ctx.touch()
         async with await asyncio.wait_for(waiting, 2) as resp:
             assert (await resp.json())["revision"] == first + 1
 
 
-async def test_bad_history_window_is_a_400_naming_the_parameter(server: ServerContext) -> None:
+async def test_bad_history_window_is_a_400_naming_the_parameter(server: Components) -> None:
     async with aiohttp.ClientSession() as http:
         for query in ("hours=abc", "hours=0", "hours=9999", "limit=-1"):
             url = http_url(server, f"/api/v1/endpoints/tinh-uy/health?{query}")

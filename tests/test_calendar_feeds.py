@@ -9,14 +9,14 @@ import icalendar
 import recurring_ical_events
 
 from confsched.calendar.cache import BodyCache, FeedBody
-from confsched.calendar.entries import (
+from confsched.calendar.feeds import FeedBuilder
+from confsched.domain.calendar import (
     CalendarEntry,
     FeedKey,
     FeedKind,
     SessionChanges,
     feeds_of,
 )
-from confsched.calendar.feeds import FeedBuilder
 from confsched.domain.model import Fleet, SessionStatus
 from tests.test_calendar_ics import HCM, assert_wire_format, local, make_session, weekly
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from confsched.calendar import ics
-from confsched.calendar.entries import CalendarEntry, exceptions_of
+from confsched.domain.calendar import CalendarEntry, exceptions_of
 from confsched.domain.model import Fleet, Occurrence, PortAllocation, Session, SessionStatus
 from tests.conftest import local
 

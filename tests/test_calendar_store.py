@@ -9,11 +9,11 @@ import pytest
 import sqlite_utils
 
 from confsched.calendar import ics
-from confsched.calendar.entries import CalendarEntry
+from confsched.calendar.usecases import invite_for_session
+from confsched.domain.calendar import CalendarEntry
 from confsched.domain.model import Fleet
 from confsched.errors import InvalidInput, NotFound
 from confsched.services import booking as svc
-from confsched.services.calendar import invite_for_session
 from confsched.store.calendar import (
     calendar_entries,
     calendar_entry,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest_asyncio
@@ -14,8 +15,8 @@ from confsched.config import Settings
 from confsched.devsim.codec_fleet import CodecFaults, attach_simulated_codecs
 from confsched.devsim.codec_server import CodecLab
 from confsched.domain.model import EndpointState
-from confsched.server import ServerContext, run_server
-from confsched.services.health import utc_now
+from confsched.runtime.components import Components
+from confsched.runtime.root import run_server
 from tests.conftest import http_url
 
 FAULTS = CodecFaults(
@@ -26,12 +27,12 @@ FAULTS = CodecFaults(
 
 
 @pytest_asyncio.fixture
-async def polled(settings: Settings) -> AsyncIterator[tuple[ServerContext, CodecLab]]:
+async def polled(settings: Settings) -> AsyncIterator[tuple[Components, CodecLab]]:
     lab = await attach_simulated_codecs(settings.data_dir, FAULTS)
-    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     ctx = await asyncio.wait_for(ready, 30)
-    ctx.components["codec_poller"].interval = 1.0
+    ctx.codecs.poller.interval = 1.0
     try:
         yield ctx, lab
     finally:
@@ -40,17 +41,17 @@ async def polled(settings: Settings) -> AsyncIterator[tuple[ServerContext, Codec
         await lab.close()
 
 
-async def _state(ctx: ServerContext, endpoint: str, want: tuple[str, ...], within: float):
-    board = ctx.components["health_board"]
+async def _state(ctx: Components, endpoint: str, want: tuple[str, ...], within: float):
+    board = ctx.board
     deadline = time.monotonic() + within
     while True:
-        health = board.health(endpoint, utc_now())
+        health = board.health(endpoint, datetime.now(UTC))
         if (health.state.value, *health.reasons) == want or time.monotonic() > deadline:
             return health
         await asyncio.sleep(0.05)
 
 
-async def test_codec_rooms_show_polled_states(polled: tuple[ServerContext, CodecLab]) -> None:
+async def test_codec_rooms_show_polled_states(polled: tuple[Components, CodecLab]) -> None:
     ctx, _ = polled
     ok = await _state(ctx, "tinh-uy", ("ok",), 10)
     assert ok.state is EndpointState.OK and ok.measurements["cameras"] == 1.0
@@ -63,7 +64,7 @@ async def test_codec_rooms_show_polled_states(polled: tuple[ServerContext, Codec
 
 
 async def test_camera_unplugged_turns_down_within_one_interval(
-    polled: tuple[ServerContext, CodecLab],
+    polled: tuple[Components, CodecLab],
 ) -> None:
     ctx, lab = polled
     await _state(ctx, "h-dai-tu", ("ok",), 10)
@@ -71,12 +72,12 @@ async def test_camera_unplugged_turns_down_within_one_interval(
     unplugged = time.monotonic()
     health = await _state(ctx, "h-dai-tu", ("down", "camera disconnected"), 5)
     assert health.reasons == ("camera disconnected",)
-    interval = ctx.components["codec_poller"].interval
+    interval = ctx.codecs.poller.interval
     assert time.monotonic() - unplugged < interval + 0.5  # a round, plus the store's commit
 
 
 async def test_credentials_never_leave_the_data_directory(
-    polled: tuple[ServerContext, CodecLab],
+    polled: tuple[Components, CodecLab],
 ) -> None:
     ctx, lab = polled
     await _state(ctx, "so-tttt", ("down", "codec auth failed (HTTP 401)"), 10)
@@ -86,7 +87,7 @@ async def test_credentials_never_leave_the_data_directory(
         for path in ("/api/v1/health", "/api/v1/endpoints", "/metrics", "/api/v1/fleet"):
             async with http.get(http_url(ctx, path)) as response:
                 bodies.append(await response.text())
-    store = (ctx.settings.data_dir / "confsched.db").read_bytes()
+    store = (ctx.ctx.settings.data_dir / "confsched.db").read_bytes()
     for password in passwords:
         assert all(password not in body for body in bodies)
         assert password.encode() not in store

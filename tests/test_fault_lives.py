@@ -14,7 +14,7 @@ from confsched_agent.link import Link
 from confsched_agent.spool import DiskSpool
 from confsched_agent.wire import Hello, decode, encode
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from confsched.store.health import history
 from tests.test_agentlink import ENDPOINT, Room, enrolled, eventually
 
@@ -42,7 +42,7 @@ async def _one_life(config, spool: DiskSpool, clock, reports: int) -> None:  # t
 
 
 async def test_a_reinstalled_agent_behind_its_old_clock_has_every_acked_report_stored(
-    server: ServerContext, tmp_path: Path
+    server: Components, tmp_path: Path
 ) -> None:
     config = await enrolled(server, ENDPOINT)
     ahead = datetime.now(UTC) + timedelta(days=1)
@@ -51,7 +51,7 @@ async def test_a_reinstalled_agent_behind_its_old_clock_has_every_acked_report_s
     second = DiskSpool(tmp_path / "spool-2")  # reinstalled: a new spool, numbering from 1
     assert second.instance != first.instance
     await _one_life(config, second, lambda: datetime.now(UTC), 3)
-    stored = await server.store.read(history, ENDPOINT)
+    stored = await server.ctx.store.read(history, ENDPOINT)
     assert [(h.instance, h.seq) for h in stored] == [
         *((first.instance, seq) for seq in (1, 2, 3)),
         *((second.instance, seq) for seq in (1, 2, 3)),
@@ -59,12 +59,12 @@ async def test_a_reinstalled_agent_behind_its_old_clock_has_every_acked_report_s
 
 
 async def test_a_resend_within_one_life_is_acknowledged_but_stored_once(
-    server: ServerContext, tmp_path: Path
+    server: Components, tmp_path: Path
 ) -> None:
     config = await enrolled(server, ENDPOINT)
     spool = DiskSpool(tmp_path / "spool")
     await _one_life(config, spool, lambda: datetime.now(UTC), 2)
-    service = server.components["health"]
+    service = server.health_service
     again = service.board.latest[ENDPOINT]
     assert service.is_duplicate(again)
     assert not service.is_duplicate(type(again)(again.health, 1, again.report_time, 10, "x" * 12))

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 from confsched.agentlink.server import AgentLink, Limits
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.test_agentlink import ENDPOINT, enrolled, eventually, make_agent
 
 IDLE_FROM = "127.0.0.2"
@@ -29,13 +29,13 @@ async def _idle_connections(port: int, count: int) -> list[asyncio.StreamWriter]
 
 
 async def test_an_agent_logs_in_within_2s_while_1000_idle_connections_come_from_elsewhere(
-    server: ServerContext,
+    server: Components,
 ) -> None:
     config = await enrolled(server, ENDPOINT)
-    port = server.components["ssh_port"]
+    port = server.ssh_port
     idle = await _idle_connections(port, IDLE_CONNECTIONS)
-    links = server.components["agentlink"]
-    board = server.components["health_board"]
+    links = server.agentlink
+    board = server.board
     assert len(idle) > 900  # the crowd is really there
     _agent, link, _ = make_agent(config)
     started = asyncio.get_running_loop().time()
@@ -56,10 +56,10 @@ async def test_an_agent_logs_in_within_2s_while_1000_idle_connections_come_from_
 
 
 async def test_a_silent_connection_loses_its_place_after_the_login_grace(
-    server: ServerContext,
+    server: Components,
 ) -> None:
     assert Limits().login_timeout <= 6.0
-    link = AgentLink(server, server.components["health"], Limits(login_timeout=0.5))
+    link = AgentLink(server.ctx, server.health_service, Limits(login_timeout=0.5))
     port = await link.listen("127.0.0.1", 0)
     _reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(IDLE_FROM, 0))
     try:

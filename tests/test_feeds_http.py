@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import icalendar
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 from tests.test_cli_feeds import url_of
 
@@ -25,9 +25,7 @@ def feed_path(cli: Any, kind: str, subject: str) -> str:
     return urlsplit(url).path
 
 
-async def fetch(
-    ctx: ServerContext, path: str, **headers: str
-) -> tuple[int, Mapping[str, str], bytes]:
+async def fetch(ctx: Components, path: str, **headers: str) -> tuple[int, Mapping[str, str], bytes]:
     async with (
         aiohttp.ClientSession() as http,
         http.get(http_url(ctx, path), headers=headers) as resp,
@@ -35,7 +33,7 @@ async def fetch(
         return resp.status, resp.headers.copy(), await resp.read()
 
 
-async def until_status(ctx: ServerContext, path: str, status: int) -> None:
+async def until_status(ctx: Components, path: str, status: int) -> None:
     """The server notices other processes' writes by polling (every 0.25 s): allow 2 s."""
     for _ in range(40):
         if (await fetch(ctx, path))[0] == status:
@@ -45,7 +43,7 @@ async def until_status(ctx: ServerContext, path: str, status: int) -> None:
 
 
 async def test_feed_served_with_calendar_type_etag_and_last_modified(
-    server: ServerContext, cli: Any
+    server: Components, cli: Any
 ) -> None:
     status, headers, body = await fetch(server, feed_path(cli, "agency", "ubnd-h-dai-tu"))
     assert status == 200
@@ -57,7 +55,7 @@ async def test_feed_served_with_calendar_type_etag_and_last_modified(
     assert status == 200
 
 
-async def test_conditional_requests_get_304(server: ServerContext, cli: Any) -> None:
+async def test_conditional_requests_get_304(server: Components, cli: Any) -> None:
     path = feed_path(cli, "agency", "ioc")
     _, headers, _ = await fetch(server, path)
     status, again, body = await fetch(server, path, **{"If-None-Match": headers["ETag"]})
@@ -77,7 +75,7 @@ async def test_conditional_requests_get_304(server: ServerContext, cli: Any) -> 
 
 
 async def test_bad_revoked_or_misplaced_tokens_all_get_the_same_404(
-    server: ServerContext, cli: Any
+    server: Components, cli: Any
 ) -> None:
     token = feed_path(cli, "agency", "ioc").rsplit("/", 1)[1]
     revoked = feed_path(cli, "agency", "ubnd-tinh")
@@ -99,7 +97,7 @@ async def test_bad_revoked_or_misplaced_tokens_all_get_the_same_404(
     assert len(set(answers)) == 1, answers
 
 
-async def test_rotation_closes_the_old_url_at_once(server: ServerContext, cli: Any) -> None:
+async def test_rotation_closes_the_old_url_at_once(server: Components, cli: Any) -> None:
     old = feed_path(cli, "agency", "so-tttt")
     assert (await fetch(server, old))[0] == 200
     assert cli("feeds", "rotate", "so-tttt").code == 0
@@ -111,7 +109,7 @@ async def test_rotation_closes_the_old_url_at_once(server: ServerContext, cli: A
     assert (old_status, old_body) == (unknown_status, unknown_body)
 
 
-async def test_feeds_list_prints_where_the_server_answers(server: ServerContext, cli: Any) -> None:
+async def test_feeds_list_prints_where_the_server_answers(server: Components, cli: Any) -> None:
     expected = http_url(server, "/feeds/agency/")
     for _ in range(40):
         result = cli("feeds", "list", "--kind", "agency")
@@ -121,7 +119,7 @@ async def test_feeds_list_prints_where_the_server_answers(server: ServerContext,
     assert expected in result.out
 
 
-async def test_head_gives_the_headers_without_the_body(server: ServerContext, cli: Any) -> None:
+async def test_head_gives_the_headers_without_the_body(server: Components, cli: Any) -> None:
     path = feed_path(cli, "agency", "ubnd-tinh")
     _, full, body = await fetch(server, path)
     async with (

@@ -14,7 +14,8 @@ import icalendar
 import recurring_ical_events
 
 from confsched.config import Settings
-from confsched.server import ServerContext, run_server
+from confsched.runtime.components import Components
+from confsched.runtime.root import run_server
 from tests.conftest import http_url
 from tests.test_feeds_http import feed_path, fetch
 
@@ -30,8 +31,8 @@ def next_monday(weeks_ahead: int = 2) -> date:
     return today + timedelta(days=(7 - today.weekday()) % 7)
 
 
-async def api(ctx: ServerContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {ctx.operator_token}"}
+async def api(ctx: Components, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {ctx.ctx.operator_token}"}
     async with (
         aiohttp.ClientSession() as http,
         http.post(http_url(ctx, path), json=body, headers=headers) as resp,
@@ -41,7 +42,7 @@ async def api(ctx: ServerContext, path: str, body: dict[str, Any]) -> dict[str, 
         return answer
 
 
-async def changed_feed(ctx: ServerContext, path: str, etag: str | None) -> tuple[str, bytes]:
+async def changed_feed(ctx: Components, path: str, etag: str | None) -> tuple[str, bytes]:
     """The feed once its ETag differs from ``etag`` (the server notices writes within 0.25 s)."""
     for _ in range(60):
         status, headers, body = await fetch(ctx, path, **({"If-None-Match": etag} if etag else {}))
@@ -56,7 +57,7 @@ def vevents(body: bytes) -> list[icalendar.Event]:
 
 
 async def test_booking_shows_in_agency_and_room_feeds_then_shows_cancelled(
-    server: ServerContext, cli: Any
+    server: Components, cli: Any
 ) -> None:
     agency, room, other = (
         feed_path(cli, "agency", "ubnd-h-dai-tu"),
@@ -93,7 +94,7 @@ async def test_booking_shows_in_agency_and_room_feeds_then_shows_cancelled(
 
 
 async def test_moved_and_cancelled_sittings_of_a_series_show_in_the_feed(
-    server: ServerContext, cli: Any
+    server: Components, cli: Any
 ) -> None:
     path = feed_path(cli, "room", "dt-phuc-luong")
     etag, _ = await changed_feed(server, path, None)
@@ -135,7 +136,7 @@ async def test_moved_and_cancelled_sittings_of_a_series_show_in_the_feed(
     ]
 
 
-async def test_invite_over_the_api_requests_then_cancels(server: ServerContext) -> None:
+async def test_invite_over_the_api_requests_then_cancels(server: Components) -> None:
     day = next_monday(3)
     session = await api(
         server,
@@ -160,9 +161,9 @@ async def test_invite_over_the_api_requests_then_cancels(server: ServerContext) 
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[ServerContext]:
+async def running(settings: Settings) -> AsyncIterator[Components]:
     """A scheduler of our own (the ``server`` fixture runs one per test; this test restarts)."""
-    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     try:
@@ -192,4 +193,4 @@ async def test_restart_serves_the_same_feed_without_serializing_again(
     async with running(settings) as second:
         again_etag, again = await changed_feed(second, path, None)
         assert (again_etag, again) == (etag, body)
-        assert second.components["calendar"].builder.renders == 0
+        assert second.calendar.builder.renders == 0

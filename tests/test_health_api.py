@@ -14,15 +14,15 @@ from confsched_agent.config import load
 from confsched_agent.link import Link
 from confsched_agent.spool import MemorySpool
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 from tests.test_agentlink import ENDPOINT, Room, eventually
 
 
 async def test_agent_enrolled_with_the_cli_config_reports_and_the_api_shows_it(
-    server: ServerContext, cli, tmp_path: Path
+    server: Components, cli, tmp_path: Path
 ) -> None:
-    port = server.components["ssh_port"]
+    port = server.ssh_port
     out = tmp_path / "endpoint-pc" / "agent.toml"
     result = await asyncio.to_thread(
         cli, "agents", "enroll", ENDPOINT, "--scheduler", f"127.0.0.1:{port}", "--out", str(out)
@@ -46,7 +46,7 @@ async def test_agent_enrolled_with_the_cli_config_reports_and_the_api_shows_it(
     task = asyncio.create_task(link.run())
     try:
         await agent.report_once()
-        await eventually(lambda: server.components["health_board"].reports_accepted == 1)
+        await eventually(lambda: server.board.reports_accepted == 1)
         async with aiohttp.ClientSession() as http:
             async with http.get(http_url(server, "/api/v1/health")) as resp:
                 fleet = await resp.json()
@@ -58,7 +58,7 @@ async def test_agent_enrolled_with_the_cli_config_reports_and_the_api_shows_it(
         link.stop()
         await task
     assert fleet["counts"]["down"] == 1
-    assert fleet["counts"]["unknown"] == len(server.fleet.endpoints) - 1
+    assert fleet["counts"]["unknown"] == len(server.ctx.fleet.endpoints) - 1
     mine = next(e for e in fleet["endpoints"] if e["endpoint"] == ENDPOINT)
     assert mine["reasons"] == ["display disconnected"] and mine["connected"] is True
     assert one["state"] == "down" and len(one["history"]) == 1

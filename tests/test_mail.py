@@ -20,7 +20,8 @@ import icalendar
 import pytest
 
 from confsched.config import Settings, SmtpSecurity, SmtpSettings
-from confsched.server import ServerContext, run_server
+from confsched.runtime.components import Components
+from confsched.runtime.root import run_server
 from confsched.store.db import open_db
 from confsched.store.invites import delivery_counts
 from tests.smtp_server import DROP, Inbox, Login, Received, smtp_server
@@ -43,8 +44,8 @@ def mail_settings(port: int, **changes: Any) -> SmtpSettings:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[ServerContext]:
-    ready: asyncio.Future[ServerContext] = asyncio.get_running_loop().create_future()
+async def running(settings: Settings) -> AsyncIterator[Components]:
+    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
@@ -240,7 +241,7 @@ async def test_metrics_count_sent_and_failed_invites(settings: Settings, cli: An
         running(replace(settings, smtp=mail_settings(port))) as ctx,
     ):
         book_series(cli)
-        url = f"http://127.0.0.1:{ctx.components['http_port']}/metrics"
+        url = f"http://127.0.0.1:{ctx.http_port}/metrics"
         for _ in range(300):
             async with aiohttp.ClientSession() as http, http.get(url) as resp:
                 text = await resp.text()
@@ -303,13 +304,13 @@ def test_one_sittings_invite_from_the_cli(cli: Any) -> None:
     assert alone.code != 0 and "--occurrence goes with --ics" in alone.err
 
 
-async def test_one_sittings_invite_over_the_api(server: ServerContext, cli: Any) -> None:
+async def test_one_sittings_invite_over_the_api(server: Components, cli: Any) -> None:
     import aiohttp
 
     session_id, first = book_series(cli)
     second = datetime.fromisoformat(first) + timedelta(weeks=1)
-    base = f"http://127.0.0.1:{server.components['http_port']}/api/v1/sessions/{session_id}"
-    headers = {"Authorization": f"Bearer {server.operator_token}"}
+    base = f"http://127.0.0.1:{server.http_port}/api/v1/sessions/{session_id}"
+    headers = {"Authorization": f"Bearer {server.ctx.operator_token}"}
     query = {"occurrence": f"{second:%Y-%m-%d %H:%M}"}
     async with aiohttp.ClientSession(headers=headers) as http:
         async with http.get(f"{base}/invite.ics", params=query) as resp:

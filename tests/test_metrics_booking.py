@@ -16,7 +16,7 @@ import sqlite_utils
 
 from confsched.domain.model import Fleet, Readiness
 from confsched.metrics.booking import booking_snapshot
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from confsched.services import booking as svc
 from confsched.store.health import ReadinessRow, save_readiness
 from tests.conftest import http_url
@@ -85,16 +85,16 @@ def test_self_test_answers_show_per_endpoint(db: sqlite_utils.Database, fleet: F
     assert snap.readiness["dt-cat-ne"] is Readiness.PENDING
 
 
-async def test_booking_shows_in_a_scrape_of_the_running_scheduler(server: ServerContext) -> None:
+async def test_booking_shows_in_a_scrape_of_the_running_scheduler(server: Components) -> None:
     start = (datetime.now(UTC) + timedelta(minutes=10)).replace(second=0, microsecond=0)
     local = start.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
     request = svc.parse_request(
-        server.fleet, title="Giao ban", with_="all", start=local, duration="1h"
+        server.ctx.fleet, title="Giao ban", with_="all", start=local, duration="1h"
     )
-    session = await server.store.write(svc.book, server.fleet, request)
-    await server.components["metrics"].booking.refresh()
+    session = await server.ctx.store.write(svc.book, server.ctx.fleet, request)
+    await server.metrics.booking.refresh()
     text = (await scrape(server))[0].decode()
-    for bridge in server.fleet.bridges:
+    for bridge in server.ctx.fleet.bridges:
         used = session.allocation.ports_used(bridge)
         assert value(text, "confsched_bridge_ports_in_use", bridge=bridge) == used
     assert value(text, "confsched_sessions", state="setup") == 1.0
@@ -108,11 +108,11 @@ async def test_booking_shows_in_a_scrape_of_the_running_scheduler(server: Server
     assert value(text, next_start, endpoint="tinh-uy") == start.timestamp()
 
 
-async def test_refused_booking_over_the_api_is_counted(server: ServerContext) -> None:
+async def test_refused_booking_over_the_api_is_counted(server: Components) -> None:
     pytest.importorskip("confsched.web.api_booking")
     start = (datetime.now(UTC) + timedelta(days=8)).astimezone(TZ).strftime("%Y-%m-%d 08:00")
     body = {"title": "Họp", "with": "district:h-dai-tu", "start": start, "duration": "1h"}
-    auth = {"Authorization": f"Bearer {server.operator_token}"}
+    auth = {"Authorization": f"Bearer {server.ctx.operator_token}"}
     async with aiohttp.ClientSession(headers=auth) as http:
         for expected in (201, 409):
             async with http.post(http_url(server, "/api/v1/sessions"), json=body) as resp:
@@ -121,7 +121,7 @@ async def test_refused_booking_over_the_api_is_counted(server: ServerContext) ->
     assert value(text, "confsched_booking_refusals_total", reason="ports_conflict") == 0.0
 
 
-async def scrape_until_refused(server: ServerContext, reason: str, count: float) -> str:
+async def scrape_until_refused(server: Components, reason: str, count: float) -> str:
     """Scrape until the refusal counter shows ``count`` (the snapshot renews on the change
     the store reports), for at most ten seconds; the last scrape."""
     deadline = time.monotonic() + 10
@@ -135,11 +135,11 @@ async def scrape_until_refused(server: ServerContext, reason: str, count: float)
 
 
 async def test_refused_booking_over_the_cli_shows_in_the_running_schedulers_metrics(
-    server: ServerContext,
+    server: Components,
 ) -> None:
     """The CLI runs in a process of its own; the scheduler's next scrape counts its refusal."""
     start = (datetime.now(UTC) + timedelta(days=8)).astimezone(TZ).strftime("%Y-%m-%d 08:00")
-    data = str(server.settings.data_dir)
+    data = str(server.ctx.settings.data_dir)
     book_args = ["book", "Họp", "--with", "district:h-dai-tu", "--start", start, "--duration", "1h"]
     codes = []
     for _ in range(2):

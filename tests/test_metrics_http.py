@@ -14,7 +14,7 @@ import asyncssh
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 from tests.test_agentlink import ENDPOINT, Room, enrolled, eventually, make_agent
 
@@ -24,7 +24,7 @@ PROMETHEUS_ACCEPT = (
 )
 
 
-async def scrape(ctx: ServerContext, **headers: str) -> tuple[bytes, aiohttp.ClientResponse]:
+async def scrape(ctx: Components, **headers: str) -> tuple[bytes, aiohttp.ClientResponse]:
     """The raw body (aiohttp's client would ask for gzip and unpack it: ask for identity)."""
     headers.setdefault("Accept-Encoding", "identity")
     async with (
@@ -47,20 +47,20 @@ def value(text: str, name: str, **labels: str) -> float:
     return samples(text)[(name, frozenset(labels.items()))]
 
 
-async def report_from_agent(ctx: ServerContext, room: Room) -> None:
+async def report_from_agent(ctx: Components, room: Room) -> None:
     config = await enrolled(ctx, ENDPOINT)
     agent, link, _ = make_agent(config, room)
     task = asyncio.create_task(link.run())
     try:
         await agent.report_once()
-        await eventually(lambda: ENDPOINT in ctx.components["health_board"].latest)
+        await eventually(lambda: ENDPOINT in ctx.board.latest)
     finally:
         link.stop()
         await task
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian prometheus) missing")
-async def test_real_scrape_is_clean_under_promtool(server: ServerContext) -> None:
+async def test_real_scrape_is_clean_under_promtool(server: Components) -> None:
     await report_from_agent(server, Room(camera=False))
     body, resp = await scrape(server)
     assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -68,13 +68,13 @@ async def test_real_scrape_is_clean_under_promtool(server: ServerContext) -> Non
     assert done.returncode == 0 and done.stdout == b"" and done.stderr == b"", done
 
 
-async def test_agent_report_over_ssh_shows_in_the_series(server: ServerContext) -> None:
+async def test_agent_report_over_ssh_shows_in_the_series(server: Components) -> None:
     before = time.time()
     await report_from_agent(server, Room(camera=False))
     text = (await scrape(server))[0].decode()
     ep = {"endpoint": ENDPOINT}
-    district = server.fleet.endpoints[ENDPOINT].district or ""
-    agency = server.fleet.endpoints[ENDPOINT].agency
+    district = server.ctx.fleet.endpoints[ENDPOINT].district or ""
+    agency = server.ctx.fleet.endpoints[ENDPOINT].agency
     state = {"endpoint": ENDPOINT, "district": district, "agency": agency}
     assert value(text, "confsched_endpoint_state", **state, state="down") == 1.0
     assert value(text, "confsched_endpoint_state", **state, state="ok") == 0.0
@@ -86,7 +86,7 @@ async def test_agent_report_over_ssh_shows_in_the_series(server: ServerContext) 
     last = value(text, "confsched_endpoint_last_report_timestamp_seconds", **ep)
     assert before - 1 <= last <= time.time()
     assert value(text, "confsched_reports_accepted_total") == 1.0
-    others = [e for e in server.fleet.endpoints if e != ENDPOINT]
+    others = [e for e in server.ctx.fleet.endpoints if e != ENDPOINT]
     unknown = {"endpoint": others[0], "reason": "never_reported"}
     assert value(text, "confsched_endpoint_problem", **unknown) == 1.0
     states = samples(text)
@@ -98,8 +98,8 @@ async def test_agent_report_over_ssh_shows_in_the_series(server: ServerContext) 
     assert unknown_count == len(others)
 
 
-async def test_refused_login_is_counted_by_reason(server: ServerContext) -> None:
-    port = server.components["ssh_port"]
+async def test_refused_login_is_counted_by_reason(server: Components) -> None:
+    port = server.ssh_port
     with pytest.raises(asyncssh.PermissionDenied):
         await asyncssh.connect(
             "127.0.0.1",
@@ -110,14 +110,14 @@ async def test_refused_login_is_counted_by_reason(server: ServerContext) -> None
             agent_path=None,
             config=[],
         )
-    board = server.components["health_board"]
+    board = server.board
     await eventually(lambda: board.logins_refused.get("not_enrolled") == 1)
     text = (await scrape(server))[0].decode()
     assert value(text, "confsched_ssh_logins_refused_total", reason="not_enrolled") == 1.0
     assert value(text, "confsched_ssh_logins_refused_total", reason="revoked") == 0.0
 
 
-async def test_gzip_when_the_scraper_asks(server: ServerContext) -> None:
+async def test_gzip_when_the_scraper_asks(server: Components) -> None:
     plain, _ = await scrape(server)
     packed, resp = await scrape(server, **{"Accept-Encoding": "gzip"})
     assert resp.headers["Content-Encoding"] == "gzip"
@@ -128,7 +128,7 @@ async def test_gzip_when_the_scraper_asks(server: ServerContext) -> None:
     assert keep(unpacked.decode()) == keep(plain.decode())
 
 
-async def test_openmetrics_when_prometheus_asks(server: ServerContext) -> None:
+async def test_openmetrics_when_prometheus_asks(server: Components) -> None:
     body, resp = await scrape(server, Accept=PROMETHEUS_ACCEPT)
     assert resp.headers["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
     text = body.decode()
@@ -137,7 +137,7 @@ async def test_openmetrics_when_prometheus_asks(server: ServerContext) -> None:
     assert "# UNIT confsched_endpoint_network_rtt_seconds seconds\n" in text
 
 
-async def test_head_answers_headers_only(server: ServerContext) -> None:
+async def test_head_answers_headers_only(server: Components) -> None:
     async with (
         aiohttp.ClientSession() as http,
         http.head(http_url(server, "/metrics")) as resp,

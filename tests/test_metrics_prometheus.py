@@ -19,7 +19,7 @@ import pytest
 from confsched_agent.probes import Findings
 from confsched_agent.wire import Check
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from confsched.services import booking as svc
 from tests.test_agentlink import Room
 from tests.test_metrics_http import report_from_agent
@@ -102,18 +102,20 @@ async def wait_for(http: aiohttp.ClientSession, api: str, expr: str, timeout: fl
 
 
 async def test_prometheus_scrapes_the_scheduler_and_the_dashboard_has_data(
-    server: ServerContext, prometheus_for: Any
+    server: Components, prometheus_for: Any
 ) -> None:
     await report_from_agent(server, RoomWithNetwork(camera=False))
     start = datetime.now(UTC) + timedelta(minutes=10)
-    local = start.astimezone(ZoneInfo(server.fleet.timezone)).strftime("%Y-%m-%d %H:%M")
-    request = svc.parse_request(server.fleet, title="Họp", with_="all", start=local, duration="1h")
-    await server.store.write(svc.book, server.fleet, request)
-    await server.components["metrics"].booking.refresh()
-    api = prometheus_for(server.components["http_port"])
+    local = start.astimezone(ZoneInfo(server.ctx.fleet.timezone)).strftime("%Y-%m-%d %H:%M")
+    request = svc.parse_request(
+        server.ctx.fleet, title="Họp", with_="all", start=local, duration="1h"
+    )
+    await server.ctx.store.write(svc.book, server.ctx.fleet, request)
+    await server.metrics.booking.refresh()
+    api = prometheus_for(server.http_port)
     async with aiohttp.ClientSession() as http:
         count = await wait_for(http, api, "count(confsched_endpoint_info)")
-        assert count[0]["value"][1] == str(len(server.fleet.endpoints))
+        assert count[0]["value"][1] == str(len(server.ctx.fleet.endpoints))
         await wait_for(http, api, "count_over_time(confsched_reports_accepted_total[1m]) > 2")
         async with http.get(f"{api}/targets") as resp:
             target = (await resp.json())["data"]["activeTargets"][0]

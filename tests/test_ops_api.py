@@ -12,14 +12,14 @@ import sqlite_utils
 from confsched_agent import wire
 
 from confsched.domain.model import EndpointState
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 from tests.test_agentlink import ENDPOINT, enrolled, eventually, make_agent
 from tests.test_agentlink_refusals import raw_channel, replies
 from tests.test_cli_health import DOWN, OK, book_tomorrow, report
 
 
-async def get(ctx: ServerContext, path: str) -> tuple[int, dict]:
+async def get(ctx: Components, path: str) -> tuple[int, dict]:
     async with aiohttp.ClientSession() as http, http.get(http_url(ctx, path)) as resp:
         return resp.status, await resp.json()
 
@@ -33,7 +33,7 @@ def stored_reports(db: sqlite_utils.Database, fleet) -> str:  # type: ignore[no-
 
 
 async def test_counts_carry_all_five_states_and_times_are_local(
-    stored_reports: str, server: ServerContext
+    stored_reports: str, server: Components
 ) -> None:
     status, body = await get(server, "/api/v1/health")
     assert status == 200
@@ -49,9 +49,9 @@ async def test_counts_carry_all_five_states_and_times_are_local(
 
 
 async def test_rooms_silent_only_because_the_scheduler_was_down_are_not_offline(
-    stored_reports: str, server: ServerContext
+    stored_reports: str, server: Components
 ) -> None:
-    board = server.components["health_board"]
+    board = server.board
     assert board.restart is not None
     now = datetime.now(UTC)
     assert board.health(OK, now).state is EndpointState.OK  # silent 40 s, but we just started
@@ -60,7 +60,7 @@ async def test_rooms_silent_only_because_the_scheduler_was_down_are_not_offline(
 
 
 async def test_the_api_forecast_names_tomorrows_session_and_its_rooms(
-    stored_reports: str, server: ServerContext
+    stored_reports: str, server: Components
 ) -> None:
     status, body = await get(server, "/api/v1/risk?within=2d")
     assert status == 200
@@ -72,15 +72,15 @@ async def test_the_api_forecast_names_tomorrows_session_and_its_rooms(
 
 
 @pytest.mark.parametrize("query", ["within=soon", "state=broken"])
-async def test_bad_queries_get_a_400_with_the_reason(server: ServerContext, query: str) -> None:
+async def test_bad_queries_get_a_400_with_the_reason(server: Components, query: str) -> None:
     path = "/api/v1/risk" if query.startswith("within") else "/api/v1/health"
     status, body = await get(server, f"{path}?{query}")
     assert status == 400 and body["error"]
 
 
-async def test_a_revoked_room_says_why_it_went_silent(server: ServerContext) -> None:
-    links = server.components["agentlink"]
-    board = server.components["health_board"]
+async def test_a_revoked_room_says_why_it_went_silent(server: Components) -> None:
+    links = server.agentlink
+    board = server.board
     _, link, _ = make_agent(await enrolled(server, ENDPOINT))
     task = asyncio.create_task(link.run())
     try:
@@ -94,9 +94,9 @@ async def test_a_revoked_room_says_why_it_went_silent(server: ServerContext) -> 
 
 
 async def test_a_report_with_a_negative_rtt_is_refused_and_not_stored(
-    server: ServerContext,
+    server: Components,
 ) -> None:
-    board = server.components["health_board"]
+    board = server.board
     conn, process = await raw_channel(server, ENDPOINT)
     try:
         bad = wire.Report(7, datetime.now(UTC), {"camera": wire.Check(True)}, {"rtt_ms": -4.0})

@@ -9,16 +9,16 @@ import aiohttp
 import pytest
 
 from confsched.domain.model import Occurrence, Readiness
-from confsched.server import ServerContext
-from confsched.services.readiness import check_occurrence, readiness_summary
+from confsched.runtime.components import Components
+from confsched.services.readiness import readiness_summary
 from tests.conftest import http_url
 from tests.test_agentlink import Room, enrolled, eventually, make_agent
 
 READY, BROKEN, ABSENT = "tinh-uy", "ubnd-tinh", "hdnd-tinh"
 
 
-async def test_selftests_give_ready_n_of_m_with_reasons(server: ServerContext) -> None:
-    links = server.components["agentlink"]
+async def test_selftests_give_ready_n_of_m_with_reasons(server: Components) -> None:
+    links = server.agentlink
     started = []
     for endpoint, room in ((READY, Room()), (BROKEN, Room(camera=False))):
         _agent, link, _ = make_agent(await enrolled(server, endpoint), room)
@@ -27,7 +27,7 @@ async def test_selftests_give_ready_n_of_m_with_reasons(server: ServerContext) -
         await eventually(lambda: READY in links.agents and BROKEN in links.agents)
         start = datetime.now(UTC) + timedelta(minutes=10)
         occurrence = Occurrence("s-1", start, start, start + timedelta(hours=1))
-        rows = await check_occurrence(server, occurrence, [READY, BROKEN, ABSENT])
+        rows = await server.readiness.check(occurrence, [READY, BROKEN, ABSENT])
     finally:
         for link, task in started:
             link.stop()
@@ -38,9 +38,9 @@ async def test_selftests_give_ready_n_of_m_with_reasons(server: ServerContext) -
     assert by_endpoint[BROKEN].reason == "camera missing"
     assert by_endpoint[ABSENT].status is Readiness.NO_ANSWER
     assert by_endpoint[ABSENT].reason == "agent not connected"
-    summary = await server.store.read(readiness_summary, "s-1", None)
+    summary = await server.ctx.store.read(readiness_summary, "s-1", None)
     assert (summary.ready, summary.total) == (1, 3)
-    assert summary.as_dict(server.fleet, server.tz)["text"] == "ready 1 of 3"
+    assert summary.as_dict(server.ctx.fleet, server.ctx.tz)["text"] == "ready 1 of 3"
     url = http_url(server, "/api/v1/sessions/s-1/readiness")
     async with aiohttp.ClientSession() as http, http.get(url) as resp:
         body = await resp.json()
@@ -53,22 +53,22 @@ async def test_selftests_give_ready_n_of_m_with_reasons(server: ServerContext) -
 
 
 async def test_booked_session_in_its_setup_window_is_checked_and_a_late_room_turns_ready(
-    server: ServerContext, monkeypatch: pytest.MonkeyPatch
+    server: Components, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from confsched.services import readiness
+    from confsched.runtime import readiness
     from confsched.services.booking import book, parse_request
 
     monkeypatch.setattr(readiness, "RECHECK_SECONDS", 0.3)
     monkeypatch.setattr(readiness, "POLL_SECONDS", 0.1)
-    start = (datetime.now(UTC) + timedelta(minutes=10)).astimezone(server.tz)
+    start = (datetime.now(UTC) + timedelta(minutes=10)).astimezone(server.ctx.tz)
     request = parse_request(
-        server.fleet,
+        server.ctx.fleet,
         title="Kiểm tra sẵn sàng",
         with_=f"{READY},{ABSENT}",
         start=start.strftime("%Y-%m-%d %H:%M"),
         duration="1h",
     )
-    session = await server.store.write(book, server.fleet, request)
+    session = await server.ctx.store.write(book, server.ctx.fleet, request)
 
     def summary_is(ready: int) -> bool:
         rows = summaries.get("rows", ())
@@ -77,7 +77,7 @@ async def test_booked_session_in_its_setup_window_is_checked_and_a_late_room_tur
     summaries: dict[str, object] = {}
 
     async def refresh() -> None:
-        summaries["rows"] = (await server.store.read(readiness_summary, session.id, None)).rows
+        summaries["rows"] = (await server.ctx.store.read(readiness_summary, session.id, None)).rows
 
     async def until(ready: int) -> None:
         for _ in range(100):

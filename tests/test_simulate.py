@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from confsched.domain.model import EndpointState
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from confsched.simulate import RoomProfile, SimulatedRoom, profile_for, start_simulation
 from tests.test_agentlink import eventually
 
 
 async def test_simulated_agents_go_live_and_a_killed_one_goes_offline(
-    server: ServerContext,
+    server: Components,
 ) -> None:
-    board = server.components["health_board"]
-    settings = server.settings
+    board = server.board
+    settings = server.ctx.settings
     sim = await start_simulation(
         settings,
         12,
-        ssh_port=server.components["ssh_port"],
+        ssh_port=server.ssh_port,
         interval=1.0,
         spread=0.2,
         fault_rate=0.0,

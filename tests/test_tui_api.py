@@ -12,7 +12,7 @@ from aiohttp import web
 from confsched_tui.api import ApiClient, ApiError, Refused, RouteMissing, Unreachable
 from confsched_tui.live import LiveFeed
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 from tests.fakes.console_api import FakeScheduler, serve
 
@@ -84,9 +84,9 @@ async def test_a_route_the_scheduler_lacks_is_route_missing() -> None:
 
 
 async def test_real_scheduler_answers_in_the_shapes_the_console_reads(
-    server: ServerContext,
+    server: Components,
 ) -> None:
-    api = ApiClient(http_url(server), server.operator_token)
+    api = ApiClient(http_url(server), server.ctx.operator_token)
     try:
         health = await api.health()
         assert len(health["endpoints"]) == 192

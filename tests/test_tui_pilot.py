@@ -26,7 +26,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Static
 
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.conftest import http_url
 from tests.fakes.console_api import FakeScheduler, serve
 
@@ -34,11 +34,11 @@ SIZE = (120, 40)
 
 
 @pytest_asyncio.fixture
-async def scheduler(server: ServerContext) -> AsyncIterator[ServerContext]:
+async def scheduler(server: Components) -> AsyncIterator[Components]:
     """The real scheduler; afterwards its pending long polls are woken, so it stops at once
     (otherwise the HTTP server's clean-up waits out the console's 20 s long poll)."""
     yield server
-    server.touch()
+    server.ctx.touch()
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 5.0) -> float:
@@ -68,8 +68,8 @@ def tile_state(app: ConsoleApp, endpoint: str) -> str | None:
     return next((t.state for t in grid._tiles if t.id == endpoint), None)
 
 
-def local_start(ctx: ServerContext, days: int, hour: int) -> str:
-    day = datetime.now(ctx.tz) + timedelta(days=days)
+def local_start(ctx: Components, days: int, hour: int) -> str:
+    day = datetime.now(ctx.ctx.tz) + timedelta(days=days)
     return day.replace(hour=hour, minute=0).strftime("%Y-%m-%d %H:%M")
 
 
@@ -82,8 +82,8 @@ async def fill(pilot: Pilot[Any], **fields: str) -> None:
     await pilot.pause()
 
 
-async def test_every_screen_opens_from_its_key(scheduler: ServerContext) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.operator_token)
+async def test_every_screen_opens_from_its_key(scheduler: Components) -> None:
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: loaded(app, FleetScreen))
         assert app.screen.query_one(FleetGrid).tile_count == 192
@@ -103,9 +103,9 @@ async def test_every_screen_opens_from_its_key(scheduler: ServerContext) -> None
 
 
 async def test_booking_through_the_form_then_the_same_rooms_are_refused(
-    scheduler: ServerContext,
+    scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
     start = local_start(scheduler, days=3, hour=9)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
@@ -134,14 +134,14 @@ async def test_booking_through_the_form_then_the_same_rooms_are_refused(
         assert "dt-hung-son" in preview and "«Họp UBND huyện Đại Từ»" in preview
 
 
-async def test_sessions_screen_lists_the_booking_and_opens_it(scheduler: ServerContext) -> None:
+async def test_sessions_screen_lists_the_booking_and_opens_it(scheduler: Components) -> None:
     from confsched_tui.api import ApiClient
 
-    api = ApiClient(http_url(scheduler), scheduler.operator_token)
+    api = ApiClient(http_url(scheduler), scheduler.ctx.operator_token)
     booked = await api.book({"title": "Giao ban tuần các huyện", "with": "level:district",
                              "start": local_start(scheduler, 2, 8), "duration": "1h"})  # fmt: skip
     await api.close()
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await until(pilot, lambda: loaded(app, SessionsScreen))
@@ -154,9 +154,9 @@ async def test_sessions_screen_lists_the_booking_and_opens_it(scheduler: ServerC
 
 
 async def test_an_endpoint_changing_state_shows_within_two_seconds(
-    scheduler: ServerContext,
+    scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: loaded(app, FleetScreen))
         assert tile_state(app, "dt-hung-son") == "unknown"
@@ -186,9 +186,9 @@ async def test_console_says_when_the_scheduler_is_gone_and_reconnects_by_itself(
 
 
 async def test_next_free_slot_fills_the_start_from_the_scheduler(
-    scheduler: ServerContext,
+    scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
         await until(pilot, lambda: loaded(app, BookingScreen))
@@ -216,7 +216,7 @@ class _Sink:
 _SEQ = iter(range(1, 1_000_000))
 
 
-def report(ctx: ServerContext, endpoint: str, *, camera: bool) -> None:
+def report(ctx: Components, endpoint: str, *, camera: bool) -> None:
     """What an agent's report does once it is in: judged, handed to the health service."""
     from confsched.domain.health import Observation, judge
     from confsched.store.health import StoredHealth
@@ -226,4 +226,4 @@ def report(ctx: ServerContext, endpoint: str, *, camera: bool) -> None:
     observation = Observation(endpoint, now, {**checks, "camera": camera},
                               measurements={"rtt_ms": 20.0, "loss_ratio": 0.0})  # fmt: skip
     item = StoredHealth(judge(observation), seq=next(_SEQ), report_time=now, interval=10.0)
-    ctx.components["health"].submit(item, _Sink())
+    ctx.health_service.submit(item, _Sink())

@@ -23,7 +23,7 @@ from confsched_agent import wire
 
 from confsched.agentlink.keys import ensure_host_key, public_text
 from confsched.agentlink.session import AgentSession
-from confsched.server import ServerContext, Stopper
+from confsched.server import ServerContext
 from confsched.services.health import HealthBoard, HealthService
 from confsched.store.health import KEYS_AREA, active_keys, key_status
 
@@ -157,10 +157,25 @@ class AgentLink:
         self._unauthenticated_from: Counter[str] = Counter()
         self._command_ids = itertools.count(1)
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self.port = 0
+        """The bound SSH port, once started (the configured one may be 0: any free port)."""
 
     @property
     def connected(self) -> int:
         return len(self.agents)
+
+    async def start(self) -> None:
+        """Listen for agents on the configured address; close revoked keys' connections."""
+        settings = self.ctx.settings
+        self.port = await self.listen(settings.ssh_host, settings.ssh_port)
+        self.ctx.on_change(self._on_change)
+
+    async def stop(self) -> None:
+        await self.close()
+
+    async def _on_change(self, areas: set[str]) -> None:
+        if KEYS_AREA in areas:
+            await self.enforce_keys()
 
     async def listen(self, host: str, port: int) -> int:
         host_key = ensure_host_key(self.ctx.settings.data_dir)
@@ -277,19 +292,3 @@ class AgentLink:
             return False
         login.session.send(wire.Command(next(self._command_ids), "set_interval", seconds))
         return True
-
-
-async def start(ctx: ServerContext) -> Stopper:
-    """Start hook: listen for agents; the bound port goes in ``ctx.components['ssh_port']``."""
-    service: HealthService = ctx.components["health"]
-    link = AgentLink(ctx, service)
-    port = await link.listen(ctx.settings.ssh_host, ctx.settings.ssh_port)
-    ctx.components["ssh_port"] = port
-    ctx.components["agentlink"] = link
-
-    async def on_change(areas: set[str]) -> None:
-        if KEYS_AREA in areas:
-            await link.enforce_keys()
-
-    ctx.on_change(on_change)
-    return link.close

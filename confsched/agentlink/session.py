@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import asyncssh
 from confsched_agent import wire
 
 from confsched.domain.health import Observation, judge
+from confsched.services.health import HealthBoard, HealthService
 from confsched.store.health import StoredHealth
-
-if TYPE_CHECKING:
-    from confsched.agentlink.server import AgentLink
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +29,19 @@ MAX_BAD_LINES = 100
 """Refused lines after which a connection is taken for garbage and closed."""
 
 
+class Link(Protocol):
+    """What a session needs of the agent link (``AgentLink``), which creates the sessions."""
+
+    board: HealthBoard
+    service: HealthService
+
+    def session_closed(self, session: AgentSession) -> None: ...
+
+    def close_endpoint(self, endpoint: str, reason: str) -> bool: ...
+
+
 class AgentSession(asyncssh.SSHServerSession):
-    def __init__(self, link: AgentLink, endpoint: str) -> None:
+    def __init__(self, link: Link, endpoint: str) -> None:
         self._link = link
         self.endpoint = endpoint
         self._lines = wire.LineSplitter()

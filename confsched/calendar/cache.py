@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from confsched.calendar.entries import CalendarEntry, FeedKey, FeedKind
+from confsched.domain.calendar import CalendarEntry, FeedKey, FeedKind
 from confsched.domain.model import Fleet, Session
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

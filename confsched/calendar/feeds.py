@@ -14,10 +14,10 @@ from functools import cache
 from pathlib import Path
 
 from confsched import __version__
-from confsched.calendar import entries as entries_module
 from confsched.calendar import ics, text
 from confsched.calendar.cache import EPOCH, BodyCache, Catalog, FeedBody, feed_body
-from confsched.calendar.entries import (
+from confsched.domain import calendar as entries_module
+from confsched.domain.calendar import (
     CalendarEntry,
     FeedKey,
     FeedKind,

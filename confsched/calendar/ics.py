@@ -22,7 +22,7 @@ from icalendar import Alarm, Calendar, Conference, Event, vCalAddress, vDuration
 
 from confsched import __version__
 from confsched.calendar import text
-from confsched.calendar.entries import CalendarEntry
+from confsched.domain.calendar import CalendarEntry
 from confsched.domain.invites import recipients
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.errors import InvalidInput

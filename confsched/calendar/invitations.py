@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from confsched.calendar import ics, text
-from confsched.calendar.entries import CalendarEntry
+from confsched.domain.calendar import CalendarEntry
 from confsched.domain.invites import Invitation, InviteAction, InviteChange, recipients
 from confsched.domain.model import Fleet, Occurrence
 from confsched.errors import NotFound

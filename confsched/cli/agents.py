@@ -51,7 +51,7 @@ def enroll(endpoint: str, scheduler: str, out: Path | None, data_dir: Path | Non
     """
     from confsched_agent.config import render
 
-    from confsched.services.health import enroll as enroll_endpoint
+    from confsched.agentlink.enrol import enroll as enroll_endpoint
 
     split_host_port(scheduler, "--scheduler")
     directory = data_dir_from_env(str(data_dir) if data_dir else None)

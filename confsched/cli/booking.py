@@ -252,7 +252,7 @@ def show(
     if occurrence is not None and not ics:
         raise InvalidInput("--occurrence goes with --ics (the invite of one sitting)")
     if ics:
-        from confsched.services.calendar import invite_for_session
+        from confsched.calendar.usecases import invite_for_session
 
         sitting = svc.parse_instant(occurrence, fleet)
         invite = invite_for_session(db, fleet, session_id, occurrence=sitting)

@@ -12,17 +12,17 @@ from pathlib import Path
 import click
 import sqlite_utils
 
-from confsched.calendar.entries import FeedKey, FeedKind
 from confsched.calendar.feeds import subject_name
-from confsched.cli.common import data_option, json_option, open_store, print_json, table
-from confsched.config import Settings
-from confsched.errors import InvalidInput
-from confsched.services.calendar import (
+from confsched.calendar.usecases import (
     ensure_feed_tokens,
     feed_url,
     revoke_feed,
     rotate_feed,
 )
+from confsched.cli.common import data_option, json_option, open_store, print_json, table
+from confsched.config import Settings
+from confsched.domain.calendar import FeedKey, FeedKind
+from confsched.errors import InvalidInput
 from confsched.services.inventory import require_fleet
 from confsched.store import calendar as store
 

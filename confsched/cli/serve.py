@@ -23,7 +23,8 @@ from confsched.config import (
     split_host_port,
 )
 from confsched.errors import InvalidInput
-from confsched.server import ServerContext, run_server
+from confsched.runtime.components import Components
+from confsched.runtime.root import run_server
 
 
 def build_settings(
@@ -140,12 +141,12 @@ def serve(
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per channel otherwise
 
-    def announce(ctx: ServerContext) -> None:
-        port = ctx.components.get("http_port", settings.http_port)
+    def announce(components: Components) -> None:
+        fleet = components.ctx.fleet
         click.echo(
-            f"confsched: {len(ctx.fleet.endpoints)} endpoints of {ctx.fleet.name}; "
-            f"http://{settings.http_host}:{port} ; "
-            f"agents ssh {settings.ssh_host}:{settings.ssh_port}"
+            f"confsched: {len(fleet.endpoints)} endpoints of {fleet.name}; "
+            f"http://{settings.http_host}:{components.http_port} ; "
+            f"agents ssh {settings.ssh_host}:{components.ssh_port}"
         )
         click.echo(f"operator token in {settings.data_dir / 'operator.token'}")
 

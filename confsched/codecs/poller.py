@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -36,10 +35,9 @@ from confsched.codecs.status import (
 from confsched.domain.health import Observation, Thresholds, judge
 from confsched.domain.model import CodecAccess, Endpoint, Fleet
 from confsched.errors import InvalidInput
+from confsched.server import ServerContext
+from confsched.services.health import HealthService
 from confsched.store.health import StoredHealth
-
-if TYPE_CHECKING:
-    from confsched.server import ServerContext, Stopper
 
 log = logging.getLogger(__name__)
 
@@ -172,24 +170,29 @@ def client_session(concurrency: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
 
-async def start(ctx: ServerContext) -> Stopper | None:
-    """Start hook: poll the fleet's codecs into the health service (nothing if none)."""
-    service = ctx.components["health"]
-    no_ack = _NoAck()
-    poller = CodecPoller(
-        fleet=lambda: ctx.fleet,
-        data_dir=ctx.settings.data_dir,
-        submit=lambda item: service.submit(item, no_ack),
-        interval=ctx.fleet.report_interval.total_seconds(),
-        thresholds=service.board.thresholds,
-    )
-    ctx.components["codec_poller"] = poller
-    http = client_session(poller.concurrency)
-    task = asyncio.create_task(poller.run(http), name="codec-poller")
+class CodecPolling:
+    """The runtime component: a :class:`CodecPoller` over the fleet, feeding the health
+    service, on one HTTP client kept for its life (rounds find nothing to do without codecs)."""
 
-    async def stop() -> None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await http.close()
+    def __init__(self, ctx: ServerContext, service: HealthService) -> None:
+        no_ack = _NoAck()
+        self.poller = CodecPoller(
+            fleet=lambda: ctx.fleet,
+            data_dir=ctx.settings.data_dir,
+            submit=lambda item: service.submit(item, no_ack),
+            interval=ctx.fleet.report_interval.total_seconds(),
+            thresholds=service.board.thresholds,
+        )
+        self._http: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    return stop
+    async def start(self) -> None:
+        self._http = client_session(self.poller.concurrency)
+        self._task = asyncio.create_task(self.poller.run(self._http), name="codec-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()

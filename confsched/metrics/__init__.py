@@ -5,9 +5,8 @@
 - ``render`` and ``exporter``: the incremental renderer the HTTP route uses, byte-identical to
   prometheus-client's output for the same families.
 - ``booking``: the booking snapshot, read from the store off the event loop.
-- ``live``: the running scheduler (``ServerContext``) as a source.
-- ``synthetic``: seeded fleets and health for the benchmark and tests.
 
-The HTTP route is ``confsched.web.metrics``; the Grafana dashboard and Prometheus rules are in
+The running scheduler as a source is ``confsched.runtime.metrics``; the HTTP route is
+``confsched.web.metrics``; the Grafana dashboard and Prometheus rules are in
 ``deploy/``.
 """

@@ -28,12 +28,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import (
-    TYPE_CHECKING,
-    Protocol,
-)
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlite_utils
 
@@ -43,17 +39,11 @@ from confsched.errors import NotFound
 from confsched.store.health import (
     HistoryTrimmer,
     StoredHealth,
-    enroll_key,
     load_latest,
     revoke_key,
     save_health,
 )
 from confsched.store.inventory import load_fleet
-
-if TYPE_CHECKING:
-    from confsched_agent.config import AgentConfig
-
-    from confsched.server import ServerContext, Stopper
 
 log = logging.getLogger(__name__)
 
@@ -223,87 +213,16 @@ def restart_of(board: HealthBoard, now: datetime) -> rules.Restart:
     return rules.Restart(now, max(heard) if heard else None)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-STATE_WATCH_SECONDS = 1.0
-
-
-def visible_states(
-    board: HealthBoard, endpoints: list[str], now: datetime
-) -> dict[str, tuple[EndpointState, tuple[str, ...]]]:
-    """What an operator sees per endpoint: its state and reasons (not its latest numbers)."""
-    result = {}
-    for endpoint in endpoints:
-        health = board.health(endpoint, now)
-        result[endpoint] = (health.state, health.reasons)
-    return result
-
-
-async def watch_states(ctx: ServerContext, board: HealthBoard) -> None:
-    """Touch the server's revision when a visible state changes, so the console's long poll
-    wakes: after a report that changes it, and when silence turns a room offline (no event
-    marks that moment, hence the sweep)."""
-    previous: dict[str, tuple[EndpointState, tuple[str, ...]]] = {}
-    while True:
-        current = visible_states(board, list(ctx.fleet.endpoints), utc_now())
-        if current != previous:
-            previous = current
-            ctx.touch()
-        await asyncio.sleep(STATE_WATCH_SECONDS)
-
-
-async def start(ctx: ServerContext) -> Stopper:
-    """Start hook: load the latest states into the board and start the batch writer."""
-    thresholds = getattr(ctx.settings, "thresholds", None) or rules.Thresholds()
-    board = HealthBoard(ctx.fleet.report_interval, thresholds)
-    for stored in await ctx.store.read(load_latest):
+def load_board(
+    db: sqlite_utils.Database, default_interval: timedelta, now: datetime
+) -> HealthBoard:
+    """A board holding the latest stored state of every endpoint, for a server starting ``now``
+    (no room is judged offline for the silence of the server's own outage)."""
+    board = HealthBoard(default_interval)
+    for stored in load_latest(db):
         board.latest[stored.health.endpoint] = stored
-    board.restart = restart_of(board, utc_now())
-    service = HealthService(board, ctx.store.write)
-    service.start()
-    watcher = asyncio.create_task(watch_states(ctx, board), name="health-states")
-    ctx.components["health"] = service
-    ctx.components["health_board"] = board
-
-    async def stop() -> None:
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
-        await service.stop()
-
-    return stop
-
-
-# --- enrolment --------------------------------------------------------------------------------
-
-
-def enroll(
-    db: sqlite_utils.Database, data_dir: Path, endpoint: str, scheduler: str, now: datetime
-) -> AgentConfig:
-    """Give ``endpoint`` a new key pair (replacing any old one) and its agent's configuration.
-
-    The private key stays in the data directory (mode 600) until the operator copies it to the
-    endpoint; the public half goes to the store, where the SSH server reads it at each login.
-    """
-    from confsched_agent.config import AgentConfig
-
-    from confsched.agentlink.keys import ensure_host_key, new_agent_key, public_text
-
-    fleet = load_fleet(db)
-    if fleet is None or endpoint not in fleet.endpoints:
-        raise NotFound("endpoint", endpoint)
-    host_key = public_text(ensure_host_key(data_dir))
-    key_path, public = new_agent_key(data_dir, endpoint)
-    enroll_key(db, endpoint, public, now)
-    return AgentConfig(
-        endpoint=endpoint,
-        scheduler=scheduler,
-        key=key_path.resolve(),
-        host_key=host_key,
-        interval=fleet.report_interval.total_seconds(),
-        spool=(data_dir / "agent-spool" / endpoint).resolve(),
-    )
+    board.restart = restart_of(board, now)
+    return board
 
 
 def revoke(db: sqlite_utils.Database, endpoint: str, now: datetime) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from confsched.calendar.entries import (
+from confsched.domain.calendar import (
     CalendarEntry,
     FeedKey,
     FeedKind,

@@ -22,7 +22,7 @@ from confsched.errors import InvalidInput
 from confsched.server import ServerContext
 from confsched.services import booking as svc
 from confsched.services.invites import invites_view
-from confsched.web.app import CTX, json_response, read_json
+from confsched.web.common import CTX, json_response, read_json
 
 DEFAULT_WINDOW = timedelta(days=30)
 
@@ -198,7 +198,7 @@ async def free_slots(request: web.Request) -> web.Response:
     return json_response(await ctx.store.read(work))
 
 
-def setup(app: web.Application, ctx: ServerContext) -> None:
+def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/sessions", list_sessions)
     app.router.add_post("/api/v1/sessions", create_session)
     app.router.add_post("/api/v1/sessions/preview", preview_session)

@@ -6,6 +6,8 @@ second at 10,000 endpoints; one endpoint's history comes from the store's reader
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -17,11 +19,23 @@ from confsched.errors import InvalidInput, NotFound
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
 from confsched.services.health_views import local_iso, parse_states, risk_view, state_counts
+from confsched.services.readiness import readiness_summary
 from confsched.services.risk import explained, room_facts, upcoming_risks
 from confsched.store.health import StoredHealth, history, list_keys
-from confsched.web.app import CTX, json_response
+from confsched.web.common import CTX, json_response
 
 MAX_HISTORY = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class HealthParts:
+    """The in-memory board, and who is connected now (the agent link's live agents)."""
+
+    board: HealthBoard
+    connected: Callable[[], Collection[str]]
+
+
+HEALTH = web.AppKey("health", HealthParts)
 
 
 def health_view(
@@ -59,15 +73,6 @@ def _history_view(item: StoredHealth, tz: tzinfo) -> dict[str, Any]:
     }
 
 
-def _board(ctx: ServerContext) -> HealthBoard:
-    return ctx.components["health_board"]
-
-
-def _connected(ctx: ServerContext) -> set[str]:
-    link = ctx.components.get("agentlink")
-    return set(link.agents) if link is not None else set()
-
-
 def counters(board: HealthBoard) -> dict[str, Any]:
     return {
         "reports_accepted": board.reports_accepted,
@@ -79,9 +84,10 @@ def counters(board: HealthBoard) -> dict[str, Any]:
     }
 
 
-async def explained_health(ctx: ServerContext, now: datetime) -> dict[str, EndpointHealth]:
+async def explained_health(
+    ctx: ServerContext, board: HealthBoard, now: datetime
+) -> dict[str, EndpointHealth]:
     """Every endpoint's health at ``now``, silent ones with their cause (key, disconnect)."""
-    board = _board(ctx)
     healths = board.snapshot(list(ctx.fleet.endpoints), now)
     keys = await ctx.store.read(list_keys)
     return explained(room_facts(ctx.fleet, healths, keys, board.disconnects))
@@ -89,11 +95,11 @@ async def explained_health(ctx: ServerContext, now: datetime) -> dict[str, Endpo
 
 async def fleet_health(request: web.Request) -> web.Response:
     """Every endpoint's state and why; ``counts`` always has all five states."""
-    ctx = request.app[CTX]
-    board, now = _board(ctx), datetime.now(UTC)
+    ctx, parts = request.app[CTX], request.app[HEALTH]
+    board, now = parts.board, datetime.now(UTC)
     wanted = parse_states(request.query.get("state"))
-    connected = _connected(ctx)
-    healths = await explained_health(ctx, now)
+    connected = set(parts.connected())
+    healths = await explained_health(ctx, board, now)
     views = [
         health_view(h, ctx.tz, e in connected)
         for e, h in healths.items()
@@ -111,16 +117,16 @@ async def fleet_health(request: web.Request) -> web.Response:
 
 
 async def endpoint_health(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
+    ctx, parts = request.app[CTX], request.app[HEALTH]
     endpoint = request.match_info["id"]
     if endpoint not in ctx.fleet.endpoints:
         raise NotFound("endpoint", endpoint)
     limit, hours = _history_window(request)
     now = datetime.now(UTC)
-    health = (await explained_health(ctx, now))[endpoint]
+    health = (await explained_health(ctx, parts.board, now))[endpoint]
     since = now - timedelta(hours=hours) if hours is not None else None
     rows = await ctx.store.read(history, endpoint, limit, since) if limit else []
-    view = health_view(health, ctx.tz, endpoint in _connected(ctx))
+    view = health_view(health, ctx.tz, endpoint in parts.connected())
     view["history"] = [_history_view(item, ctx.tz) for item in rows]
     return json_response(view)
 
@@ -146,7 +152,7 @@ async def session_risks(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     now = datetime.now(UTC)
     within = parse_duration(request.query.get("within", "24h"))
-    board = _board(ctx)
+    board = request.app[HEALTH].board
     healths = board.snapshot(list(ctx.fleet.endpoints), now)
     keys = await ctx.store.read(list_keys)
     facts = room_facts(ctx.fleet, healths, keys, board.disconnects)
@@ -156,14 +162,15 @@ async def session_risks(request: web.Request) -> web.Response:
 
 
 async def session_readiness(request: web.Request) -> web.Response:
-    from confsched.services.readiness import readiness_summary
-
     ctx = request.app[CTX]
     summary = await ctx.store.read(readiness_summary, request.match_info["id"], None)
     return json_response(summary.as_dict(ctx.fleet, ctx.tz))
 
 
-def setup(app: web.Application, ctx: ServerContext) -> None:
+def setup(
+    app: web.Application, board: HealthBoard, connected: Callable[[], Collection[str]]
+) -> None:
+    app[HEALTH] = HealthParts(board, connected)
     app.router.add_get("/api/v1/health", fleet_health)
     app.router.add_get("/api/v1/endpoints/{id}/health", endpoint_health)
     app.router.add_get("/api/v1/sessions/{id}/readiness", session_readiness)

@@ -6,9 +6,8 @@ from aiohttp import web
 
 from confsched.domain.inventory import expand_selectors
 from confsched.errors import InvalidInput
-from confsched.server import ServerContext
 from confsched.services.inventory import endpoint_view, find_endpoint
-from confsched.web.app import CTX, json_response
+from confsched.web.common import CTX, json_response
 
 LONG_POLL_SECONDS = 20.0
 
@@ -54,7 +53,7 @@ async def changes(request: web.Request) -> web.Response:
     return json_response({"revision": await ctx.wait_for_change(since, LONG_POLL_SECONDS)})
 
 
-def setup(app: web.Application, ctx: ServerContext) -> None:
+def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/changes", changes)
     app.router.add_get("/api/v1/fleet", fleet_summary)
     app.router.add_get("/api/v1/endpoints", list_endpoints)

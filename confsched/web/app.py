@@ -1,47 +1,41 @@
-"""The aiohttp application: error mapping, operator-token check for writes, route modules.
+"""The aiohttp application: error mapping, operator-token check for writes, the route modules.
 
-Each resource's routes live in their own module with ``setup(app, ctx)``; ``ROUTE_MODULES``
-lists them.
+Each resource's routes live in their own module with a ``setup(app, …)`` that takes exactly the
+parts it serves; :func:`make_app` calls them in order (static routes before
+``/api/v1/endpoints/{id}``). :class:`HttpServer` is the runtime component that serves it.
 """
 
 from __future__ import annotations
 
 import hmac
-import importlib
-import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 
 from aiohttp import web
 
-from confsched.errors import BookingRefused, ConfschedError, InvalidInput, NotFound, Unauthorized
-from confsched.server import ServerContext, Stopper
+from confsched.calendar.service import FeedService
+from confsched.errors import BookingRefused, ConfschedError, NotFound, Unauthorized
+from confsched.metrics.exporter import MetricsExporter
+from confsched.server import ServerContext
+from confsched.services.health import HealthBoard
+from confsched.web import api_booking, api_health, api_rooms, feeds, metrics
+from confsched.web.common import CTX, error_response, json_response
 
 log = logging.getLogger(__name__)
-
-CTX = web.AppKey("ctx", ServerContext)
-
-# Order matters where paths overlap: static routes before ``/api/v1/endpoints/{id}``.
-ROUTE_MODULES: tuple[str, ...] = (
-    "confsched.web.api_health",
-    "confsched.web.api_rooms",
-    "confsched.web.api_booking",
-    "confsched.web.feeds",
-    "confsched.web.metrics",
-)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(
-        data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str)
-    )
+@dataclass(frozen=True, slots=True)
+class WebParts:
+    """What the routes serve besides the context: each named seam to another adapter."""
 
-
-def error_response(status: int, message: str, **extra: Any) -> web.Response:
-    return json_response({"error": message, **extra}, status=status)
+    board: HealthBoard
+    connected: Callable[[], Collection[str]]
+    """Endpoints whose agent is connected now (the agent link)."""
+    feeds: FeedService
+    exporter: MetricsExporter
 
 
 @web.middleware
@@ -71,39 +65,39 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"request body is not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("request body must be a JSON object")
-    return body
-
-
 async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
-def make_app(ctx: ServerContext) -> web.Application:
+def make_app(ctx: ServerContext, parts: WebParts) -> web.Application:
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=1 << 20)
     app[CTX] = ctx
     app.router.add_get("/healthz", healthz)
-    for module_name in ROUTE_MODULES:
-        importlib.import_module(module_name).setup(app, ctx)
+    api_health.setup(app, parts.board, parts.connected)
+    api_rooms.setup(app)
+    api_booking.setup(app)
+    feeds.setup(app, parts.feeds)
+    metrics.setup(app, parts.exporter)
     return app
 
 
-async def start(ctx: ServerContext) -> Stopper:
-    """Start hook: serve HTTP on the configured address; the bound port goes in components."""
-    runner = web.AppRunner(make_app(ctx), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, ctx.settings.http_host, ctx.settings.http_port)
-    await site.start()
-    ctx.components["http_port"] = runner.addresses[0][1]
+class HttpServer:
+    """Serves the application on the configured address; ``port`` is the bound one."""
 
-    async def stop() -> None:
-        ctx.touch()  # answer pending long polls now rather than after their 20 s
-        await runner.cleanup()
+    def __init__(self, ctx: ServerContext, app: web.Application) -> None:
+        self.ctx = ctx
+        self._runner = web.AppRunner(app, access_log=None)
+        self._set_up = False
+        self.port = 0
 
-    return stop
+    async def start(self) -> None:
+        await self._runner.setup()
+        self._set_up = True
+        site = web.TCPSite(self._runner, self.ctx.settings.http_host, self.ctx.settings.http_port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        self.ctx.touch()  # answer pending long polls now rather than after their 20 s
+        if self._set_up:
+            await self._runner.cleanup()

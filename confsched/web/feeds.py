@@ -20,11 +20,12 @@ from email.utils import format_datetime
 from aiohttp import web
 
 from confsched.calendar.cache import FeedBody
-from confsched.calendar.entries import FeedKind
+from confsched.calendar.service import FeedService
+from confsched.calendar.usecases import invite_for_session
+from confsched.domain.calendar import FeedKind
 from confsched.server import ServerContext
 from confsched.services.booking_reads import parse_instant
-from confsched.services.calendar import FeedService, invite_for_session
-from confsched.web.app import CTX
+from confsched.web.common import CTX
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 FEED_PATH = r"/feeds/{kind:agency|room}/{token:[A-Za-z0-9_-]{1,256}}.ics"
@@ -32,17 +33,14 @@ SLICE = 256 << 10
 CACHE_CONTROL = "private, no-cache"
 """Clients keep the feed but revalidate each time: a 304 is cheap, a stale calendar is not."""
 
-
-def _service(request: web.Request) -> FeedService | None:
-    service = request.app[CTX].components.get("calendar")
-    return service if isinstance(service, FeedService) else None
+FEEDS = web.AppKey("feeds", FeedService)
 
 
 async def serve_feed(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
+    service = request.app[FEEDS]
     kind = FeedKind(request.match_info["kind"])
-    key = service.lookup(kind, request.match_info["token"]) if service else None
-    if service is None or key is None:
+    key = service.lookup(kind, request.match_info["token"])
+    if key is None:
         raise web.HTTPNotFound()
     feed = await service.feed(key)
     if feed is None:  # the token outlived its agency or room
@@ -120,6 +118,7 @@ async def session_invite(request: web.Request) -> web.Response:
     return web.Response(body=body, headers=headers)
 
 
-def setup(app: web.Application, ctx: ServerContext) -> None:
+def setup(app: web.Application, feeds: FeedService) -> None:
+    app[FEEDS] = feeds
     app.router.add_get(FEED_PATH, serve_feed)
     app.router.add_get("/api/v1/sessions/{id}/invite.ics", session_invite)

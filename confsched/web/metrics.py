@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import hdrs, web
 
 from confsched.metrics.exporter import MetricsExporter
-from confsched.metrics.live import LiveSource
-from confsched.server import ServerContext
 
 GZIP_LEVEL = 1
 GZIP_MIN_BYTES = 1024
@@ -87,13 +85,10 @@ def _gzip(parts: list[bytes]) -> bytes:
     return b"".join(out)
 
 
-def setup(app: web.Application, ctx: ServerContext) -> None:
-    """Route module hook (``confsched.web.app.ROUTE_MODULES``)."""
-    source = LiveSource(ctx)
-    ctx.components["metrics"] = source
-    app[EXPORTER] = MetricsExporter(source.read)
+def setup(app: web.Application, exporter: MetricsExporter) -> None:
+    """Serve ``exporter`` at ``/metrics``."""
+    app[EXPORTER] = exporter
     app[GZIP_POOL] = ThreadPoolExecutor(1, thread_name_prefix="metrics-gzip")
-    app.cleanup_ctx.append(source.running)
     app.cleanup_ctx.append(_close_gzip_pool)
     app.router.add_get("/metrics", metrics)
 

@@ -1,10 +1,10 @@
-"""Calendar use cases: invites for a session, feed tokens, and the feed cache of a running server.
+"""The feed cache of a running server: live tokens, cached feed bodies, refreshed on change.
 
-The server keeps one ``FeedService``: it knows the live tokens, holds the feed builder (cached
-event blocks and feed bodies) and refreshes it when another part of the scheduler (or another
-process) changes sessions, feeds or the inventory. Heavy work (reading sessions, serializing
-them, assembling bodies) runs off the event loop, on the calendar's own worker thread with its
-own read connection.
+The server keeps one :class:`FeedService`: it knows the live tokens, holds the feed builder
+(cached event blocks and feed bodies) and refreshes it when another part of the scheduler (or
+another process) changes sessions, feeds or the inventory. Heavy work (reading sessions,
+serializing them, assembling bodies) runs off the event loop, on the calendar's own worker
+thread with its own read connection. It is a runtime component: ``start`` / ``stop``.
 """
 
 from __future__ import annotations
@@ -19,83 +19,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import sqlite_utils
 
-from confsched.calendar import ics
 from confsched.calendar.cache import FeedBody
-from confsched.calendar.entries import FeedKey, FeedKind
-from confsched.calendar.feeds import FeedBuilder, all_feeds, subject_name
-from confsched.calendar.invitations import sitting_of
-from confsched.domain.model import Fleet
-from confsched.errors import ConfschedError, InvalidInput, NotFound
+from confsched.calendar.feeds import FeedBuilder
+from confsched.calendar.usecases import ensure_feed_tokens
+from confsched.domain.calendar import FeedKey, FeedKind
+from confsched.errors import ConfschedError
+from confsched.server import ServerContext
 from confsched.store import calendar as store
-from confsched.store.calendar import calendar_entry
 from confsched.store.db import open_db
-
-if TYPE_CHECKING:
-    from confsched.server import ServerContext, Stopper
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# --- use cases for the CLI and the API --------------------------------------------------------
-
-
-def invite_for_session(
-    db: sqlite_utils.Database,
-    fleet: Fleet,
-    session_id: str,
-    method: str | None = None,
-    now: datetime | None = None,
-    occurrence: datetime | None = None,
-) -> bytes:
-    """The iTIP invite of one session: REQUEST, or CANCEL once cancelled (``method`` forces one).
-
-    DTSTAMP is the send time (``now``); SEQUENCE is the session's, so a client that saw an
-    earlier invite applies this one as an update. ``occurrence`` (a sitting's original start)
-    gives that sitting alone, with its RECURRENCE-ID: what was mailed when it was moved or
-    cancelled.
-    """
-    chosen = None
-    if method is not None:
-        if method.upper() not in (ics.Method.REQUEST, ics.Method.CANCEL):
-            raise InvalidInput(f"invite method {method!r}: use request or cancel")
-        chosen = ics.Method(method.upper())
-    entry = calendar_entry(db, session_id)
-    sitting = sitting_of(db, entry, occurrence) if occurrence is not None else None
-    return ics.invite(entry, fleet, now or datetime.now(UTC), chosen, sitting=sitting)
-
-
-def feed_url(base: str, key: FeedKey, token: str) -> str:
-    return f"{base.rstrip('/')}/feeds/{key.kind.value}/{token}.ics"
-
-
-def ensure_feed_tokens(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> int:
-    """Every agency and room gets a feed token the first time it is seen."""
-    return store.ensure_tokens(db, all_feeds(fleet), now)
-
-
-def find_feed(fleet: Fleet, kind: FeedKind, subject: str) -> FeedKey:
-    key = FeedKey(kind, subject)
-    if subject_name(fleet, key) is None:
-        raise NotFound("agency" if kind is FeedKind.AGENCY else "room", subject)
-    return key
-
-
-def rotate_feed(db: sqlite_utils.Database, fleet: Fleet, key: FeedKey, now: datetime) -> str:
-    """A new token for the feed; the old URL stops working (a running server: within 1 s)."""
-    find_feed(fleet, key.kind, key.subject)
-    return store.rotate_token(db, key, now)
-
-
-def revoke_feed(db: sqlite_utils.Database, fleet: Fleet, key: FeedKey, now: datetime) -> bool:
-    find_feed(fleet, key.kind, key.subject)
-    return store.revoke_token(db, key, now)
-
-
-# --- the running server's feeds ---------------------------------------------------------------
 
 
 def _digest(token: str) -> bytes:
@@ -113,6 +51,24 @@ class FeedService:
         self._worker = _Worker(ctx.settings.data_dir)
         self._refresh: asyncio.Task[None] | None = None
         self._dirty = False
+
+    async def start(self) -> None:
+        """Tokens for every feed, every session serialized in the background (a year: seconds;
+        requests meanwhile wait for it), and the change listener. Start it before HTTP, so no
+        request sees an empty catalog."""
+        await self.ctx.store.write(ensure_feed_tokens, self.ctx.fleet, datetime.now(UTC))
+        await self.load_tokens()
+        self.ctx.on_change(self.on_change)
+        self.sessions_changed()
+
+    async def stop(self) -> None:
+        await self.close()
+
+    async def publish_base_url(self, http_port: int) -> None:
+        """Tell ``feeds list`` (another process) where this server answers, once HTTP is bound."""
+        settings = self.ctx.settings
+        url = settings.public_url or f"http://{settings.http_host}:{http_port}"
+        await self.ctx.store.write(store.set_base_url, url)
 
     # tokens
 
@@ -259,36 +215,3 @@ class _Worker:
         if self._blocks is not None:
             self._blocks.close()
             self._blocks = None
-
-
-async def _record_base_url(ctx: ServerContext) -> None:
-    """Tell ``feeds list`` (another process) where this server answers, once HTTP is bound."""
-    settings = ctx.settings
-    if not settings.public_url:
-        for _ in range(200):
-            if "http_port" in ctx.components:
-                break
-            await asyncio.sleep(0.05)
-    port = ctx.components.get("http_port", settings.http_port)
-    url = settings.public_url or f"http://{settings.http_host}:{port}"
-    await ctx.store.write(store.set_base_url, url)
-
-
-async def start(ctx: ServerContext) -> Stopper:
-    """Start hook: tokens for every feed, every session serialized in the background (a year:
-    seconds; requests meanwhile wait for it), and the change listener."""
-    service = FeedService(ctx)
-    await ctx.store.write(ensure_feed_tokens, ctx.fleet, datetime.now(UTC))
-    await service.load_tokens()
-    ctx.components["calendar"] = service
-    ctx.on_change(service.on_change)
-    service.sessions_changed()  # before HTTP starts: no request sees an empty catalog
-    base_task = asyncio.get_running_loop().create_task(_record_base_url(ctx))
-
-    async def stop() -> None:
-        base_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await base_task
-        await service.close()
-
-    return stop
