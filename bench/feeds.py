@@ -46,7 +46,7 @@ import icalendar  # noqa: E402
 
 from confsched.config import Settings  # noqa: E402
 from confsched.domain.booking import BookingRequest  # noqa: E402
-from confsched.domain.model import Fleet, Level  # noqa: E402
+from confsched.domain.model import Fleet  # noqa: E402
 from confsched.runtime.components import Components  # noqa: E402
 from confsched.runtime.root import run_server  # noqa: E402
 from confsched.services import booking  # noqa: E402
@@ -71,7 +71,7 @@ TITLES = (
 
 def room_groups(fleet: Fleet, size: int = 24) -> list[list[str]]:
     """Eight disjoint groups of commune rooms: sessions in one slot never share a room."""
-    communes = [e.id for e in fleet.endpoints.values() if e.level is Level.COMMUNE]
+    communes = [e.id for e in fleet.endpoints.values() if e.level == fleet.levels[-1]]
     return [communes[i : i + size] for i in range(0, size * 8, size)]
 
 

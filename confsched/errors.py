@@ -50,11 +50,16 @@ class FleetProblem:
 
 
 class FleetInvalid(ConfschedError):
-    """The fleet file is refused whole; every problem found is listed."""
+    """The fleet file is refused whole; every problem found is kept, the first 50 are told."""
+
+    SHOWN = 50
 
     def __init__(self, problems: Sequence[FleetProblem]) -> None:
         self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        lines = [str(p) for p in self.problems[: self.SHOWN]]
+        if len(self.problems) > self.SHOWN:
+            lines.append(f"… {len(self.problems)} problems in all; the first {self.SHOWN} shown")
+        super().__init__("\n".join(lines))
 
 
 class BookingRefused(ConfschedError):

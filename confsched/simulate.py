@@ -28,7 +28,6 @@ from confsched_agent.wire import Check
 from confsched.agentlink.keys import AGENT_KEYS_DIR, ensure_host_key, public_text
 from confsched.config import Settings
 from confsched.devsim.codec_fleet import CodecFaults, attach_simulated_codecs
-from confsched.domain.model import Level
 from confsched.store.db import open_db
 from confsched.store.health import enroll_keys
 from confsched.store.inventory import load_fleet
@@ -50,11 +49,14 @@ class RoomProfile:
     """Faults that come and go: name → reports left."""
 
 
-def profile_for(endpoint: str, level: Level | None, seed: int, fault_rate: float) -> RoomProfile:
-    """A stable profile per endpoint and seed: the same rooms misbehave on every run."""
+def profile_for(endpoint: str, depth: float | None, seed: int, fault_rate: float) -> RoomProfile:
+    """A stable profile per endpoint and seed: the same rooms misbehave on every run.
+
+    ``depth``: how far down the fleet's levels the room is, 0 (the province) to 1 (a commune);
+    the network to the bridge gets longer the further out a room is."""
     digest = hashlib.sha256(f"{seed}:{endpoint}".encode()).digest()
     rng = random.Random(digest)
-    base = {Level.PROVINCE: 4.0, Level.DISTRICT: 12.0, Level.COMMUNE: 28.0}.get(level, 20.0)
+    base = 20.0 if depth is None else 4.0 + 24.0 * depth
     profile = RoomProfile(rtt_ms=base * rng.uniform(0.7, 1.4), jitter_ms=rng.uniform(0.5, 4.0))
     if rng.random() < fault_rate:
         profile.fault = rng.choice(FAULTS)
@@ -190,8 +192,9 @@ def enroll_simulated(data_dir: Path, endpoints: Sequence[str]) -> dict[str, asyn
     return keys
 
 
-def _fleet_levels(data_dir: Path) -> tuple[dict[str, Level], float]:
-    """The level of every room an agent watches (polled codecs have none), and the interval."""
+def _fleet_levels(data_dir: Path) -> tuple[dict[str, float], float]:
+    """How far down the levels every room an agent watches is (polled codecs have none), and
+    the interval."""
     db = open_db(data_dir)
     try:
         fleet = load_fleet(db)
@@ -199,7 +202,9 @@ def _fleet_levels(data_dir: Path) -> tuple[dict[str, Level], float]:
         db.close()
     if fleet is None:
         return {}, 10.0
-    levels = {e.id: e.level for e in fleet.endpoints.values() if e.codec is None}
+    last = max(len(fleet.levels) - 1, 1)
+    rank = {name: i / last for i, name in enumerate(fleet.levels)}
+    levels = {e.id: rank[e.level] for e in fleet.endpoints.values() if e.codec is None}
     return levels, fleet.report_interval.total_seconds()
 
 

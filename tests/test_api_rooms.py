@@ -15,7 +15,7 @@ async def test_healthz_and_endpoint_detail_keep_vietnamese(server: Components) -
         async with http.get(http_url(server, "/api/v1/endpoints/dhy-hoa-thuong")) as resp:
             body = await resp.json()
     assert body["name"] == "Phòng họp UBND xã Hóa Thượng"
-    assert body["district_name"] == "Huyện Đồng Hỷ"
+    assert body["area_name"] == "Huyện Đồng Hỷ"
 
 
 async def test_endpoints_by_selector_and_unknown_id(server: Components) -> None:
@@ -27,6 +27,12 @@ async def test_endpoints_by_selector_and_unknown_id(server: Components) -> None:
             assert "nowhere" in (await resp.json())["error"]
         async with http.get(http_url(server, "/api/v1/endpoints/atlantis")) as resp:
             assert resp.status == 404
+        async with http.get(http_url(server, "/api/v1/select?with=distrct:h-dai-tu")) as resp:
+            assert resp.status == 400
+            assert "unknown selector key 'distrct'" in (await resp.json())["error"]
+        async with http.get(http_url(server, "/api/v1/select?with=under:h-dai-tu,tinh-uy")) as resp:
+            chosen = (await resp.json())["endpoints"]
+        assert len(chosen) == 31 and chosen[0] == "tinh-uy"
 
 
 async def test_api_writes_without_operator_token_are_refused(server: Components) -> None:

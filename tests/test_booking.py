@@ -67,7 +67,7 @@ def test_district_booking_refused_when_province_session_overlaps(db, fleet) -> N
     with pytest.raises(BookingRefused) as refused:
         book(db, fleet, "district:h-dai-tu", f"{MONDAY} 08:30", duration="1h")
     rooms = [c for c in refused.value.conflicts if isinstance(c, EndpointConflict)]
-    dai_tu = [e.id for e in fleet.endpoints.values() if e.district == "h-dai-tu"]
+    dai_tu = [e.id for e in fleet.endpoints.values() if e.area == "h-dai-tu"]
     assert [c.endpoint for c in rooms] == dai_tu  # every room, in fleet order
     assert {c.session for c in rooms} == {province.id}
     first = rooms[0].as_dict()
@@ -125,7 +125,11 @@ def test_series_refused_naming_each_colliding_occurrence(db, fleet) -> None:  # 
         ({"with_": "", "start": f"{MONDAY} 08:00"}, InvalidInput, "no rooms chosen"),
         ({"with_": "atlantis", "start": f"{MONDAY} 08:00"}, InvalidInput, "'atlantis'"),
         ({"with_": "district:nowhere", "start": f"{MONDAY} 08:00"}, InvalidInput, "nowhere"),
-        ({"with_": "planet:mars", "start": f"{MONDAY} 08:00"}, InvalidInput, "selector kind"),
+        (
+            {"with_": "planet:mars", "start": f"{MONDAY} 08:00"},
+            InvalidInput,
+            "unknown selector key",
+        ),
         ({"with_": "all", "start": "2026-11-30 08:00"}, InvalidInput, "in the past"),
         (
             {"with_": "all", "start": f"{MONDAY} 08:00", "repeat": "FREQ=YEARLY"},

@@ -24,7 +24,6 @@ from confsched.domain.model import (
     Endpoint,
     EndpointKind,
     Fleet,
-    Level,
     Site,
     WorkingHours,
 )
@@ -41,7 +40,7 @@ CAPACITY = {"b1": 4, "b2": 3}
 
 
 def tiny_fleet() -> Fleet:
-    site = Site("s", "Xã Thử", Level.COMMUNE, None)
+    site = Site("s", "Xã Thử", "commune", None)
     endpoints = {
         e: Endpoint(
             e,
@@ -49,7 +48,7 @@ def tiny_fleet() -> Fleet:
             EndpointKind.PC,
             "a",
             "s",
-            Level.COMMUNE,
+            "commune",
             None,
             bridge="b1" if i < 3 else "b2",
         )

@@ -11,13 +11,13 @@ import pytest
 from tests.conftest import SAMPLE
 
 
-def test_rooms_list_json_gives_192_endpoints_with_district_and_agency(cli) -> None:  # type: ignore[no-untyped-def]
+def test_rooms_list_json_gives_192_endpoints_with_area_and_agency(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("rooms", "list", "--json")
     assert result.code == 0, result.err
     rooms = result.json()
     assert len(rooms) == 192
     commune = next(r for r in rooms if r["id"] == "dt-la-bang")
-    assert commune["district_name"] == "Huyện Đại Từ"
+    assert commune["area_name"] == "Huyện Đại Từ"
     assert commune["agency_name"] == "UBND xã La Bằng"
 
 
@@ -41,6 +41,37 @@ def test_reimport_reports_what_changed(cli, tmp_path: Path) -> None:  # type: ig
     result = cli("rooms", "import", str(edited), "--json")
     assert result.code == 0
     assert result.json()["bridges"]["updated"] == ["mcu-tinh-2"]
+
+
+def test_deleting_one_line_reports_only_that_room(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text("".join(x for x in lines if '{id: tinh-uy, name: "Phòng' not in x), "utf-8")
+    result = cli("rooms", "import", str(edited))
+    assert result.code == 0, result.err
+    assert result.out.strip() == "endpoints: 1 removed"
+    rooms = cli("rooms", "list", "--json").json()
+    assert [r["id"] for r in rooms[:2]] == ["ubnd-tinh", "hdnd-tinh"]  # order kept
+
+
+def test_changed_fleet_settings_are_reported_by_name(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    edited = tmp_path / "edited.yaml"
+    text = SAMPLE.read_text(encoding="utf-8").replace("report_interval: 10s", "report_interval: 5s")
+    edited.write_text(text, encoding="utf-8")
+    result = cli("rooms", "import", str(edited))
+    assert result.code == 0, result.err
+    assert result.out.strip() == "fleet settings: report_interval"
+    assert cli("rooms", "import", str(edited), "--json").json()["settings"] == []
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [("distrct:h-dai-tu", "unknown selector key 'distrct'"), ("level:cluster", "no level")],
+)
+def test_rooms_list_names_a_wrong_selector_and_exits_1(cli, selector: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rooms", "list", "--with", selector)
+    assert result.code == 1
+    assert message in result.err and "Traceback" not in result.err
 
 
 def test_unknown_endpoint_is_one_line_error_and_exit_1(cli) -> None:  # type: ignore[no-untyped-def]

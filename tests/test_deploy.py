@@ -125,7 +125,7 @@ def test_dashboard_queries_are_valid_promql(dashboard: dict[str, Any], tmp_path:
     rules = [
         {
             "record": f"dashboard:query_{n}:check",
-            "expr": label_values.sub(r"\1", expr).replace("$district", ".*"),
+            "expr": label_values.sub(r"\1", expr).replace("$area", ".*"),
         }
         for n, expr in enumerate(dashboard_exprs(dashboard))
     ]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from confsched.domain.inventory import expand_selectors
-from confsched.domain.model import Fleet, Level
+from confsched.domain.model import Fleet
+from confsched.domain.selectors import expand_selectors
 from confsched.errors import FleetInvalid, InvalidInput
 from confsched.fleetfile import parse_fleet_text
 from confsched.services.inventory import import_fleet
@@ -35,14 +35,15 @@ endpoints:
 def test_sample_province_has_192_endpoints_by_level(sample_fleet: Fleet) -> None:
     levels = [e.level for e in sample_fleet.endpoints.values()]
     assert len(levels) == 192
-    assert levels.count(Level.PROVINCE) == 5
-    assert levels.count(Level.DISTRICT) == 9
-    assert levels.count(Level.COMMUNE) == 178
+    assert levels.count("province") == 5
+    assert levels.count("district") == 9
+    assert levels.count("commune") == 178
+    assert sample_fleet.levels == ("province", "district", "commune")
     assert sample_fleet.timezone == "Asia/Ho_Chi_Minh"
 
 
 def test_sample_districts_carry_their_real_names(sample_fleet: Fleet) -> None:
-    names = " ".join(s.name for s in sample_fleet.sites.values() if s.level is Level.DISTRICT)
+    names = " ".join(s.name for s in sample_fleet.sites.values() if s.level == "district")
     for district in (
         "Thái Nguyên",
         "Sông Công",
@@ -83,10 +84,11 @@ def test_selector_that_matches_nothing_is_refused_by_name(
         expand_selectors(sample_fleet, [selector])
 
 
-def test_small_fleet_parses_with_derived_districts() -> None:
+def test_small_fleet_parses_with_derived_areas() -> None:
     fleet = parse_fleet_text(GOOD, "f.yaml")
-    assert fleet.endpoints["ep-b"].district == "h-a"
-    assert fleet.endpoints["ep-tinh"].district is None
+    assert fleet.endpoints["ep-b"].area == "h-a"
+    assert fleet.endpoints["ep-tinh"].area is None
+    assert fleet.sites["h-a"].parent == "tinh"  # no parent written: under the province
     assert fleet.endpoints["ep-b"].tags == ("vung-cao",)
 
 
@@ -111,17 +113,17 @@ BROKEN = [
     ("dangling site", ("site: tinh, agency", "site: atlantis, agency"), 13, "site 'atlantis'"),
     ("dangling bridge", ("bridge: mcu-1}", "bridge: mcu-9}"), 13, "bridge 'mcu-9'"),
     ("bridge without ports", (", ports: 10}", "}"), 5, "missing key 'ports'"),
-    ("bridge with zero ports", ("ports: 10", "ports: 0"), 5, "ports must be at least 1"),
+    ("bridge with zero ports", ("ports: 10", "ports: 0"), 5, "ports must be from 1 to 100,000"),
     ("bad timezone", ("Asia/Ho_Chi_Minh", "Asia/Hanoi_City"), 3, "unknown timezone"),
     ("wrong type", ("ports: 10", "ports: many"), 5, "ports must be a whole number"),
-    ("commune without district", (", district: h-a}", "}"), 11, "needs a 'district:'"),
+    ("unknown parent", ("district: h-a}", "district: h-z}"), 11, "parent 'h-z' is not a known"),
     (
-        "district that is not a district",
-        ("district: h-a}", "district: tinh}"),
+        "commune under a commune",
+        ("level: district}", "level: commune}"),
         11,
-        "not a known district",
+        "'x-b' (commune) cannot hang under 'h-a' (commune)",
     ),
-    ("bad level", ("level: province", "level: kingdom"), 9, "level 'kingdom'"),
+    ("bad level", ("level: province", "level: kingdom"), 9, "level 'kingdom' is not declared"),
     ("id not a slug", ("{id: ep-b,", "{id: Ep B,"), 14, "must be a slug"),
     (
         "YAML syntax",

@@ -73,9 +73,9 @@ async def test_agent_report_over_ssh_shows_in_the_series(server: Components) -> 
     await report_from_agent(server, Room(camera=False))
     text = (await scrape(server))[0].decode()
     ep = {"endpoint": ENDPOINT}
-    district = server.ctx.fleet.endpoints[ENDPOINT].district or ""
+    area = server.ctx.fleet.endpoints[ENDPOINT].area or ""
     agency = server.ctx.fleet.endpoints[ENDPOINT].agency
-    state = {"endpoint": ENDPOINT, "district": district, "agency": agency}
+    state = {"endpoint": ENDPOINT, "area": area, "agency": agency}
     assert value(text, "confsched_endpoint_state", **state, state="down") == 1.0
     assert value(text, "confsched_endpoint_state", **state, state="ok") == 0.0
     assert value(text, "confsched_endpoint_problem", **ep, reason="camera") == 1.0

@@ -163,7 +163,7 @@ async def test_inventory_reload_renders_changed_endpoints_anew(sample_scene: Sce
     sample_scene.fleet = replace(sample_scene.fleet, endpoints=endpoints)
     body, reference = await scrape_and_reference(exporter, sample_scene)
     assert body == reference
-    info = f'agency="so-tttt",bridge="mcu-tinh-1",district="tinh",endpoint="{first}"'
+    info = f'agency="so-tttt",area="",bridge="mcu-tinh-1",endpoint="{first}"'
     assert "confsched_endpoint_info{" + info in body.decode()
 
 

@@ -95,7 +95,14 @@ async def test_real_scheduler_answers_in_the_shapes_the_console_reads(
         detail = await api.endpoint_health("dt-hung-son")
         assert detail["endpoint"] == "dt-hung-son" and detail["history"] == []
         endpoints = await api.endpoints("district:h-dai-tu")
-        assert len(endpoints) == 30 and endpoints[0]["district_name"] == "Huyện Đại Từ"
+        assert len(endpoints) == 30 and endpoints[0]["area_name"] == "Huyện Đại Từ"
+        assert await api.select("under:h-dai-tu") == [e["id"] for e in endpoints]
+        with pytest.raises(ApiError, match="no level 'cluster'") as refused:
+            await api.select("level:cluster")
+        assert refused.value.status == 400
+        fleet = await api.fleet()
+        assert fleet["levels"] == ["province", "district", "commune"]
+        assert {"id": "h-dai-tu", "name": "Huyện Đại Từ", "level": "district"} in fleet["areas"]
     finally:
         await api.close()
 

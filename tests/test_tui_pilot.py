@@ -134,6 +134,23 @@ async def test_booking_through_the_form_then_the_same_rooms_are_refused(
         assert "dt-hung-son" in preview and "«Họp UBND huyện Đại Từ»" in preview
 
 
+async def test_fleet_filter_resolves_selectors_through_the_scheduler(
+    scheduler: Components,
+) -> None:
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: loaded(app, FleetScreen))
+        grid = app.screen.query_one(FleetGrid)
+        app.screen.query_one("#fleet-filter", Input).value = "under:h-dai-tu"
+        await until(pilot, lambda: len(grid._tiles) == 30)
+        assert {t.id for t in grid._tiles} == {
+            e.id for e in scheduler.ctx.fleet.endpoints.values() if e.area == "h-dai-tu"
+        }
+        app.screen.query_one("#fleet-filter", Input).value = "distrct:h-dai-tu"
+        await until(pilot, lambda: "unknown selector key 'distrct'" in text_of(app, "#counts"))
+        assert grid._tiles == []
+
+
 async def test_sessions_screen_lists_the_booking_and_opens_it(scheduler: Components) -> None:
     from confsched_tui.api import ApiClient
 

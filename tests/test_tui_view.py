@@ -86,11 +86,23 @@ def test_filter_by_state_keys_and_state_token_combine() -> None:
     assert [t.id for g in filter_groups(groups, BY_ID, by_token) for t in g.tiles] == ["ioc"]
 
 
-def test_filter_by_district_accepts_its_id_or_name() -> None:
+def test_filter_selector_words_keep_only_the_rooms_the_scheduler_chose() -> None:
     groups = group_endpoints(ENDPOINTS, {})
-    for text in ("district:h-dai-tu", "district:dai-tu"):
-        shown = filter_groups(groups, BY_ID, FleetFilter.parse(text))
-        assert {g.key for g in shown} == {"h-dai-tu"}, text
+    wanted = FleetFilter.parse("under:h-dai-tu  tag:vung-cao Phú")
+    assert wanted.selector_text == "under:h-dai-tu,tag:vung-cao" and wanted.words == ("phu",)
+    assert filter_groups(groups, BY_ID, wanted) == []  # not resolved yet: nothing matches
+    dai_tu = {e["id"] for e in ENDPOINTS if e["area"] == "h-dai-tu"}
+    shown = filter_groups(groups, BY_ID, wanted, selected=dai_tu)
+    assert {g.key for g in shown} == {"h-dai-tu"}
+    kept = {t.id for g in shown for t in g.tiles}
+    assert kept < dai_tu and all("phu" in fold(str(BY_ID[i])) for i in kept)
+
+
+def test_a_two_tier_province_groups_its_communes_under_the_province() -> None:
+    flat = [{**e, "area": None, "area_name": None} for e in ENDPOINTS if e["level"] != "district"]
+    groups = group_endpoints(flat, {}, ["province", "commune"])
+    assert [g.label for g in groups] == ["Province"]
+    assert [t.level for t in groups[0].tiles[:6]] == ["province"] * 5 + ["commune"]
 
 
 def _session(start: datetime, minutes: int, **extra: object) -> dict[str, object]:
@@ -206,8 +218,12 @@ def test_history_points_come_oldest_first() -> None:
 
 
 def test_selector_completion_completes_the_last_item_only() -> None:
-    candidates = selector_candidates(["h-dai-tu", "dt-hung-son"], ["h-dai-tu"], ["vung-cao"])
+    levels = ["province", "district", "commune"]
+    areas = [("h-dai-tu", "district")]
+    candidates = selector_candidates(["h-dai-tu", "dt-hung-son"], levels, areas, ["vung-cao"])
     assert complete("dist", candidates, multiple=True) == "district:h-dai-tu"
+    assert complete("un", candidates, multiple=True) == "under:h-dai-tu"
+    assert complete("level:c", candidates, multiple=True) == "level:commune"
     assert complete("all, tag:v", candidates, multiple=True) == "all, tag:vung-cao"
     assert complete("dt-h", candidates, multiple=True) == "dt-hung-son"
     assert complete("all,", candidates, multiple=True) is None

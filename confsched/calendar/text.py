@@ -1,8 +1,9 @@
-"""The words around an event, in Vietnamese: where (rooms by district), the bridge, setup time.
+"""The words around an event, in Vietnamese: where (rooms by area), the bridge, setup time.
 
 Calendar readers are the agencies' staff: the description says who chairs, which rooms take
-part (grouped the way the province is organised: provincial rooms, then each district with its
-communes), how to dial in to the bridges, and when the connection test starts.
+part (grouped the way the province is organised: the rooms with no area first, under the
+province, then each area of the site tree, such as a district with its communes), how to dial
+in to the bridges, and when the connection test starts.
 """
 
 from __future__ import annotations
@@ -13,32 +14,36 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from confsched.domain.invites import unreachable
-from confsched.domain.model import Fleet, Level, Session
+from confsched.domain.model import Fleet, Session
 
 PROVINCE_GROUP = "Cấp tỉnh"
+LEVEL_GROUPS = {"district": "Cấp huyện", "commune": "Cấp xã"}
+"""Rooms below the province that belong to no area (a two-tier province's communes) are grouped
+by level; a level the fleet file names otherwise keeps its own name."""
 OTHER_GROUP = "Khác"
 
 
 @dataclass(frozen=True, slots=True)
 class RoomGroup:
-    """The rooms of a session in one district (or at province level), in fleet-file order."""
+    """The rooms of a session in one area (or with none: under the province), in file order."""
 
     name: str
     rooms: tuple[str, ...]
 
 
 def room_groups(fleet: Fleet, endpoint_ids: Sequence[str]) -> list[RoomGroup]:
-    """Province rooms first, then districts in fleet order; unknown ids (since removed) last."""
+    """Rooms with no area first, then areas in fleet order; unknown ids (since removed) last."""
     position = positions(fleet)
     known = sorted((e for e in set(endpoint_ids) if e in position), key=position.__getitem__)
     groups: dict[str, list[str]] = {}
     for endpoint_id in known:
         endpoint = fleet.endpoints[endpoint_id]
-        if endpoint.level is Level.PROVINCE or endpoint.district is None:
-            label = PROVINCE_GROUP
+        if endpoint.area is None:
+            top = endpoint.level == fleet.levels[0]
+            label = PROVINCE_GROUP if top else LEVEL_GROUPS.get(endpoint.level, endpoint.level)
         else:
-            site = fleet.sites.get(endpoint.district)
-            label = site.name if site else endpoint.district
+            site = fleet.sites.get(endpoint.area)
+            label = site.name if site else endpoint.area
         groups.setdefault(label, []).append(endpoint.name)
     missing = [e for e in endpoint_ids if e not in position]
     if missing:
@@ -72,7 +77,7 @@ def agency_name(fleet: Fleet, agency_id: str) -> str:
 
 
 def location(fleet: Fleet, session: Session) -> str:
-    """Short enough for a calendar's location field: the chair room and the rooms per district."""
+    """Short enough for a calendar's location field: the chair room and the rooms per area."""
     groups = room_groups(fleet, session.endpoints)
     counts = ", ".join(f"{g.name} {len(g.rooms)}" for g in groups)
     total = f"{len(session.endpoints)} điểm cầu ({counts})"
@@ -106,7 +111,7 @@ def setup_line(start: datetime, setup: timedelta, tz: ZoneInfo) -> str:
 def description(
     fleet: Fleet, session: Session, start: datetime, tz: ZoneInfo, invited: bool = False
 ) -> str:
-    """Organizer, chair, setup time, bridges with dial-in, then every room by district.
+    """Organizer, chair, setup time, bridges with dial-in, then every room by area.
 
     ``invited``: an invite also names the agencies taking part that have no e-mail address
     (they get no message of their own: someone must tell them).

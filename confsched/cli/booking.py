@@ -21,6 +21,7 @@ from confsched.domain.booking import working_hours_warning
 from confsched.domain.conflicts import EndpointConflict, PortsConflict
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.domain.ports import usage
+from confsched.domain.sitetree import lineage
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
 from confsched.errors import BookingRefused, InvalidInput
 from confsched.services import booking as svc
@@ -477,7 +478,7 @@ def _rooms_summary(fleet: Fleet, session: Session, every: bool) -> list[str]:
         endpoint = fleet.endpoints.get(e)
         if endpoint is None:
             continue
-        site = fleet.sites.get(endpoint.district or endpoint.site)
+        site = fleet.sites.get(endpoint.area or lineage(fleet.sites, endpoint.site)[0].id)
         counts[site.name if site else endpoint.site] += 1
     return [", ".join(f"{name}: {n}" for name, n in counts.items())]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
-from confsched.domain.inventory import expand_selectors
+from confsched.domain.selectors import expand_selectors
 from confsched.services.inventory import endpoint_view, find_endpoint, import_fleet, require_fleet
 
 
@@ -37,11 +37,15 @@ def import_(fleet_file: Path, data_dir: Path | None, as_json: bool) -> None:
     db = open_store(data_dir)
     report = import_fleet(db, fleet_file)
     if as_json:
-        print_json({kind: vars(c) for kind, c in report.changes.items()})
+        print_json(
+            {**{kind: vars(c) for kind, c in report.changes.items()}, "settings": report.settings}
+        )
         return
     if not report.changed:
         click.echo(f"{fleet_file}: no changes")
         return
+    if report.settings:
+        click.echo(f"fleet settings: {', '.join(report.settings)}")
     for kind, changes in report.changes.items():
         parts = [f"{len(v)} {k}" for k, v in vars(changes).items() if v]
         if parts:
@@ -49,7 +53,9 @@ def import_(fleet_file: Path, data_dir: Path | None, as_json: bool) -> None:
 
 
 @rooms.command("list")
-@click.option("--with", "selectors", default="all", help="Selectors, e.g. district:h-dai-tu,tag:x")
+@click.option(
+    "--with", "selectors", default="all", help="Selectors, e.g. under:h-dai-tu,tag:vung-cao"
+)
 @data_option
 @json_option
 def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
@@ -61,16 +67,15 @@ def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
       confsched rooms list --with tag:vung-cao --json
     """
     fleet = require_fleet(open_store(data_dir))
-    chosen = expand_selectors(fleet, selectors.split(","))
+    chosen = expand_selectors(fleet, selectors)
     views = [endpoint_view(fleet, e) for e in chosen]
     if as_json:
         print_json(views)
         return
     rows = [
-        [str(v["id"]), str(v["level"]), str(v["district_name"] or "—"), str(v["name"])]
-        for v in views
+        [str(v["id"]), str(v["level"]), str(v["area_name"] or "—"), str(v["name"])] for v in views
     ]
-    click.echo(table(rows, ["ID", "LEVEL", "DISTRICT", "NAME"]))
+    click.echo(table(rows, ["ID", "LEVEL", "AREA", "NAME"]))
     click.echo(f"{len(views)} endpoints")
 
 
@@ -79,7 +84,7 @@ def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
 @data_option
 @json_option
 def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
-    """Show one endpoint with its site, district, agency and bridge, then its health now,
+    """Show one endpoint with its site, area, agency and bridge, then its health now,
     every check, and its state changes over the last 24 hours.
 
     \b
@@ -102,7 +107,7 @@ def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
         "kind": "Kind",
         "level": "Level",
         "site_name": "Site",
-        "district_name": "District",
+        "area_name": "Area",
         "agency_name": "Agency",
         "address": "Address",
         "bridge_name": "Bridge",

@@ -21,7 +21,6 @@ from confsched.domain.conflicts import (
     PortsConflict,
     SizeConflict,
 )
-from confsched.domain.inventory import expand_selectors
 from confsched.domain.model import (
     DEFAULT_SETUP,
     MAX_ENDPOINTS_PER_SESSION,
@@ -38,6 +37,7 @@ from confsched.domain.ports import (
     free_ports,
     ports_needed,
 )
+from confsched.domain.selectors import expand_selectors
 from confsched.errors import BookingRefused, InvalidInput, NotFound
 
 MAX_DURATION = timedelta(hours=24)

@@ -12,13 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
-
-class Level(StrEnum):
-    """Administrative level of a site and of the endpoints in it."""
-
-    PROVINCE = "province"
-    DISTRICT = "district"
-    COMMUNE = "commune"
+DEFAULT_LEVELS: tuple[str, ...] = ("province", "district", "commune")
+"""The levels of a fleet file that declares none: the seed's three tiers. Since July 2025 a
+province has two (``province``, ``commune``); the fleet file says which, top-down."""
 
 
 class EndpointKind(StrEnum):
@@ -35,11 +31,16 @@ class Agency:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A place with rooms: the province seat, a district, or a commune (parent: its district)."""
+    """A place with rooms, a node of the site tree.
+
+    ``level`` is one of the fleet's declared level names; ``parent`` is the site it hangs under
+    (None only for a top of the tree). A site given no parent in the file hangs under the
+    fleet's one top-level site, and is stored with that parent.
+    """
 
     id: str
     name: str
-    level: Level
+    level: str
     parent: str | None = None
 
 
@@ -71,9 +72,10 @@ class CodecAccess:
 class Endpoint:
     """One room's conferencing endpoint.
 
-    ``district`` is the district site the endpoint belongs to (its own site for a district room,
-    the parent for a commune room, None at province level); it is derived on load so that group
-    selection never walks the site tree.
+    ``level`` is its site's level. ``area`` is the grouping the room belongs to (see
+    ``confsched.domain.sitetree.area_of``): the highest site above it, or its own, below the
+    top level and above the lowest, or None (a province room, or a commune hanging directly
+    under the province). Both are derived on load so that grouping never walks the tree.
     """
 
     id: str
@@ -81,8 +83,8 @@ class Endpoint:
     kind: EndpointKind
     agency: str
     site: str
-    level: Level
-    district: str | None
+    level: str
+    area: str | None
     address: str = ""
     bridge: str | None = None
     tags: tuple[str, ...] = ()
@@ -111,6 +113,8 @@ class Fleet:
     sites: Mapping[str, Site]
     bridges: Mapping[str, Bridge]
     endpoints: Mapping[str, Endpoint]
+    levels: tuple[str, ...] = DEFAULT_LEVELS
+    """Declared level names, top-down."""
 
 
 # --- sessions ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ it for the per-endpoint families (at 10,000 endpoints that costs over a second, 
 ``confsched.metrics.render``), but the fast renderer must produce exactly what
 ``generate_latest`` makes of these families, byte for byte; the tests hold it to that.
 
-Labels are bounded by construction: ids from the fleet file (endpoint, district, agency,
+Labels are bounded by construction: ids from the fleet file (endpoint, area, agency,
 bridge, level, kind), short codes from the health judge (reason), check names limited by the
 wire protocol, and fixed state names. Never a session title, a person's name or free text.
 """
@@ -131,17 +131,18 @@ class ScrapeInput:
 # --- per endpoint ------------------------------------------------------------------------------
 
 
-def district_label(ep: Endpoint) -> str:
-    """The district id; province rooms are labelled with their own (province) site."""
-    return ep.district or ep.site
+def area_label(ep: Endpoint) -> str:
+    """The id of the room's area (a district, a cluster), or empty (which Prometheus reads as no
+    label) for a province room or a commune directly under the province."""
+    return ep.area or ""
 
 
 def info_labels(ep: Endpoint) -> dict[str, str]:
     return {
-        "district": district_label(ep),
+        "area": area_label(ep),
         "agency": ep.agency,
         "bridge": ep.bridge or "",
-        "level": ep.level.value,
+        "level": ep.level,
         "kind": ep.kind.value,
     }
 
@@ -174,7 +175,7 @@ def new_endpoint_families() -> list[Metric]:
     """The eight health families, empty (the renderer takes its headers from these)."""
     return [
         InfoMetricFamily(INFO[0], INFO[1], labels=["endpoint"]),
-        GaugeMetricFamily(*STATE, labels=["endpoint", "district", "agency", "state"]),
+        GaugeMetricFamily(*STATE, labels=["endpoint", "area", "agency", "state"]),
         GaugeMetricFamily(*PROBLEM, labels=["endpoint", "reason"]),
         GaugeMetricFamily(*CHECK, labels=["endpoint", "check"]),
         GaugeMetricFamily(*LAST_REPORT, labels=["endpoint"], unit="seconds"),
@@ -199,7 +200,7 @@ def endpoint_families(inp: ScrapeInput) -> list[Metric]:
         h = current_health(ep.id, inp.health.get(ep.id), now, interval, inp.limits, inp.restart)
         info.add_metric([ep.id], info_labels(ep))
         for s in STATES:
-            state.add_metric([ep.id, district_label(ep), ep.agency, s.value], _flag(h.state is s))
+            state.add_metric([ep.id, area_label(ep), ep.agency, s.value], _flag(h.state is s))
         for code in problem_codes(h):
             problem.add_metric([ep.id, code], 1.0)
         for name in sorted(h.checks):

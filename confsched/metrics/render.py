@@ -123,8 +123,8 @@ class _Slot:
     def info_text(self) -> str:
         labels = {k: escape(v) for k, v in fam.info_labels(self.endpoint).items()}
         return (
-            f'confsched_endpoint_info{{agency="{labels["agency"]}",bridge="{labels["bridge"]}",'
-            f'district="{labels["district"]}",{self.label},kind="{labels["kind"]}",'
+            f'confsched_endpoint_info{{agency="{labels["agency"]}",area="{labels["area"]}",'
+            f'bridge="{labels["bridge"]}",{self.label},kind="{labels["kind"]}",'
             f'level="{labels["level"]}"}} 1.0\n'
         )
 
@@ -132,8 +132,8 @@ class _Slot:
         text = self.state_texts.get(state)
         if text is None:
             ep = self.endpoint
-            district, agency = escape(fam.district_label(ep)), escape(ep.agency)
-            head = f'{fam.STATE[0]}{{agency="{agency}",district="{district}",{self.label},state="'
+            area, agency = escape(fam.area_label(ep)), escape(ep.agency)
+            head = f'{fam.STATE[0]}{{agency="{agency}",area="{area}",{self.label},state="'
             text = "".join(
                 f'{head}{s.value}"}} {"1.0" if s is state else "0.0"}\n' for s in fam.STATES
             )

@@ -31,19 +31,22 @@ def require_fleet(db: sqlite_utils.Database) -> Fleet:
 
 
 def endpoint_view(fleet: Fleet, endpoint_id: str) -> dict[str, object]:
-    """One endpoint as scripts and the console see it: ids plus the human names around it."""
+    """One endpoint as scripts and the console see it: ids plus the human names around it.
+
+    ``area`` is the grouping the room belongs to (a district, a cluster; None for a province
+    room or a commune directly under the province)."""
     endpoint = fleet.endpoints[endpoint_id]
-    district = fleet.sites.get(endpoint.district or "")
+    area = fleet.sites.get(endpoint.area or "")
     bridge = fleet.bridges.get(endpoint.bridge or "")
     return {
         "id": endpoint.id,
         "name": endpoint.name,
         "kind": endpoint.kind.value,
-        "level": endpoint.level.value,
+        "level": endpoint.level,
         "site": endpoint.site,
         "site_name": fleet.sites[endpoint.site].name,
-        "district": endpoint.district,
-        "district_name": district.name if district else None,
+        "area": endpoint.area,
+        "area_name": area.name if area else None,
         "agency": endpoint.agency,
         "agency_name": fleet.agencies[endpoint.agency].name,
         "address": endpoint.address,

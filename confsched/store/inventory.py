@@ -10,13 +10,13 @@ from typing import Any
 import sqlite_utils
 
 from confsched.domain.model import (
+    DEFAULT_LEVELS,
     Agency,
     Bridge,
     CodecAccess,
     Endpoint,
     EndpointKind,
     Fleet,
-    Level,
     Site,
     WorkingHours,
 )
@@ -35,13 +35,18 @@ class KindChanges:
 
 @dataclass
 class ImportReport:
-    """What an import changed, per kind of record: re-importing the same file changes nothing."""
+    """What an import changed, per kind of record, and which fleet settings changed.
+
+    Re-importing the same file changes nothing; moving or deleting a line changes only what
+    the line held (the order of rooms is kept, but is not reported as a change).
+    """
 
     changes: dict[str, KindChanges] = field(default_factory=dict)
+    settings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any(self.changes.values())
+        return bool(self.settings) or any(self.changes.values())
 
 
 _TABLES = ("agencies", "sites", "bridges", "endpoints")
@@ -61,7 +66,12 @@ def save_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
     with immediate(db):
         for table in _TABLES:
             report.changes[table] = _sync_table(db, table, wanted[table])
-        db["fleet_meta"].upsert_all(_meta_rows(fleet), pk="key")
+        meta = _meta_rows(fleet)
+        current = {row["key"]: row["value"] for row in db["fleet_meta"].rows}
+        if current:
+            changed = [r["key"] for r in meta if current.get(r["key"]) != r["value"]]
+            report.settings = [k.removesuffix("_s") for k in changed]  # as the file names them
+        db["fleet_meta"].upsert_all(meta, pk="key")
         if report.changed:
             bump_revision(db, "inventory")
     return report
@@ -72,29 +82,30 @@ def _sync_table(
 ) -> KindChanges:
     current = {row["id"]: row for row in db[table].rows}
     changes = KindChanges()
+    moved: list[str] = []
     for ident, row in wanted.items():
         if ident not in current:
             changes.added.append(ident)
         elif {k: current[ident].get(k) for k in row} != row:
-            changes.updated.append(ident)
+            same = all(current[ident].get(k) == v for k, v in row.items() if k != "position")
+            (moved if same else changes.updated).append(ident)
     changes.removed = [ident for ident in current if ident not in wanted]
     for ident in changes.removed:
         db.execute(f"DELETE FROM [{table}] WHERE id = ?", [ident])
-    rows = [wanted[i] for i in changes.added + changes.updated]
+    rows = [wanted[i] for i in changes.added + changes.updated + moved]
     if rows:
         db[table].upsert_all(rows, pk="id")
     return changes
 
 
 def _site_row(site: Site) -> dict[str, Any]:
-    return {"id": site.id, "name": site.name, "level": site.level.value, "parent": site.parent}
+    return {"id": site.id, "name": site.name, "level": site.level, "parent": site.parent}
 
 
 def _endpoint_row(endpoint: Endpoint, position: int) -> dict[str, Any]:
     row = asdict(endpoint)
     row.update(
         kind=endpoint.kind.value,
-        level=endpoint.level.value,
         tags=json.dumps(list(endpoint.tags), ensure_ascii=False),
         position=position,
         codec=json.dumps(asdict(endpoint.codec)) if endpoint.codec else None,
@@ -108,6 +119,7 @@ def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
         {"key": "name", "value": fleet.name},
         {"key": "timezone", "value": fleet.timezone},
         {"key": "report_interval_s", "value": str(int(fleet.report_interval.total_seconds()))},
+        {"key": "levels", "value": json.dumps(list(fleet.levels))},
         {
             "key": "working_hours",
             "value": json.dumps(
@@ -138,11 +150,11 @@ def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
         report_interval=timedelta(seconds=int(meta["report_interval_s"])),
         agencies={r["id"]: Agency(**r) for r in db["agencies"].rows},
         sites={
-            r["id"]: Site(r["id"], r["name"], Level(r["level"]), r["parent"])
-            for r in db["sites"].rows
+            r["id"]: Site(r["id"], r["name"], r["level"], r["parent"]) for r in db["sites"].rows
         },
         bridges={r["id"]: Bridge(**r) for r in db["bridges"].rows},
         endpoints={r["id"]: _endpoint(r) for r in db["endpoints"].rows_where(order_by="position")},
+        levels=tuple(json.loads(meta.get("levels") or "null") or DEFAULT_LEVELS),
     )
 
 
@@ -153,8 +165,8 @@ def _endpoint(row: dict[str, Any]) -> Endpoint:
         kind=EndpointKind(row["kind"]),
         agency=row["agency"],
         site=row["site"],
-        level=Level(row["level"]),
-        district=row["district"],
+        level=row["level"],
+        area=row["area"],
         address=row["address"] or "",
         bridge=row["bridge"],
         tags=tuple(json.loads(row["tags"] or "[]")),

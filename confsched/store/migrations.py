@@ -197,3 +197,11 @@ def m008_codec_access(db: sqlite_utils.Database) -> None:
     """How a codec endpoint is polled: ``{"driver", "url"}`` as JSON, NULL for agent rooms.
     Credentials are never stored here (they stay in the data directory's secrets file)."""
     db.table("endpoints").add_column("codec", str)
+
+
+@MIGRATIONS()
+def m009_site_tree(db: sqlite_utils.Database) -> None:
+    """Sites form a tree with levels named by the fleet file: an endpoint belongs to an ``area``
+    (the grouping above it, maybe none), no longer to a district."""
+    db.execute("DROP INDEX IF EXISTS idx_endpoints_district")
+    db.execute("ALTER TABLE endpoints RENAME COLUMN district TO area")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from confsched.domain.inventory import expand_selectors
+from confsched.domain.selectors import expand_selectors
+from confsched.domain.sitetree import areas
 from confsched.errors import InvalidInput
 from confsched.services.inventory import endpoint_view, find_endpoint
 from confsched.web.common import CTX, json_response
@@ -24,8 +25,10 @@ async def fleet_summary(request: web.Request) -> web.Response:
                 for b in fleet.bridges.values()
             ],
             "agencies": [{"id": a.id, "name": a.name} for a in fleet.agencies.values()],
-            "districts": [
-                {"id": s.id, "name": s.name} for s in fleet.sites.values() if s.level == "district"
+            "levels": list(fleet.levels),
+            "areas": [
+                {"id": s.id, "name": s.name, "level": s.level}
+                for s in areas(fleet.sites, fleet.levels)
             ],
             "endpoint_count": len(fleet.endpoints),
         }
@@ -34,9 +37,18 @@ async def fleet_summary(request: web.Request) -> web.Response:
 
 async def list_endpoints(request: web.Request) -> web.Response:
     fleet = request.app[CTX].fleet
-    selectors = request.query.get("with", "all").split(",")
-    chosen = expand_selectors(fleet, selectors)
+    chosen = expand_selectors(fleet, request.query.get("with", "all"))
     return json_response([endpoint_view(fleet, e) for e in chosen])
+
+
+async def select_endpoints(request: web.Request) -> web.Response:
+    """The ids a selector expression chooses: the console's filter resolves its selector words
+    here, so that it speaks the scheduler's one selector language without importing it."""
+    fleet = request.app[CTX].fleet
+    text = request.query.get("with", "")
+    if not text.strip():
+        raise InvalidInput("give the selectors to resolve: ?with=under:h-dai-tu,tag:vung-cao")
+    return json_response({"with": text, "endpoints": list(expand_selectors(fleet, text))})
 
 
 async def show_endpoint(request: web.Request) -> web.Response:
@@ -57,4 +69,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/changes", changes)
     app.router.add_get("/api/v1/fleet", fleet_summary)
     app.router.add_get("/api/v1/endpoints", list_endpoints)
+    app.router.add_get("/api/v1/select", select_endpoints)
     app.router.add_get("/api/v1/endpoints/{id}", show_endpoint)

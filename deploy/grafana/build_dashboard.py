@@ -4,11 +4,12 @@
 Run ``python deploy/grafana/build_dashboard.py`` after editing; a test checks that the committed
 JSON is what this script writes and that every expression names only metrics confsched exports.
 
-The dashboard is a wall screen for IT staff: fleet state at the top, by district, the rooms
+The dashboard is a wall screen for IT staff: fleet state at the top, by area, the rooms
 that are not ok and why, readiness of the sessions starting soon, bridge load, network quality,
 and the health of the scheduler itself at the bottom. It uses a ``datasource`` variable (never
-the ``__inputs``/``${DS_…}`` export form, which file provisioning cannot resolve) and a
-``district`` variable.
+the ``__inputs``/``${DS_…}`` export form, which file provisioning cannot resolve) and an
+``area`` variable (the grouping of a room in the site tree; empty for province rooms and
+for communes directly under the province, which ``All`` includes).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ STATE_COLORS = {
     "not_ready": "red",
     "no_answer": "orange",
 }
-D = 'district=~"$district"'
-INFO_JOIN = f"* on (endpoint) group_left (district, agency) confsched_endpoint_info{{{D}}}"
+D = 'area=~"$area"'
+INFO_JOIN = f"* on (endpoint) group_left (area, agency) confsched_endpoint_info{{{D}}}"
 NEXT = "confsched_endpoint_next_session_start_timestamp_seconds"
 NOT_READY = 'confsched_endpoint_readiness{state!="ready"}'
 IN_USE = "confsched_bridge_ports_in_use"
@@ -117,11 +118,11 @@ def fleet_panels() -> list[dict[str, Any]]:
         ),
         panel(
             "table",
-            "State by district",
+            "State by area",
             (0, 5, 12, 10),
-            [table_target(f"sum by (district, state) (confsched_endpoint_state{{{D}}})")],
+            [table_target(f"sum by (area, state) (confsched_endpoint_state{{{D}}})")],
             transformations=[{"id": "groupingToMatrix", "options": {
-                "columnField": "state", "rowField": "district", "valueField": "Value"}}],
+                "columnField": "state", "rowField": "area", "valueField": "Value"}}],
             overrides=color_overrides(states),
         ),
         panel(
@@ -138,7 +139,7 @@ def fleet_panels() -> list[dict[str, Any]]:
 
 def session_panels() -> list[dict[str, Any]]:
     readiness = ["ready", "pending", "not_ready", "no_answer"]
-    district_join = INFO_JOIN.replace("(district, agency)", "(district)")
+    area_join = INFO_JOIN.replace("(area, agency)", "(area)")
     return [
         panel(
             "bargauge",
@@ -152,7 +153,7 @@ def session_panels() -> list[dict[str, Any]]:
             "table",
             "Rooms not ready for their session",
             (8, 15, 8, 8),
-            [table_target(f"({NOT_READY} == 1) {district_join}")],
+            [table_target(f"({NOT_READY} == 1) {area_join}")],
             transformations=HIDE_TIME_VALUE,
         ),
         panel(
@@ -168,14 +169,14 @@ def session_panels() -> list[dict[str, Any]]:
 
 
 def network_panels() -> list[dict[str, Any]]:
-    join = INFO_JOIN.replace("(district, agency)", "(district)")
+    join = INFO_JOIN.replace("(area, agency)", "(area)")
     return [
         panel(
             "timeseries",
-            "Round-trip time to the bridge (mean by district)",
+            "Round-trip time to the bridge (mean by area)",
             (0, 23, 8, 8),
-            [target(f"avg by (district) (confsched_endpoint_network_rtt_seconds {join})",
-                    "{{district}}")],
+            [target(f"avg by (area) (confsched_endpoint_network_rtt_seconds {join})",
+                    "{{area}}")],
             defaults={"unit": "s"},
         ),
         panel(
@@ -280,15 +281,15 @@ def templating() -> dict[str, Any]:
                 "refresh": 1,
             },
             {
-                "name": "district",
-                "label": "District",
+                "name": "area",
+                "label": "Area",
                 "type": "query",
                 "datasource": DS,
                 "query": {
-                    "query": "label_values(confsched_endpoint_info, district)",
-                    "refId": "district",
+                    "query": "label_values(confsched_endpoint_info, area)",
+                    "refId": "area",
                 },
-                "definition": "label_values(confsched_endpoint_info, district)",
+                "definition": "label_values(confsched_endpoint_info, area)",
                 "includeAll": True,
                 "multi": True,
                 "allValue": ".*",

@@ -157,6 +157,11 @@ async def _endpoints(request: web.Request) -> web.Response:
     return _json([fake.by_id[i] for i in chosen])
 
 
+async def _select(request: web.Request) -> web.Response:
+    chosen = _fake(request).booker.expand(request.query.get("with", ""))
+    return _json({"with": request.query.get("with", ""), "endpoints": chosen})
+
+
 async def _endpoint(request: web.Request) -> web.Response:
     endpoint = _fake(request).by_id.get(request.match_info["id"])
     if endpoint is None:
@@ -238,6 +243,7 @@ def _routes() -> list[tuple[str, str, Callable[[web.Request], Any]]]:
         ("GET", f"{base}/health", _health),
         ("GET", f"{base}/changes", _changes),
         ("GET", f"{base}/endpoints", _endpoints),
+        ("GET", f"{base}/select", _select),
         ("GET", f"{base}/endpoints/{{id}}", _endpoint),
         ("GET", f"{base}/endpoints/{{id}}/health", _endpoint_health),
         ("GET", f"{base}/sessions", _sessions),

@@ -58,8 +58,8 @@ class Booker:
             return True
         if kind == "level":
             return bool(endpoint["level"] == value)
-        if kind == "district":
-            return bool(endpoint["district"] == value)
+        if kind in ("district", "under"):
+            return bool(endpoint["area"] == value or endpoint["site"] == value)
         if kind == "tag":
             return value in endpoint["tags"]
         return bool(endpoint["id"] == item)

@@ -59,17 +59,17 @@ def _endpoint(
     level: str,
     site: str,
     site_name: str,
-    district: Any,
+    area: Any,
     agency: str,
     agency_name: str,
     bridge: str,
     tags: list[str],
 ) -> JSON:
-    dname = dict(DISTRICTS).get(district or "") if district else None
+    aname = dict(DISTRICTS).get(area or "") if area else None
     bname = next(b["name"] for b in BRIDGES if b["id"] == bridge)
     return {
         "id": eid, "name": name, "kind": "codec" if level != "commune" else "pc", "level": level,
-        "site": site, "site_name": site_name, "district": district, "district_name": dname,
+        "site": site, "site_name": site_name, "area": area, "area_name": aname,
         "agency": agency, "agency_name": agency_name, "address": f"{eid}.vc.thainguyen.gov.vn",
         "bridge": bridge, "bridge_name": bname, "tags": tags,
     }  # fmt: skip
@@ -118,7 +118,8 @@ def fleet_summary(endpoints: list[JSON]) -> JSON:
         "report_interval_s": 10.0,
         "bridges": [{**b, "dial_in": f"sip:hop@{b['id']}"} for b in BRIDGES],
         "agencies": [{"id": k, "name": v} for k, v in agencies.items()],
-        "districts": [{"id": d, "name": n} for d, n in DISTRICTS],
+        "levels": ["province", "district", "commune"],
+        "areas": [{"id": d, "name": n, "level": "district"} for d, n in DISTRICTS],
         "endpoint_count": len(endpoints),
     }
 

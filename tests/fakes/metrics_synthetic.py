@@ -21,7 +21,6 @@ from confsched.domain.model import (
     EndpointHealth,
     EndpointKind,
     Fleet,
-    Level,
     Readiness,
     Site,
     WorkingHours,
@@ -34,9 +33,9 @@ CHECKS = ("host", "camera", "audio", "display", "client", "bridge")
 def synthetic_fleet(n: int, interval: timedelta = timedelta(seconds=10)) -> Fleet:
     """``n`` endpoints in districts of about 20 communes, one bridge per 100 endpoints."""
     districts = max(1, n // 20)
-    sites = {"province": Site("province", "Tỉnh", Level.PROVINCE)}
+    sites = {"province": Site("province", "Tỉnh", "province")}
     for d in range(districts):
-        sites[f"d{d:04d}"] = Site(f"d{d:04d}", f"Huyện {d}", Level.DISTRICT)
+        sites[f"d{d:04d}"] = Site(f"d{d:04d}", f"Huyện {d}", "district", "province")
     bridges = {
         f"mcu-{b:03d}": Bridge(f"mcu-{b:03d}", f"MCU {b}", 120) for b in range(max(2, n // 100))
     }
@@ -44,13 +43,13 @@ def synthetic_fleet(n: int, interval: timedelta = timedelta(seconds=10)) -> Flee
     agencies: dict[str, Agency] = {}
     endpoints: dict[str, Endpoint] = {}
     for i in range(n):
-        level = Level.PROVINCE if i < 5 else Level.DISTRICT if i < 5 + districts else Level.COMMUNE
-        district = None if level is Level.PROVINCE else f"d{i % districts:04d}"
+        level = "province" if i < 5 else "district" if i < 5 + districts else "commune"
+        district = None if level == "province" else f"d{i % districts:04d}"
         site = "province" if district is None else district
         agency = f"ubnd-{i:05d}"
         agencies[agency] = Agency(agency, f"UBND {i}")
-        ep_id = f"vn-{i // 200:02d}-{level.value[:3]}-{i:05d}"
-        kind = EndpointKind.CODEC if level is not Level.COMMUNE else EndpointKind.PC
+        ep_id = f"vn-{i // 200:02d}-{level[:3]}-{i:05d}"
+        kind = EndpointKind.CODEC if level != "commune" else EndpointKind.PC
         bridge = bridge_ids[i % len(bridge_ids)]
         endpoints[ep_id] = Endpoint(
             ep_id, f"Phòng họp {i}", kind, agency, site, level, district, bridge=bridge

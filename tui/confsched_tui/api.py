@@ -80,6 +80,12 @@ class ApiClient:
         params = {"with": selectors} if selectors else None
         return await self.get("/api/v1/endpoints", params)  # type: ignore[no-any-return]
 
+    async def select(self, selectors: str) -> list[str]:
+        """The ids the scheduler's selector language chooses (``under:h-dai-tu,tag:x``); an
+        unknown key, level or site is an ApiError (400) saying which."""
+        body = await self.get("/api/v1/select", {"with": selectors})
+        return [str(i) for i in body.get("endpoints") or []]
+
     async def endpoint(self, endpoint_id: str) -> JSON:
         return await self.get(f"/api/v1/endpoints/{quote(endpoint_id)}")
 

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from confsched_tui.api import ApiClient
+from confsched_tui.fleetview import DEFAULT_LEVELS
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
@@ -36,8 +37,13 @@ class Catalog:
     def name(self) -> str:
         return str(self.fleet.get("name") or "")
 
-    def districts(self) -> list[str]:
-        return [str(d["id"]) for d in self.fleet.get("districts") or []]
+    def levels(self) -> list[str]:
+        """The fleet's level names, top-down (the seed's three when the scheduler is older)."""
+        return [str(n) for n in self.fleet.get("levels") or DEFAULT_LEVELS]
+
+    def areas(self) -> list[tuple[str, str]]:
+        """(id, level) of every area (the groups of the site tree: districts, clusters)."""
+        return [(str(a["id"]), str(a.get("level") or "")) for a in self.fleet.get("areas") or []]
 
     def agencies(self) -> dict[str, str]:
         return {str(a["id"]): str(a["name"]) for a in self.fleet.get("agencies") or []}

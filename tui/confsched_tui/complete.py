@@ -35,10 +35,16 @@ def complete(value: str, candidates: list[str], multiple: bool) -> str | None:
 
 
 def selector_candidates(
-    endpoint_ids: Iterable[str], districts: Iterable[str], tags: Iterable[str]
+    endpoint_ids: Iterable[str],
+    levels: Iterable[str],
+    areas: Iterable[tuple[str, str]],
+    tags: Iterable[str],
 ) -> list[str]:
-    """What ``with`` accepts: groups first, then every endpoint id."""
-    groups = ["all", "level:province", "level:district", "level:commune"]
-    groups += [f"district:{d}" for d in districts]
+    """What ``with`` accepts: groups first (levels, then each area as ``under:`` and as its
+    level's key, ``district:h-dai-tu``), then every endpoint id."""
+    chosen = list(areas)
+    groups = ["all", *(f"level:{name}" for name in levels)]
+    groups += [f"under:{a}" for a, _level in chosen]
+    groups += [f"{level}:{a}" for a, level in chosen if level]
     groups += [f"tag:{t}" for t in sorted(set(tags))]
     return [*groups, *endpoint_ids]

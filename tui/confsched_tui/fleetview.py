@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,25 +26,27 @@ SYMBOLS: Mapping[str, str] = {
 
 _ADMIN_PREFIX = re.compile(r"^(Phường|Xã|Thị trấn|Huyện|Thành phố|Thị xã|Quận|Tỉnh)\s+", re.I)
 _ROOM_PREFIX = re.compile(r"^(Phòng họp|Phòng điều hành|Phòng)\s+", re.I)
-_SHORT_DISTRICT = (("Thành phố ", "TP "), ("Thị xã ", "TX "))
+_SHORT_AREA = (("Thành phố ", "TP "), ("Thị xã ", "TX "))
+DEFAULT_LEVELS = ("province", "district", "commune")
+PROVINCE_GROUP = "Province"
 
 
 def symbol(state: str) -> str:
     return SYMBOLS.get(state, SYMBOLS["unknown"])
 
 
-def tile_label(endpoint: Mapping[str, Any]) -> str:
+def tile_label(endpoint: Mapping[str, Any], top_level: str = DEFAULT_LEVELS[0]) -> str:
     """A room's shortest recognisable name: the place for districts and communes
-    (``Hùng Sơn``), the room for the province (``Tỉnh ủy``)."""
-    if endpoint.get("level") == "province":
+    (``Hùng Sơn``), the room for the top of the tree (``Tỉnh ủy``)."""
+    if endpoint.get("level") == top_level:
         return _ROOM_PREFIX.sub("", nfc(endpoint.get("name")))
     place = nfc(endpoint.get("site_name") or endpoint.get("name"))
     return _ADMIN_PREFIX.sub("", place)
 
 
-def district_label(name: str | None) -> str:
+def area_label(name: str | None) -> str:
     label = nfc(name)
-    for long, short in _SHORT_DISTRICT:
+    for long, short in _SHORT_AREA:
         if label.startswith(long):
             return short + label[len(long) :]
     return label
@@ -62,7 +64,8 @@ class Tile:
 
 @dataclass(slots=True)
 class Group:
-    """A row band of the grid: the province, or one district with its communes."""
+    """A row band of the grid: the rooms of no area (the province's), or one area's rooms
+    (a district with its communes)."""
 
     key: str
     label: str
@@ -70,24 +73,27 @@ class Group:
 
 
 def group_endpoints(
-    endpoints: Iterable[Mapping[str, Any]], states: Mapping[str, str]
+    endpoints: Iterable[Mapping[str, Any]],
+    states: Mapping[str, str],
+    levels: Sequence[str] = DEFAULT_LEVELS,
 ) -> list[Group]:
-    """Province first, then each district (its own room first, then its communes), in the
-    fleet's order. ``states`` maps endpoint id to state; missing ids are ``unknown``."""
-    groups: dict[str, Group] = {}
-    rank = {"province": 0, "district": 1, "commune": 2}
-    for endpoint in sorted(endpoints, key=lambda e: rank.get(str(e.get("level")), 3)):
-        key = "province" if endpoint.get("level") == "province" else endpoint.get("district")
-        key = str(key or endpoint.get("site") or "other")
+    """The rooms of no area first (the province's, and in a two-tier province every commune),
+    then each area (a district: its own room first, then its communes), in the fleet's order.
+    ``levels``: the fleet's level names, top-down. ``states`` maps endpoint id to state;
+    missing ids are ``unknown``."""
+    groups: dict[str, Group] = {"": Group("", PROVINCE_GROUP)}
+    rank = {name: i for i, name in enumerate(levels)}
+    top = levels[0] if levels else DEFAULT_LEVELS[0]
+    for endpoint in sorted(endpoints, key=lambda e: rank.get(str(e.get("level")), len(rank))):
+        key = str(endpoint.get("area") or "")
         if key not in groups:
-            label = (
-                "Province" if key == "province" else district_label(endpoint.get("district_name"))
-            )
-            groups[key] = Group(key, label or key)
+            groups[key] = Group(key, area_label(endpoint.get("area_name")) or key)
         state = states.get(str(endpoint["id"]), "unknown")
-        tile = Tile(str(endpoint["id"]), tile_label(endpoint), str(endpoint.get("level")), state)
+        tile = Tile(
+            str(endpoint["id"]), tile_label(endpoint, top), str(endpoint.get("level")), state
+        )
         groups[key].tiles.append(tile)
-    return list(groups.values())
+    return [g for g in groups.values() if g.tiles]
 
 
 def count_states(states: Iterable[str]) -> dict[str, int]:
@@ -99,50 +105,59 @@ def count_states(states: Iterable[str]) -> dict[str, int]:
 class FleetFilter:
     """What the operator typed in the filter box, plus the state keys they toggled.
 
-    Words match id, name, site, district, agency, address and tags, without diacritics;
-    ``state:down`` and ``district:dai-tu`` (id or name) narrow further. All must match.
+    Words match id, name, site, area, agency, address and tags, without diacritics;
+    ``state:down`` narrows to states. Any other ``key:value`` word is a selector of the
+    scheduler's language (``under:h-dai-tu``, ``level:commune``, ``tag:vung-cao``), which the
+    scheduler resolves (``ApiClient.select``) into the ids given to :meth:`matches`. All must
+    match.
     """
 
     words: tuple[str, ...] = ()
     states: frozenset[str] = frozenset()
-    districts: tuple[str, ...] = ()
+    selectors: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str, states: Iterable[str] = ()) -> FleetFilter:
         words: list[str] = []
         wanted = set(states)
-        districts: list[str] = []
-        for token in fold(text).split():
+        selectors: list[str] = []
+        for token in text.split():
             kind, colon, value = token.partition(":")
-            if colon and kind == "state" and value:
-                wanted.update(s for s in STATES if s.startswith(value))
-            elif colon and kind == "district" and value:
-                districts.append(value)
+            if colon and fold(kind) == "state" and value:
+                wanted.update(s for s in STATES if s.startswith(fold(value)))
+            elif colon:
+                selectors.append(token)
             else:
-                words.append(token)
-        return cls(tuple(words), frozenset(wanted), tuple(districts))
+                words.append(fold(token))
+        return cls(tuple(words), frozenset(wanted), tuple(selectors))
+
+    @property
+    def selector_text(self) -> str:
+        """The selectors as the scheduler's ``?with=`` takes them ("" when none)."""
+        return ",".join(self.selectors)
 
     @property
     def active(self) -> bool:
-        return bool(self.words or self.states or self.districts)
+        return bool(self.words or self.states or self.selectors)
 
-    def matches(self, endpoint: Mapping[str, Any], state: str, haystack: str | None = None) -> bool:
+    def matches(
+        self,
+        endpoint: Mapping[str, Any],
+        state: str,
+        haystack: str | None = None,
+        selected: Collection[str] | None = None,
+    ) -> bool:
         """``haystack``: the endpoint's :func:`haystack`, if the caller keeps it (1,000 rooms
-        re-folded at every keystroke would cost tens of milliseconds)."""
+        re-folded at every keystroke would cost tens of milliseconds). ``selected``: the ids the
+        scheduler resolved :attr:`selectors` to (None: not resolved, so nothing matches)."""
         if self.states and state not in self.states:
             return False
-        if self.districts and not any(_district_matches(endpoint, d) for d in self.districts):
+        if self.selectors and (selected is None or str(endpoint.get("id")) not in selected):
             return False
         if not self.words:
             return True
         text = haystack if haystack is not None else _haystack(endpoint)
         return all(word in text for word in self.words)
-
-
-def _district_matches(endpoint: Mapping[str, Any], wanted: str) -> bool:
-    district = fold(str(endpoint.get("district") or ""))
-    name = fold(str(endpoint.get("district_name") or ""))
-    return wanted in district or wanted.replace("-", " ") in name
 
 
 def haystacks(endpoints: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -151,7 +166,7 @@ def haystacks(endpoints: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def _haystack(endpoint: Mapping[str, Any]) -> str:
-    keys = ("id", "name", "site", "site_name", "district_name", "agency", "agency_name", "address")
+    keys = ("id", "name", "site", "site_name", "area_name", "agency", "agency_name", "address")
     parts = [str(endpoint.get(k) or "") for k in keys] + list(endpoint.get("tags") or [])
     return fold(" ".join(parts))
 
@@ -161,9 +176,11 @@ def filter_groups(
     endpoints: Mapping[str, Mapping[str, Any]],
     wanted: FleetFilter,
     texts: Mapping[str, str] | None = None,
+    selected: Collection[str] | None = None,
 ) -> list[Group]:
     """The groups with only the tiles that match (empty groups dropped); ``texts`` are the
-    endpoints' :func:`haystacks` when the caller keeps them."""
+    endpoints' :func:`haystacks` when the caller keeps them; ``selected`` the ids the
+    filter's selectors resolved to."""
     if not wanted.active:
         return groups
     texts = texts or {}
@@ -172,7 +189,7 @@ def filter_groups(
         tiles = [
             t
             for t in group.tiles
-            if wanted.matches(endpoints.get(t.id, {}), t.state, texts.get(t.id))
+            if wanted.matches(endpoints.get(t.id, {"id": t.id}), t.state, texts.get(t.id), selected)
         ]
         if tiles:
             kept.append(Group(group.key, group.label, tiles))

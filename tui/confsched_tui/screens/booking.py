@@ -35,7 +35,7 @@ FIELDS = (
     ("title", "Title", "Giao ban trực tuyến …"),
     ("organizer", "Organizer", "agency id, e.g. ubnd-tinh"),
     ("chair", "Chair", "endpoint id, e.g. ubnd-tinh"),
-    ("with", "With", "all, level:district, district:h-dai-tu, tag:vung-cao, ids …"),
+    ("with", "With", "all, level:commune, under:h-dai-tu, tag:vung-cao, ids …"),
     ("start", "Start", "YYYY-MM-DD HH:MM (local)"),
     ("duration", "Duration", "90m, 2h, 1h30m"),
     ("setup", "Setup", "15m (connection test before the start)"),
@@ -103,7 +103,7 @@ class BookingScreen(LiveScreen):
         self._completers["organizer"].candidates = list(catalog.agencies())
         self._completers["chair"].candidates = ids
         self._completers["with"].candidates = selector_candidates(
-            ids, catalog.districts(), catalog.tags()
+            ids, catalog.levels(), catalog.areas(), catalog.tags()
         )
         start = self.query_one("#f-start", Input)
         if not start.value:

@@ -107,7 +107,7 @@ class EndpointScreen(LiveScreen):
         rows = [
             ("Agency", endpoint.get("agency_name"), "Kind", endpoint.get("kind")),
             ("Site", endpoint.get("site_name"), "Level", endpoint.get("level")),
-            ("District", endpoint.get("district_name") or "—", "Address", endpoint.get("address")),
+            ("Area", endpoint.get("area_name") or "—", "Address", endpoint.get("address")),
             ("Bridge", endpoint.get("bridge_name") or endpoint.get("bridge") or "—",
              "Tags", ", ".join(endpoint.get("tags") or []) or "—"),
             ("Last report", f"{fmt_day_time(last, self.console.tz)} ({fmt_ago(last, now)})"

@@ -1,17 +1,23 @@
-"""Fleet: every endpoint at a glance, counts per state, filters by state, district or text."""
+"""Fleet: every endpoint at a glance, counts per state, filters by state, selector or text.
+
+Selector words (``under:h-dai-tu``, ``level:commune``, ``tag:vung-cao``) are resolved by the
+scheduler (``/api/v1/select``), so the console speaks the same selector language as the CLI
+and the API without a copy of it; free words and ``state:`` are matched here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from confsched_tui.api import RouteMissing
+from confsched_tui.api import ApiError, ApiProblem, RouteMissing
 from confsched_tui.fleetview import (
+    DEFAULT_LEVELS,
     STATES,
     FleetFilter,
     count_states,
@@ -23,7 +29,7 @@ from confsched_tui.screens.base import LiveScreen
 from confsched_tui.widgets.counts import CountsBar
 from confsched_tui.widgets.fleet_grid import FleetGrid
 
-FILTER_HINT = "/ filter: words, state:down, district:dai-tu — 1-5 toggle states, 0 clears"
+FILTER_HINT = "/ filter: words, state:down, under:h-dai-tu — 1-5 toggle states, 0 clears"
 
 
 class FleetScreen(LiveScreen):
@@ -46,6 +52,12 @@ class FleetScreen(LiveScreen):
         self.texts: dict[str, str] = {}
         self.chosen_states: set[str] = set()
         self.health_missing = False
+        self.levels: list[str] = []
+        self.selection: frozenset[str] | None = None
+        """The ids the scheduler resolved ``selection_for`` to."""
+        self.selection_for = ""
+        self.selection_pending = ""
+        self.selection_problem = ""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -73,8 +85,10 @@ class FleetScreen(LiveScreen):
             return
         if catalog.endpoints is not self.ordered:
             self.texts = haystacks(catalog.endpoints)
+            self.selection_for = ""  # the inventory changed: resolve the selectors again
         self.ordered = catalog.endpoints
         self.endpoints = catalog.by_id
+        self.levels = catalog.levels()
         self.states = states
         self.refresh_view()
 
@@ -92,13 +106,35 @@ class FleetScreen(LiveScreen):
         """Regroup, filter and redraw from what was last loaded (no network)."""
         text = self.query_one("#fleet-filter", Input).value
         wanted = FleetFilter.parse(text, self.chosen_states)
-        groups = group_endpoints(self.ordered, self.states)
-        shown = filter_groups(groups, self.endpoints, wanted, self.texts)
+        selectors = wanted.selector_text
+        if selectors and selectors not in (self.selection_for, self.selection_pending):
+            self.selection_pending = selectors
+            self._resolve(selectors)
+        selected = self.selection if selectors == self.selection_for else None
+        groups = group_endpoints(self.ordered, self.states, self.levels or DEFAULT_LEVELS)
+        shown = filter_groups(groups, self.endpoints, wanted, self.texts, selected)
         self.query_one(FleetGrid).show(shown)
         counts = count_states(self.states.get(str(e["id"]), "unknown") for e in self.ordered)
         visible = sum(len(g.tiles) for g in shown)
-        self.query_one(CountsBar).show(counts, visible, len(self.ordered), wanted.states)
+        problem = self.selection_problem if selectors and selected is not None else ""
+        bar = self.query_one(CountsBar)
+        bar.show(counts, visible, len(self.ordered), wanted.states, problem)
         self.console.loaded("fleet", len(self.ordered))
+
+    @work(exclusive=True, group="select", exit_on_error=False)
+    async def _resolve(self, selectors: str) -> None:
+        """Ask the scheduler which rooms the filter's selectors choose (or why none)."""
+        try:
+            self.selection, self.selection_problem = (
+                frozenset(await self.console.api.select(selectors)),
+                "",
+            )
+        except ApiError as exc:
+            self.selection, self.selection_problem = frozenset(), exc.message
+        except ApiProblem as exc:
+            self.selection, self.selection_problem = frozenset(), str(exc)
+        self.selection_for, self.selection_pending = selectors, ""
+        self.refresh_view()
 
     @on(Input.Changed, "#fleet-filter")
     def _filter_changed(self) -> None:

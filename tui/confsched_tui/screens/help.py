@@ -25,7 +25,7 @@ KEYS = (
     ("Fleet", ""),
     ("arrows, Home, End", "Move between rooms"),
     ("Enter / click", "Open the room: checks, RTT and loss, its sessions"),
-    ("/", "Filter: words (no diacritics needed), state:down, district:dai-tu"),
+    ("/", "Filter: words (no diacritics needed), state:down, under:h-dai-tu"),
     ("1 … 5", "Show only ok / degraded / down / offline / unknown (toggle)"),
     ("0", "Clear the filters"),
     ("Sessions", ""),

@@ -28,14 +28,20 @@ class CountsBar(Static):
     """
 
     def show(
-        self, counts: Mapping[str, int], shown: int, total: int, chosen: Iterable[str] = ()
+        self,
+        counts: Mapping[str, int],
+        shown: int,
+        total: int,
+        chosen: Iterable[str] = (),
+        problem: str = "",
     ) -> None:
+        """``problem``: why the filter's selectors chose nothing, shown instead of the tail."""
         wanted = set(chosen)
         keys = self.size.width >= NARROW  # the state keys' numbers, where there is room
         text = Text()
         for index, (state, label) in enumerate(counts_line(counts, shown, total)):
             if not state:
-                text.append(" " + label)
+                text.append(" " + (problem or label), "bold" if problem else "")
                 continue
             style = self.get_component_rich_style(f"counts--{state}")
             if state in wanted:

@@ -36,7 +36,7 @@ class _Row:
 
 
 class FleetGrid(ScrollView, can_focus=True):
-    """Tiles grouped in bands (province, then each district with its communes)."""
+    """Tiles grouped in bands (the province's rooms, then each area with its communes)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         *(f"fleet-grid--{state}" for state in STATES),

@@ -1,0 +1,134 @@
+"""The ``fleet:`` header of a fleet file: name, timezone, report interval, working hours, levels."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from confsched.domain.located import SLUG, Checker, LocatedList, LocatedMap
+from confsched.domain.model import DEFAULT_LEVELS, WorkingHours
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = {
+    **{d: i for i, d in enumerate(DAYS)},
+    **{n: i for i, n in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday"))},
+    "saturday": 5,
+    "sunday": 6,
+}
+_DURATION = re.compile(r"^(\d{1,7})(s|m|h)$")
+MIN_INTERVAL = timedelta(seconds=1)
+MAX_INTERVAL = timedelta(hours=1)
+MAX_LEVELS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class FleetHeader:
+    name: str
+    timezone: str
+    working_hours: WorkingHours
+    report_interval: timedelta
+    levels: tuple[str, ...]
+
+
+def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
+    """The fleet's settings, or None when the ``fleet:`` mapping is missing (a problem noted)."""
+    fleet = root.get("fleet")
+    if not isinstance(fleet, LocatedMap):
+        check.problem(
+            root.lines.get("fleet", root.line), "missing 'fleet:' mapping (name, timezone)"
+        )
+        return None
+    check.keys(fleet, "fleet")
+    name = check.name(fleet) or "fleet"
+    tz = check.text(fleet, "timezone", "Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        check.problem(check.line(fleet, "timezone"), f"unknown timezone {tz!r}")
+    return FleetHeader(
+        name, tz, _working_hours(check, fleet), _interval(check, fleet), _levels(check, fleet)
+    )
+
+
+def _interval(check: Checker, fleet: LocatedMap) -> timedelta:
+    raw = fleet.get("report_interval", "10s")
+    match = _DURATION.match(str(raw))
+    line = check.line(fleet, "report_interval")
+    if isinstance(raw, bool) or not match:
+        check.problem(line, f"report_interval {raw!r} must look like 10s, 1m")
+        return timedelta(seconds=10)
+    scale = {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    interval = timedelta(seconds=int(match.group(1)) * scale)
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        check.problem(line, f"report_interval {raw!r} must be from 1s to 1h")
+        return timedelta(seconds=10)
+    return interval
+
+
+def _levels(check: Checker, fleet: LocatedMap) -> tuple[str, ...]:
+    """Level names, top-down: distinct slugs, one to eight of them."""
+    raw = fleet.get("levels")
+    if raw is None:
+        return DEFAULT_LEVELS
+    line = check.line(fleet, "levels")
+    if not isinstance(raw, LocatedList) or not 1 <= len(raw) <= MAX_LEVELS:
+        check.problem(line, "levels must be a list of 1 to 8 names, top-down: [province, commune]")
+        return DEFAULT_LEVELS
+    levels: list[str] = []
+    for item, item_line in zip(raw, raw.lines, strict=True):
+        if not isinstance(item, str) or not SLUG.match(item):
+            check.problem(item_line, f"level {item!r} must be a slug such as commune")
+        elif item in levels:
+            check.problem(item_line, f"level {item!r} is declared twice")
+        elif item in ("all", "level", "under", "site", "agency", "tag"):
+            check.problem(item_line, f"level {item!r} would clash with the selector '{item}:'")
+        else:
+            levels.append(item)
+    return tuple(levels) or DEFAULT_LEVELS
+
+
+def _working_hours(check: Checker, fleet: LocatedMap) -> WorkingHours:
+    hours = fleet.get("working_hours")
+    if hours is None:
+        return WorkingHours()
+    line = fleet.lines["working_hours"]
+    if not isinstance(hours, LocatedMap):
+        check.problem(line, "working_hours must be a mapping of days, start, end")
+        return WorkingHours()
+    for key in hours:
+        if key not in {"days", "start", "end"}:
+            check.problem(hours.key_lines[key], f"unknown key {key!r} in working_hours")
+    days = _days(check, hours, line)
+    start = _clock(check, hours, "start", time(7, 30))
+    end = _clock(check, hours, "end", time(17, 0))
+    if start >= end:
+        check.problem(line, "working_hours start must be before end")
+    return WorkingHours(days, start, end)
+
+
+def _days(check: Checker, hours: LocatedMap, line: int) -> frozenset[int]:
+    days = hours.get("days", list(DAYS[:5]))
+    if not isinstance(days, list) or not days:
+        check.problem(hours.lines.get("days", line), "days must be a list such as [mon, tue, wed]")
+        return WorkingHours().days
+    numbers = set()
+    for day in days:
+        number = _DAY_NAMES.get(str(day).lower()) if isinstance(day, str) else None
+        if number is None:
+            check.problem(hours.lines.get("days", line), f"unknown day {day!r} (mon, tue, … sun)")
+        else:
+            numbers.add(number)
+    return frozenset(numbers)
+
+
+def _clock(check: Checker, hours: LocatedMap, key: str, default: time) -> time:
+    raw = hours.get(key)
+    if raw is None:
+        return default
+    try:
+        return time.fromisoformat(str(raw).zfill(5))
+    except ValueError:
+        check.problem(hours.lines[key], f'{key} {raw!r} must be a time such as "07:30"')
+        return default
