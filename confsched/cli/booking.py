@@ -47,7 +47,7 @@ def _exit_code_conflict() -> int:
 @click.option("--duration", help="Length, e.g. 90m, 2h, 1h30m (or give --end).")
 @click.option("--end", help="Local end, 'YYYY-MM-DD HH:MM' (instead of --duration).")
 @click.option(
-    "--with", "with_", required=True, help="Rooms: all, level:…, district:ID, tag:NAME, ids."
+    "--with", "with_", required=True, help="Rooms: all, level:…, under:SITE, tag:NAME, ids."
 )
 @click.option("--chair", help="Chair endpoint id (default: the first room).")
 @click.option("--organizer", help="Organizer agency id (default: the chair's agency).")
@@ -218,7 +218,7 @@ def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
 
 @sessions.command("show")
 @click.argument("session_id")
-@click.option("--rooms", is_flag=True, help="List every room, not only the count per district.")
+@click.option("--rooms", is_flag=True, help="List every room, not only the count per area.")
 @click.option("--days", default=30, show_default=True, help="Occurrences shown from now on.")
 @click.option(
     "--ics",
@@ -333,7 +333,7 @@ def cancel(session_id: str, occurrence: str | None, data_dir: Path | None, as_js
 
 
 @click.command()
-@click.option("--with", "with_", required=True, help="Rooms: all, level:…, district:ID, ids.")
+@click.option("--with", "with_", required=True, help="Rooms: all, level:…, under:SITE, ids.")
 @click.option("--duration", required=True, help="Length, e.g. 1h, 90m.")
 @click.option("--within", default="7d", show_default=True, help="How far ahead to look.")
 @click.option("--from", "from_", help="Look from this local time or date on (default now).")

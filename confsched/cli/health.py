@@ -10,8 +10,8 @@ import click
 import sqlite_utils
 
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
-from confsched.domain.inventory import expand_selectors
 from confsched.domain.model import Fleet
+from confsched.domain.selectors import expand_selectors
 from confsched.services import health_views as views
 from confsched.services.booking import now_utc
 from confsched.services.inventory import require_fleet
@@ -26,7 +26,7 @@ Examples:
 
 
 @click.command(epilog=EPILOG)
-@click.option("--with", "selectors", default="all", help="Rooms: all, district:ID, tag:NAME, ids.")
+@click.option("--with", "selectors", default="all", help="Rooms: all, under:SITE, tag:NAME, ids.")
 @click.option(
     "--state",
     "states",
@@ -41,7 +41,7 @@ def health(selectors: str, states: str | None, data_dir: Path | None, as_json: b
     db = open_store(data_dir)
     fleet = require_fleet(db)
     tz, now = ZoneInfo(fleet.timezone), now_utc()
-    chosen = expand_selectors(fleet, selectors.split(","))
+    chosen = expand_selectors(fleet, selectors)
     facts = stored_facts(db, fleet, now)
     healths = {e: h for e, h in explained(facts).items() if e in set(chosen)}
     listed = views.by_state(healths, wanted)

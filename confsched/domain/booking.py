@@ -130,7 +130,7 @@ def participants_of(fleet: Fleet, selectors: Sequence[str]) -> tuple[str, ...]:
     booking, exit 3 and HTTP 409 like a taken room, since the operator fixes it the same way:
     by choosing fewer rooms)."""
     if not any(s.strip() for s in selectors):
-        raise InvalidInput("no rooms chosen: give endpoints or groups (e.g. all, district:ID)")
+        raise InvalidInput("no rooms chosen: give endpoints or groups (e.g. all, under:SITE)")
     endpoints = expand_selectors(fleet, tuple(selectors))
     if len(endpoints) > MAX_ENDPOINTS_PER_SESSION:
         too_many = SizeConflict(len(endpoints), MAX_ENDPOINTS_PER_SESSION)
