@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from confsched_agent.probes import Probe, run_all
 from confsched_agent.wire import (
+    Check,
     Command,
     Message,
     Report,
@@ -55,11 +56,15 @@ class Agent:
         """Probe now, spool the report, tell the link."""
         found = await run_all(self.probes, self._timeout)
         seq = self.spool.next_seq()  # type: ignore[attr-defined]
+        checks, measurements = dict(found.checks), dict(found.measurements)
+        failure = getattr(self.spool, "failure", "")
+        checks["spool"] = Check(False, failure) if failure else Check(True)
+        measurements["spool_dropped"] = float(getattr(self.spool, "dropped", 0))
         report = Report(
             seq=seq,
             time=self._clock(),
-            checks=found.checks,
-            measurements=found.measurements,
+            checks=checks,
+            measurements=measurements,
             interval=self.interval,
             endpoint=self.endpoint,
         )

@@ -109,6 +109,8 @@ class Link:
             started = loop.time()
             try:
                 await self._connected_session()
+                if not self._stopping:
+                    log.warning("%s: disconnected: the scheduler closed the session", self.endpoint)
             except (OSError, asyncssh.Error, TimeoutError) as exc:
                 self.last_error = _explain(exc)
                 log.warning("%s: %s", self.endpoint, self.last_error)

@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--spool", help="directory for reports not yet acknowledged")
     p.add_argument("--bridge", help="HOST:PORT of the bridge to measure the network to")
     p.add_argument("--client-process", dest="client_process", help="conferencing client's name")
-    p.add_argument("-v", "--verbose", action="store_true", help="log every connection event")
+    p.add_argument("-v", "--verbose", action="store_true", help="also log SSH protocol events")
     return p.parse_args(argv)
 
 
@@ -52,8 +52,9 @@ def config_from(args: argparse.Namespace) -> AgentConfig:
     return load(args.config, overrides)
 
 
-async def run(config: AgentConfig) -> None:
-    """Probe, spool and deliver until SIGTERM or SIGINT, then stop cleanly."""
+async def run(config: AgentConfig) -> int:
+    """Probe, spool and deliver until SIGTERM or SIGINT (exit 0), or until a part of the agent
+    fails in a way it cannot recover from (exit 1, so its service manager restarts it)."""
     spool = DiskSpool(config.spool, config.spool_max)
     agent = Agent(config.endpoint, build(config), spool, config.interval)
     key = asyncssh.read_private_key(config.key)
@@ -65,31 +66,42 @@ async def run(config: AgentConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(agent.run()), asyncio.create_task(link.run())]
-    await stop.wait()
+    tasks = [
+        asyncio.create_task(agent.run(), name="reports"),
+        asyncio.create_task(link.run(), name="link"),
+    ]
+    stopping = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    for task in done:
+        if task is not stopping:
+            code = 1
+            error = task.exception() if not task.cancelled() else None
+            log.critical("%s: %s stopped: %r; exiting", config.endpoint, task.get_name(), error)
     log.info("%s: stopping (%d reports spooled)", config.endpoint, len(spool))
+    stopping.cancel()
     tasks[0].cancel()
     link.stop()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks, stopping, return_exceptions=True)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s confsched-agent %(levelname)s %(message)s",
+    logging.basicConfig(  # connects and disconnects (with the reason) show by default
+        level=logging.INFO, format="%(asctime)s confsched-agent %(levelname)s %(message)s"
     )
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    logging.getLogger("asyncssh").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
         config = config_from(args)
-        asyncio.run(run(config))
+        code = asyncio.run(run(config))
     except ConfigError as exc:
         print(f"confsched-agent: {exc}", file=sys.stderr)
         return 2
     except (OSError, asyncssh.KeyImportError) as exc:
         print(f"confsched-agent: cannot read the key: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -9,10 +9,17 @@ cut would restart numbering below what the scheduler already stored), so numberi
 empty spool and a restart. Each spool has an ``instance`` id, made when the spool is created: the
 agent names it in its hello, so a wiped or reinstalled spool, whose numbering starts again, is
 told apart from a resend of the old one.
+
+A report the disk cannot take (disk full, read-only, I/O error) is kept in memory instead, so
+live reporting goes on: ``failure`` says why ("disk full") until a write succeeds again, and the
+agent reports it as its ``spool`` check. Those reports are lost if the agent restarts before
+they are acknowledged; nothing else is.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import uuid
 from collections import deque
@@ -22,6 +29,15 @@ from pathlib import Path
 _SUFFIX = ".report"
 _ACKED = "acked"
 _INSTANCE = "instance"
+
+log = logging.getLogger("confsched.agent")
+
+
+def failure_text(exc: OSError) -> str:
+    """A write failure as the operator reads it: "disk full", "read-only file system", …"""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full"
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 def new_instance() -> str:
@@ -35,6 +51,9 @@ class DiskSpool:
         self._limit = limit
         self._durable = durable
         self.dropped = 0
+        self.failure = ""
+        """Why the last report could not be written to disk ("" once writes work again)."""
+        self._memory: dict[int, bytes] = {}
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         for stale in directory.glob("*.tmp"):
             stale.unlink(missing_ok=True)
@@ -57,35 +76,68 @@ class DiskSpool:
         """Keep one encoded report line; ``seq`` must be above every seq already kept."""
         if self._seqs and seq <= self._seqs[-1]:
             raise ValueError(f"seq {seq} is not after {self._seqs[-1]}")
+        try:
+            self._write_report(seq, line)
+        except OSError as exc:
+            self._note_failure(failure_text(exc))
+            self._memory[seq] = line
+        else:
+            self._note_failure("")
+        self._seqs.append(seq)
+        if len(self._seqs) > self._limit and self.dropped == 0:
+            log.warning("spool full at %d reports: dropping the oldest", self._limit)
+        while len(self._seqs) > self._limit:
+            self._forget(self._seqs.popleft())
+            self.dropped += 1
+
+    def _write_report(self, seq: int, line: bytes) -> None:
         final = self._path(seq)
         tmp = final.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(line)
-            if self._durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, final)
-        self._seqs.append(seq)
-        while len(self._seqs) > self._limit:
-            self._path(self._seqs.popleft()).unlink(missing_ok=True)
-            self.dropped += 1
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(line)
+                if self._durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            os.replace(tmp, final)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _note_failure(self, failure: str) -> None:
+        """Log a write failure when it starts or changes, and once when it ends."""
+        if failure != self.failure:
+            if failure:
+                log.error(
+                    "spool %s: %s; reports kept in memory until it clears", self._dir, failure
+                )
+            else:
+                log.warning("spool %s: writing again", self._dir)
+        self.failure = failure
+
+    def _forget(self, seq: int) -> None:
+        if self._memory.pop(seq, None) is None:
+            self._path(seq).unlink(missing_ok=True)
 
     def acknowledge(self, seq: int) -> int:
         """Drop every report up to and including ``seq``; returns how many were dropped."""
         dropped = 0
         while self._seqs and self._seqs[0] <= seq:
-            self._path(self._seqs.popleft()).unlink(missing_ok=True)
+            self._forget(self._seqs.popleft())
             dropped += 1
         if seq > self._acked:
             self._acked = seq
-            self._write_acked(seq)
+            try:
+                self._write_acked(seq)
+            except OSError as exc:  # the marker catches up on the next acknowledgement
+                self._note_failure(failure_text(exc))
         return dropped
 
     def discard(self, seq: int) -> None:
         """Forget one report the scheduler refused for good (it would never be acknowledged)."""
         if seq in self._seqs:
             self._seqs.remove(seq)
-            self._path(seq).unlink(missing_ok=True)
+            self._forget(seq)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -97,10 +149,13 @@ class DiskSpool:
                 continue
             if taken >= limit:
                 return
-            try:
-                yield seq, self._path(seq).read_bytes()
-            except FileNotFoundError:
-                continue
+            line = self._memory.get(seq)
+            if line is None:
+                try:
+                    line = self._path(seq).read_bytes()
+                except FileNotFoundError:
+                    continue
+            yield seq, line
             taken += 1
 
     # -- files ----------------------------------------------------------------------------------
@@ -170,6 +225,7 @@ class MemorySpool:
         self._limit = limit
         self._acked = 0
         self.dropped = 0
+        self.failure = ""
         self.instance = new_instance()
 
     def next_seq(self) -> int:
