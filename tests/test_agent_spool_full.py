@@ -15,7 +15,7 @@ from confsched_agent.agent import Agent
 from confsched_agent.spool import DiskSpool
 
 from confsched.domain.model import EndpointState
-from confsched.server import ServerContext
+from confsched.runtime.components import Components
 from tests.test_agentlink import ENDPOINT, Room, enrolled, eventually
 
 pytestmark = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -59,7 +59,7 @@ def test_drops_at_the_bound_are_logged_once_and_counted(
 
 
 async def test_agent_with_a_full_spool_disk_keeps_reporting_and_says_so(
-    server: ServerContext, tmp_path: Path
+    server: Components, tmp_path: Path
 ) -> None:
     import asyncssh
     from confsched_agent.link import Link
@@ -74,7 +74,7 @@ async def test_agent_with_a_full_spool_disk_keeps_reporting_and_says_so(
     )
     agent.on_report = link.wake
     tasks = [asyncio.create_task(agent.run()), asyncio.create_task(link.run())]
-    board = server.components["health_board"]
+    board = server.board
     try:
         await eventually(lambda: board.reports_accepted >= 2, timeout=10)
         health = board.health(ENDPOINT, datetime.now(UTC))
@@ -89,7 +89,7 @@ async def test_agent_with_a_full_spool_disk_keeps_reporting_and_says_so(
 
 
 async def test_an_agent_whose_reporting_dies_exits_non_zero(
-    server: ServerContext, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    server: Components, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = await enrolled(server, ENDPOINT)
 
