@@ -21,7 +21,8 @@ import sqlite_utils
 
 from confsched.config import Settings
 from confsched.domain.model import Fleet
-from confsched.errors import ConfschedError
+from confsched.domain.sitetree import areas
+from confsched.errors import ConfschedError, InvalidInput
 from confsched.runtime.components import Components
 from confsched.runtime.root import run_server
 from confsched.services.booking import book, list_sessions, parse_request
@@ -34,6 +35,17 @@ def packaged_sample() -> Path:
     return Path(str(resources.files("confsched") / "sample_rooms.yaml"))
 
 
+def demo_rooms(path: Path) -> Path:
+    """``path`` if it exists, else the fleet of that name shipped in the package
+    (``examples/thai-nguyen-2025.yaml`` works from any directory after a wheel install)."""
+    if path.exists():
+        return path
+    packaged = Path(str(resources.files("confsched") / path))
+    if path.is_absolute() or not packaged.is_file():
+        raise InvalidInput(f"--rooms {path}: no such file (nor one shipped with confsched)")
+    return packaged
+
+
 def _next_working_day(local: datetime, fleet: Fleet) -> datetime:
     day = local + timedelta(days=1)
     while day.weekday() not in fleet.working_hours.days:
@@ -44,8 +56,9 @@ def _next_working_day(local: datetime, fleet: Fleet) -> datetime:
 def seed_sessions(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> list[str]:
     """Book a few sessions so the console has something to show, unless some are upcoming.
 
-    One district meeting whose setup time has just begun (its readiness fills in at once), a
-    province-wide meeting on the next working day, and a weekly leaders' briefing.
+    One area's meeting (Võ Nhai's in the sample; in a province with no areas, a dozen communes)
+    whose setup time has just begun (its readiness fills in at once), a province-wide meeting on
+    the next working day, and a weekly leaders' briefing with the areas' rooms.
     """
     if list_sessions(db, start=now):
         return []
@@ -53,12 +66,13 @@ def seed_sessions(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> lis
     soon = local + timedelta(minutes=14)
     tomorrow = _next_working_day(local, fleet)
     monday = local + timedelta(days=(7 - local.weekday()) % 7 or 7)
+    group_title, group, leaders = _groups(fleet)
     plans = [
-        ("Giao ban trực tuyến huyện Võ Nhai", "district:h-vo-nhai", soon, "1h", None),
+        (group_title, group, soon, "1h", None),
         ("Hội nghị trực tuyến toàn tỉnh", "all", tomorrow.replace(hour=8, minute=0), "2h", None),
         (
-            "Giao ban UBND tỉnh với các huyện",
-            "level:province,level:district",
+            "Giao ban UBND tỉnh với các địa phương",
+            leaders,
             monday.replace(hour=14, minute=0),
             "1h",
             "FREQ=WEEKLY;BYDAY=MO",
@@ -79,6 +93,20 @@ def seed_sessions(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> lis
         except ConfschedError as exc:  # the operator's own sessions come first
             log.info("demo: not booking %r: %s", title, exc)
     return booked
+
+
+def _groups(fleet: Fleet) -> tuple[str, str, str]:
+    """The demo's groups, from the fleet's own tree: (title, selectors of one area's meeting,
+    selectors of the leaders' briefing)."""
+    top = fleet.levels[0]
+    grouped = areas(fleet.sites, fleet.levels)
+    if grouped:
+        area = fleet.sites.get("h-vo-nhai") or grouped[0]
+        levels = f"level:{top},level:{area.level}"
+        return f"Giao ban trực tuyến {area.name}", f"under:{area.id}", levels
+    below = [e.id for e in fleet.endpoints.values() if e.level != top][:12]
+    group = ",".join(below) or "all"
+    return "Giao ban trực tuyến các xã, phường", group, f"level:{top},{group}"
 
 
 class DemoBackend:

@@ -24,6 +24,8 @@ from confsched.store.db import open_db
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_rooms.yaml"
+TWO_TIER = ROOT / "examples" / "thai-nguyen-2025.yaml"
+"""The merged province of 2025: province and 92 communes/wards, no districts, three bridges."""
 SAMPLE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -35,6 +37,11 @@ def local(text: str) -> datetime:
 @pytest.fixture(scope="session")
 def sample_fleet() -> Fleet:
     return load_fleet_file(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def two_tier_fleet() -> Fleet:
+    return load_fleet_file(TWO_TIER)
 
 
 @pytest.fixture(scope="session")

@@ -76,9 +76,12 @@ async def scrape_and_reference(
     return body, generate(FamiliesCollector(families))
 
 
-@pytest.fixture
-def sample_scene(sample_fleet: Fleet) -> Scene:
-    return Scene(sample_fleet)
+@pytest.fixture(params=["three tiers", "two tiers"])
+def sample_scene(
+    request: pytest.FixtureRequest, sample_fleet: Fleet, two_tier_fleet: Fleet
+) -> Scene:
+    """Both example fleets: the seed's province and the merged province of 2025."""
+    return Scene(sample_fleet if request.param == "three tiers" else two_tier_fleet)
 
 
 async def test_text_output_is_byte_identical_to_prometheus_client(sample_scene: Scene) -> None:
@@ -242,7 +245,8 @@ async def test_collector_in_a_client_registry_gives_the_same_exposition(
     fast = (await MetricsExporter(sample_scene.read).render()).body
     assert generate_latest(registry) == fast
     only = generate_latest(registry.restricted_registry(["confsched_bridge_ports_capacity"]))
-    assert only.decode().count("confsched_bridge_ports_capacity{") == 2
+    bridges = len(sample_scene.fleet.bridges)
+    assert only.decode().count("confsched_bridge_ports_capacity{") == bridges
 
 
 def test_metrics_core_does_not_load_the_web_stack() -> None:

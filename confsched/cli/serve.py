@@ -158,19 +158,26 @@ def serve(
 @click.option("--http", default=DEFAULT_HTTP, show_default=True, help="HTTP listen address.")
 @click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
 @click.option("--headless", is_flag=True, help="No console: serve and simulate until Ctrl-C.")
-def demo(data_dir: Path | None, http: str, ssh: str, headless: bool) -> None:
-    """Serve the sample province with a simulated agent in every room, and open the console.
+@click.option(
+    "--rooms",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fleet file (default: the sample province); shipped examples work from anywhere.",
+)
+def demo(data_dir: Path | None, http: str, ssh: str, headless: bool, rooms: Path | None) -> None:
+    """Serve the sample province (or --rooms FILE) with a simulated agent in every room, and
+    open the console.
 
     \b
     Examples:
       confsched demo
       confsched demo --headless
+      confsched demo --rooms examples/thai-nguyen-2025.yaml
     """
-    from confsched.demo import run_demo
+    from confsched.demo import demo_rooms, packaged_sample, run_demo
 
-    settings = build_settings(data_dir, None, http, ssh)
+    chosen = demo_rooms(rooms) if rooms is not None else None
+    settings = build_settings(data_dir, chosen, http, ssh)
     if settings.rooms_file is None:
-        from confsched.demo import packaged_sample
-
         settings = settings.with_(rooms_file=packaged_sample())
     run_demo(settings, headless=headless)
