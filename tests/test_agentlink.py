@@ -120,3 +120,32 @@ async def test_revoked_key_is_cut_off_at_once_and_refused_after(server: Componen
     finally:
         link.stop()
         await task
+
+
+async def test_a_changed_report_interval_reaches_a_running_agent_within_two_seconds(
+    server: Components, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from confsched.services.inventory import import_fleet
+    from confsched.store.db import open_db
+    from tests.conftest import SAMPLE
+
+    config = await enrolled(server, ENDPOINT)
+    agent, link, _spool = make_agent(config)
+    task = asyncio.create_task(link.run())
+    try:
+        await agent.report_once()
+        await eventually(lambda: ENDPOINT in server.board.latest)
+        edited = tmp_path / "edited.yaml"
+        text = SAMPLE.read_text(encoding="utf-8").replace(
+            "report_interval: 10s", "report_interval: 30s"
+        )
+        edited.write_text(text, encoding="utf-8")
+        other = open_db(server.ctx.settings.data_dir)  # as `confsched rooms import` would
+        report = import_fleet(other, edited)
+        other.close()
+        assert report.settings == ["report_interval"]
+        await eventually(lambda: agent.interval == 30.0, timeout=2.0)
+        assert server.board.default_interval.total_seconds() == 30.0
+    finally:
+        link.stop()
+        await task

@@ -90,3 +90,31 @@ async def test_bad_history_window_is_a_400_naming_the_parameter(server: Componen
             async with http.get(url) as resp:
                 assert resp.status == 400, query
                 assert query.split("=")[0] in (await resp.json())["error"]
+
+
+async def test_changed_timezone_and_working_hours_are_served_within_two_seconds(
+    server: Components, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from confsched.services.inventory import import_fleet
+    from confsched.store.db import open_db
+    from tests.conftest import SAMPLE
+
+    edited = tmp_path / "edited.yaml"
+    text = SAMPLE.read_text(encoding="utf-8")
+    text = text.replace("timezone: Asia/Ho_Chi_Minh", "timezone: Asia/Bangkok")
+    text = text.replace('start: "07:30"', 'start: "08:00"')
+    edited.write_text(text, encoding="utf-8")
+    other = open_db(server.ctx.settings.data_dir)
+    report = import_fleet(other, edited)
+    other.close()
+    assert sorted(report.settings) == ["timezone", "working_hours"]
+    async with aiohttp.ClientSession() as http:
+        for _ in range(40):
+            async with http.get(http_url(server, "/api/v1/fleet")) as resp:
+                if (await resp.json())["timezone"] == "Asia/Bangkok":
+                    break
+            await asyncio.sleep(0.05)
+    assert server.ctx.fleet.timezone == "Asia/Bangkok"
+    assert server.ctx.fleet.working_hours.start.hour == 8

@@ -156,6 +156,7 @@ class AgentLink:
         self._unauthenticated = 0
         self._unauthenticated_from: Counter[str] = Counter()
         self._command_ids = itertools.count(1)
+        self._interval = ctx.fleet.report_interval
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self.port = 0
         """The bound SSH port, once started (the configured one may be 0: any free port)."""
@@ -176,6 +177,17 @@ class AgentLink:
     async def _on_change(self, areas: set[str]) -> None:
         if KEYS_AREA in areas:
             await self.enforce_keys()
+        if "inventory" in areas and self.ctx.fleet.report_interval != self._interval:
+            self.interval_changed()
+
+    def interval_changed(self) -> int:
+        """The fleet file's ``report_interval`` changed: judge silence by it and tell every
+        connected agent (``set_interval``), which reports at the new pace from then on.
+        Returns how many agents were told."""
+        self._interval = interval = self.ctx.fleet.report_interval
+        self.board.default_interval = interval
+        seconds = interval.total_seconds()
+        return sum(self.set_interval(endpoint, seconds) for endpoint in list(self.agents))
 
     async def listen(self, host: str, port: int) -> int:
         host_key = ensure_host_key(self.ctx.settings.data_dir)
