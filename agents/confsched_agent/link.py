@@ -16,7 +16,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 import asyncssh
 
@@ -149,7 +149,8 @@ class Link:
             connect_timeout=15,
             login_timeout=15,
         ) as conn:
-            channel, session = await conn.create_session(lambda: _AgentSession(self), encoding=None)
+            channel, made = await conn.create_session(lambda: _AgentSession(self), encoding=None)
+            session = cast(_AgentSession, made)  # the factory above made it
             channel.write(encode(Hello(self._spool.instance)))
             self.connects += 1
             self.connected.set()

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 __all__ = [
     "MAX_CHECKS",
@@ -129,6 +130,8 @@ class Command:
 
 
 Message = Hello | Report | SelftestResult | Ack | Reject | Command
+JsonObject = dict[str, Any]
+"""A decoded JSON object, before its fields are checked."""
 
 
 # --- encoding ---------------------------------------------------------------------------------
@@ -214,14 +217,14 @@ def decode(line: bytes | str) -> Message:
     return parser(obj)
 
 
-def _int(obj: dict, key: str, limit: int = MAX_SEQ) -> int:
+def _int(obj: JsonObject, key: str, limit: int = MAX_SEQ) -> int:
     value = obj.get(key)
     if type(value) is not int or not 0 <= value <= limit:
         raise WireError("bad_field", f"{key} must be an integer from 0 to {limit}")
     return value
 
 
-def _time(obj: dict, seq: int | None) -> datetime:
+def _time(obj: JsonObject, seq: int | None) -> datetime:
     value = obj.get("time")
     try:
         if not isinstance(value, str) or len(value) > 40:
@@ -252,7 +255,7 @@ _GOOD_NAMES: set[str] = set()
 _PASSED = Check(True)
 
 
-def _checks(obj: dict, seq: int | None) -> dict[str, Check]:
+def _checks(obj: JsonObject, seq: int | None) -> dict[str, Check]:
     raw = obj.get("checks", {})
     if type(raw) is not dict or len(raw) > MAX_CHECKS:
         raise WireError("bad_field", f"checks must be an object of at most {MAX_CHECKS}", seq)
@@ -273,7 +276,7 @@ def _checks(obj: dict, seq: int | None) -> dict[str, Check]:
     return out
 
 
-def _measurements(obj: dict, seq: int | None) -> dict[str, float]:
+def _measurements(obj: JsonObject, seq: int | None) -> dict[str, float]:
     raw = obj.get("measurements", {})
     if type(raw) is not dict or len(raw) > MAX_MEASUREMENTS:
         raise WireError("bad_field", f"measurements: an object of at most {MAX_MEASUREMENTS}", seq)
@@ -308,7 +311,7 @@ def _unit_rule(name: str) -> str:
     return "a ratio must be from 0 to 1" if name.endswith("_ratio") else "must not be negative"
 
 
-def _interval(obj: dict, seq: int | None) -> float | None:
+def _interval(obj: JsonObject, seq: int | None) -> float | None:
     value = obj.get("interval")
     if value is None:
         return None
@@ -317,7 +320,7 @@ def _interval(obj: dict, seq: int | None) -> float | None:
     return float(value)
 
 
-def _report(obj: dict) -> Report:
+def _report(obj: JsonObject) -> Report:
     seq = _int(obj, "seq")
     endpoint = obj.get("endpoint")
     if endpoint is not None and (not isinstance(endpoint, str) or not _ENDPOINT.match(endpoint)):
@@ -332,7 +335,7 @@ def _report(obj: dict) -> Report:
     )
 
 
-def _selftest(obj: dict) -> SelftestResult:
+def _selftest(obj: JsonObject) -> SelftestResult:
     return SelftestResult(
         id=_int(obj, "id"),
         time=_time(obj, None),
@@ -341,18 +344,18 @@ def _selftest(obj: dict) -> SelftestResult:
     )
 
 
-def _hello(obj: dict) -> Hello:
+def _hello(obj: JsonObject) -> Hello:
     instance = obj.get("instance")
     if not isinstance(instance, str) or not _INSTANCE.match(instance):
         raise WireError("bad_field", "instance must be 8-64 letters, digits, '-' or '_'")
     return Hello(instance)
 
 
-def _ack(obj: dict) -> Ack:
+def _ack(obj: JsonObject) -> Ack:
     return Ack(_int(obj, "seq"))
 
 
-def _reject(obj: dict) -> Reject:
+def _reject(obj: JsonObject) -> Reject:
     reason, detail, seq = obj.get("reason"), obj.get("detail", ""), obj.get("seq")
     if not isinstance(reason, str) or not isinstance(detail, str) or len(detail) > 1000:
         raise WireError("bad_field", "reject needs a reason and a short detail")
@@ -361,7 +364,7 @@ def _reject(obj: dict) -> Reject:
     return Reject(reason[:40], detail, seq)
 
 
-def _command(obj: dict) -> Command:
+def _command(obj: JsonObject) -> Command:
     name = obj.get("name")
     if name not in COMMANDS:
         raise WireError("bad_field", f"unknown command {name!r}")
@@ -371,7 +374,7 @@ def _command(obj: dict) -> Command:
     return Command(_int(obj, "id"), name, interval)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[JsonObject], Message]] = {
     "hello": _hello,
     "report": _report,
     "selftest": _selftest,

@@ -118,7 +118,8 @@ def list_(data_dir: Path | None, as_json: bool) -> None:
     if not rows:
         click.echo("no agent enrolled: run 'confsched agents enroll ENDPOINT'")
         return
-    lines = [[r["endpoint"], r["status"], r["enrolled_at"][:16]] for r in rows]
+    lines = [[k.endpoint, "revoked" if k.revoked_at else "active", k.enrolled_at.isoformat()[:16]]
+             for k in keys]  # fmt: skip
     click.echo(table(lines, ["ENDPOINT", "KEY", "ENROLLED (UTC)"]))
 
 

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,11 +66,11 @@ def smtp_settings(
     return SmtpSettings(host, port, sender, security, username, password, cafile)
 
 
-def run_until_signal(main: asyncio.Future[None] | object) -> None:
+def run_until_signal(main: Coroutine[Any, Any, None]) -> None:
     """Run a coroutine until it ends, Ctrl-C or SIGTERM; then stop it cleanly."""
 
     async def runner() -> None:
-        task = asyncio.ensure_future(main)  # type: ignore[arg-type]
+        task = asyncio.ensure_future(main)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)

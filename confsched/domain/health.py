@@ -114,8 +114,8 @@ def _judge_checks(obs: Observation, verdict: _Verdict) -> None:
         elif name in MINOR_CHECKS:
             verdict.add(EndpointState.DEGRADED, name, MINOR_CHECKS[name])
         else:
-            why = obs.details.get(name)  # "spool: disk full"
-            text = f"{name}: {why}" if why else f"{name} failed"
+            detail = obs.details.get(name)  # "spool: disk full"
+            text = f"{name}: {detail}" if detail else f"{name} failed"
             verdict.add(EndpointState.DEGRADED, "other", text)
 
 

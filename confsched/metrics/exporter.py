@@ -51,7 +51,7 @@ def sample_name(family: Metric) -> str:
 
 
 _ENDPOINT_SAMPLE_NAMES = tuple(
-    sample_name(f) for f in fam.new_endpoint_families() + fam.new_booking_families()
+    sample_name(f) for f in (*fam.new_endpoint_families(), *fam.new_booking_families())
 )
 
 
@@ -124,7 +124,7 @@ class MetricsExporter:
         """HELP/TYPE(/UNIT) lines of each per-endpoint family, as the client writes them."""
         headers = self._headers.get(content_type)
         if headers is None:
-            empty = fam.new_endpoint_families() + fam.new_booking_families()
+            empty = [*fam.new_endpoint_families(), *fam.new_booking_families()]
             headers = [encoder(FamiliesCollector([f])).removesuffix(EOF) for f in empty]
             self._headers[content_type] = headers
         return headers

@@ -171,9 +171,15 @@ def problem_codes(h: EndpointHealth) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c if _CODE.match(c) else "other" for c in h.codes))
 
 
-def new_endpoint_families() -> list[Metric]:
+EndpointFamilies = tuple[
+    InfoMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
+    GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
+]  # fmt: skip
+
+
+def new_endpoint_families() -> EndpointFamilies:
     """The eight health families, empty (the renderer takes its headers from these)."""
-    return [
+    return (
         InfoMetricFamily(INFO[0], INFO[1], labels=["endpoint"]),
         GaugeMetricFamily(*STATE, labels=["endpoint", "area", "agency", "state"]),
         GaugeMetricFamily(*PROBLEM, labels=["endpoint", "reason"]),
@@ -182,14 +188,14 @@ def new_endpoint_families() -> list[Metric]:
         GaugeMetricFamily(*RTT, labels=["endpoint"], unit="seconds"),
         GaugeMetricFamily(*JITTER, labels=["endpoint"], unit="seconds"),
         GaugeMetricFamily(*LOSS, labels=["endpoint"], unit="ratio"),
-    ]
+    )
 
 
-def new_booking_families() -> list[Metric]:
-    return [
+def new_booking_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    return (
         GaugeMetricFamily(*NEXT_SESSION, labels=["endpoint"], unit="seconds"),
         GaugeMetricFamily(*READINESS, labels=["endpoint", "state"]),
-    ]
+    )
 
 
 def endpoint_families(inp: ScrapeInput) -> list[Metric]:
@@ -213,7 +219,7 @@ def endpoint_families(inp: ScrapeInput) -> list[Metric]:
             jitter.add_metric([ep.id], h.jitter_ms / 1000.0)
         if h.loss_ratio is not None:
             loss.add_metric([ep.id], float(h.loss_ratio))
-    return families
+    return list(families)
 
 
 def booking_endpoint_families(inp: ScrapeInput) -> list[Metric]:
@@ -228,7 +234,7 @@ def booking_endpoint_families(inp: ScrapeInput) -> list[Metric]:
         if status is not None:
             for r in READINESS_STATES:
                 ready.add_metric([ep_id, r.value], _flag(status is r))
-    return families
+    return list(families)
 
 
 # --- fleet level -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from confsched_agent.wire import SelftestResult
 
@@ -151,4 +152,8 @@ class ReadinessChecker:
             log.info("readiness check for %s (%d rooms)", occurrence.session_id, len(targets))
             task = asyncio.create_task(self.check(occurrence, targets, first=first))
             running[key] = task
-            task.add_done_callback(lambda _t, key=key: running.pop(key, None))
+            task.add_done_callback(partial(_forget, running, key))
+
+
+def _forget(running: dict[Key, asyncio.Task[list[ReadinessRow]]], key: Key, _task: object) -> None:
+    running.pop(key, None)

@@ -77,8 +77,8 @@ def insert_occurrences(
 ) -> None:
     """Store occurrences and, for the live ones, a busy row per endpoint."""
     conn = db.conn
-    occurrence_rows = []
-    busy_rows = []
+    occurrence_rows: list[tuple[object, ...]] = []
+    busy_rows: list[tuple[object, ...]] = []
     for o in occurrences:
         rid, busy_from, until = (
             to_db_time(o.recurrence_id),

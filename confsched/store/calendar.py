@@ -68,7 +68,7 @@ def ensure_tokens(
         }
         missing = [k for k in keys if (k.kind.value, k.subject) not in known]
         if missing:
-            db["feed_tokens"].insert_all(
+            db.table("feed_tokens").insert_all(
                 {
                     "token": make(),
                     "kind": k.kind.value,
@@ -88,7 +88,7 @@ def rotate_token(
     token = make()
     with immediate(db):
         _revoke(db, key, now)
-        db["feed_tokens"].insert(
+        db.table("feed_tokens").insert(
             {
                 "token": token,
                 "kind": key.kind.value,

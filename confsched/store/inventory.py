@@ -67,11 +67,11 @@ def save_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
         for table in _TABLES:
             report.changes[table] = _sync_table(db, table, wanted[table])
         meta = _meta_rows(fleet)
-        current = {row["key"]: row["value"] for row in db["fleet_meta"].rows}
+        current = {row["key"]: row["value"] for row in db.table("fleet_meta").rows}
         if current:
             changed = [r["key"] for r in meta if current.get(r["key"]) != r["value"]]
             report.settings = [k.removesuffix("_s") for k in changed]  # as the file names them
-        db["fleet_meta"].upsert_all(meta, pk="key")
+        db.table("fleet_meta").upsert_all(meta, pk="key")
         if report.changed:
             bump_revision(db, "inventory")
     return report
@@ -80,7 +80,7 @@ def save_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
 def _sync_table(
     db: sqlite_utils.Database, table: str, wanted: dict[str, dict[str, Any]]
 ) -> KindChanges:
-    current = {row["id"]: row for row in db[table].rows}
+    current = {row["id"]: row for row in db.table(table).rows}
     changes = KindChanges()
     moved: list[str] = []
     for ident, row in wanted.items():
@@ -94,7 +94,7 @@ def _sync_table(
         db.execute(f"DELETE FROM [{table}] WHERE id = ?", [ident])
     rows = [wanted[i] for i in changes.added + changes.updated + moved]
     if rows:
-        db[table].upsert_all(rows, pk="id")
+        db.table(table).upsert_all(rows, pk="id")
     return changes
 
 
@@ -135,7 +135,7 @@ def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
 
 def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
     """The stored fleet, or None before the first import."""
-    meta = {row["key"]: row["value"] for row in db["fleet_meta"].rows}
+    meta = {row["key"]: row["value"] for row in db.table("fleet_meta").rows}
     if "name" not in meta:
         return None
     hours = json.loads(meta["working_hours"])
@@ -148,12 +148,15 @@ def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
             time.fromisoformat(hours["end"]),
         ),
         report_interval=timedelta(seconds=int(meta["report_interval_s"])),
-        agencies={r["id"]: Agency(**r) for r in db["agencies"].rows},
+        agencies={r["id"]: Agency(**r) for r in db.table("agencies").rows},
         sites={
-            r["id"]: Site(r["id"], r["name"], r["level"], r["parent"]) for r in db["sites"].rows
+            r["id"]: Site(r["id"], r["name"], r["level"], r["parent"])
+            for r in db.table("sites").rows
         },
-        bridges={r["id"]: Bridge(**r) for r in db["bridges"].rows},
-        endpoints={r["id"]: _endpoint(r) for r in db["endpoints"].rows_where(order_by="position")},
+        bridges={r["id"]: Bridge(**r) for r in db.table("bridges").rows},
+        endpoints={
+            r["id"]: _endpoint(r) for r in db.table("endpoints").rows_where(order_by="position")
+        },
         levels=tuple(json.loads(meta.get("levels") or "null") or DEFAULT_LEVELS),
     )
 

@@ -13,17 +13,17 @@ MIGRATIONS = Migrations("confsched")
 
 @MIGRATIONS()
 def m001_inventory(db: sqlite_utils.Database) -> None:
-    db["fleet_meta"].create({"key": str, "value": str}, pk="key")
-    db["agencies"].create({"id": str, "name": str, "email": str}, pk="id", not_null={"name"})
-    db["sites"].create(
+    db.table("fleet_meta").create({"key": str, "value": str}, pk="key")
+    db.table("agencies").create({"id": str, "name": str, "email": str}, pk="id", not_null={"name"})
+    db.table("sites").create(
         {"id": str, "name": str, "level": str, "parent": str}, pk="id", not_null={"name", "level"}
     )
-    db["bridges"].create(
+    db.table("bridges").create(
         {"id": str, "name": str, "ports": int, "address": str, "dial_in": str},
         pk="id",
         not_null={"name", "ports"},
     )
-    db["endpoints"].create(
+    db.table("endpoints").create(
         {
             "id": str,
             "name": str,
@@ -40,10 +40,10 @@ def m001_inventory(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"name", "kind", "agency", "site", "level", "position"},
     )
-    db["endpoints"].create_index(["district"])
+    db.table("endpoints").create_index(["district"])
     # One counter per area, bumped by every write to it, so a running server can tell what
     # another process changed (after PRAGMA data_version says something did).
-    db["revisions"].create({"area": str, "rev": int}, pk="area", not_null={"rev"})
+    db.table("revisions").create({"area": str, "rev": int}, pk="area", not_null={"rev"})
 
 
 @MIGRATIONS()
@@ -89,7 +89,7 @@ def m002_booking(db: sqlite_utils.Database) -> None:
 @MIGRATIONS()
 def m003_health(db: sqlite_utils.Database) -> None:
     """Agent keys, latest health, history, readiness (owned by the agent link)."""
-    db["agent_keys"].create(
+    db.table("agent_keys").create(
         {"endpoint": str, "public_key": str, "enrolled_at": str, "revoked_at": str},
         pk="endpoint",
         not_null={"public_key", "enrolled_at"},
@@ -106,10 +106,10 @@ def m003_health(db: sqlite_utils.Database) -> None:
         "checks": str,  # JSON {name: true/false}
         "measurements": str,  # JSON {name: number}
     }
-    db["health_latest"].create(health_columns, pk="endpoint", not_null={"state"})
-    db["health_history"].create({"id": int, **health_columns}, pk="id", not_null={"state"})
-    db["health_history"].create_index(["endpoint", "id"])
-    db["readiness"].create(
+    db.table("health_latest").create(health_columns, pk="endpoint", not_null={"state"})
+    db.table("health_history").create({"id": int, **health_columns}, pk="id", not_null={"state"})
+    db.table("health_history").create_index(["endpoint", "id"])
+    db.table("readiness").create(
         {
             "session_id": str,
             "recurrence_id": str,
@@ -131,13 +131,13 @@ def m004_calendar(db: sqlite_utils.Database) -> None:
     A token is the secret part of a feed URL. Rotating one revokes it (``revoked_at`` set) and
     adds a new row, so a feed has at most one live token and old URLs stop working at once.
     """
-    db["feed_tokens"].create(
+    db.table("feed_tokens").create(
         {"token": str, "kind": str, "subject": str, "created_at": str, "revoked_at": str},
         pk="token",
         not_null={"kind", "subject", "created_at"},
     )
-    db["feed_tokens"].create_index(["kind", "subject"])
-    db["calendar_meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("feed_tokens").create_index(["kind", "subject"])
+    db.table("calendar_meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
     # After a change the calendar compares every session's summary (store/calendar.py) to
     # re-read only those that changed; this covering index spares it the wide session rows.
     db.execute(
@@ -158,7 +158,9 @@ def m005_agent_instance(db: sqlite_utils.Database) -> None:
 def m006_booking_refusals(db: sqlite_utils.Database) -> None:
     """Refused bookings counted by reason, where they are decided (CLI and API alike), so the
     running scheduler's ``confsched_booking_refusals_total`` counts another process's too."""
-    db["booking_refusals"].create({"reason": str, "count": int}, pk="reason", not_null={"count"})
+    db.table("booking_refusals").create(
+        {"reason": str, "count": int}, pk="reason", not_null={"count"}
+    )
 
 
 @MIGRATIONS()

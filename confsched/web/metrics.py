@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import hdrs, web
@@ -44,7 +44,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     names = request.query.getall("name[]", None)
     accept = ",".join(request.headers.getall(hdrs.ACCEPT, []))
     rendered = await exporter.render(accept, set(names) if names is not None else None)
-    headers = {
+    headers: dict[str, str] = {
         hdrs.CONTENT_TYPE: rendered.content_type,
         hdrs.VARY: "Accept, Accept-Encoding",
         hdrs.CACHE_CONTROL: "no-store",
@@ -61,7 +61,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(
-    request: web.Request, parts: list[bytes], size: int, headers: dict[str, str]
+    request: web.Request, parts: list[bytes], size: int, headers: Mapping[str, str]
 ) -> web.StreamResponse:
     """Send the pieces a chunk at a time: each write waits while the socket is full, so a
     15 MB body never sits whole in the transport's buffer; and a reader fast enough to never

@@ -78,7 +78,7 @@ class ApiClient:
 
     async def endpoints(self, selectors: str | None = None) -> list[JSON]:
         params = {"with": selectors} if selectors else None
-        return await self.get("/api/v1/endpoints", params)  # type: ignore[no-any-return]
+        return await self.get("/api/v1/endpoints", params)
 
     async def select(self, selectors: str) -> list[str]:
         """The ids the scheduler's selector language chooses (``under:h-dai-tu,tag:x``); an
@@ -128,7 +128,7 @@ class ApiClient:
         self, selectors: str, duration: str, within: str = "7d", count: int = 5
     ) -> list[JSON]:
         params = {"with": selectors, "duration": duration, "within": within, "count": str(count)}
-        return await self.get("/api/v1/slots", params)  # type: ignore[no-any-return]
+        return await self.get("/api/v1/slots", params)
 
     # -- live changes ----------------------------------------------------------------------
     async def changes(self, since: int) -> int:

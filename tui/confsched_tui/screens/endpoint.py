@@ -86,7 +86,7 @@ class EndpointScreen(LiveScreen):
 
     async def _detail(self, session_id: str) -> Mapping[str, Any]:
         try:
-            return await self.console.api.session(session_id)  # type: ignore[no-any-return]
+            return await self.console.api.session(session_id)
         except ApiError:
             return {"id": session_id}
 

@@ -93,7 +93,7 @@ class SessionScreen(LiveScreen):
 
     async def _readiness(self) -> Mapping[str, Any] | None:
         try:
-            return await self.console.api.readiness(self.session_id)  # type: ignore[no-any-return]
+            return await self.console.api.readiness(self.session_id)
         except RouteMissing:
             return None
 
