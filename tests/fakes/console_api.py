@@ -37,11 +37,15 @@ class FakeScheduler:
         token: str = "operator-secret",
         long_poll_s: float = 20.0,
         sessions: bool = True,
+        two_tier: bool = False,
     ) -> None:
+        """``two_tier``: the merged province of 2025 instead of the synthetic three tiers."""
         self.now = now
         self.token = token
         self.long_poll_s = long_poll_s
-        self.endpoints = fakedata.make_endpoints(endpoints)
+        self.endpoints = (
+            fakedata.two_tier_endpoints() if two_tier else fakedata.make_endpoints(endpoints)
+        )
         self.by_id = {e["id"]: e for e in self.endpoints}
         self.states = fakedata.initial_states(self.endpoints)
         self.health = {i: fakedata.health_entry(i, s, now) for i, s in self.states.items()}

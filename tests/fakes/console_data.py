@@ -118,10 +118,27 @@ def fleet_summary(endpoints: list[JSON]) -> JSON:
         "report_interval_s": 10.0,
         "bridges": [{**b, "dial_in": f"sip:hop@{b['id']}"} for b in BRIDGES],
         "agencies": [{"id": k, "name": v} for k, v in agencies.items()],
-        "levels": ["province", "district", "commune"],
-        "areas": [{"id": d, "name": n, "level": "district"} for d, n in DISTRICTS],
+        "levels": list(dict.fromkeys(str(e["level"]) for e in endpoints)),
+        "areas": _areas(endpoints),
         "endpoint_count": len(endpoints),
     }
+
+
+def _areas(endpoints: list[JSON]) -> list[JSON]:
+    level_of = {e["site"]: e["level"] for e in endpoints}
+    named = {e["area"]: e["area_name"] for e in endpoints if e.get("area")}
+    return [{"id": a, "name": n, "level": level_of.get(a, "")} for a, n in named.items()]
+
+
+def two_tier_endpoints() -> list[JSON]:
+    """The rooms of the merged province of 2025 (examples/thai-nguyen-2025.yaml) as the
+    scheduler's API shows them: no districts, every commune directly under the province."""
+    from confsched.fleetfile import load_fleet_file
+    from confsched.services.inventory import endpoint_view
+    from tests.conftest import TWO_TIER
+
+    fleet = load_fleet_file(TWO_TIER)
+    return [endpoint_view(fleet, e) for e in fleet.endpoints]
 
 
 def initial_states(endpoints: list[JSON], seed: int = 7) -> dict[str, str]:

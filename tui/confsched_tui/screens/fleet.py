@@ -29,7 +29,7 @@ from confsched_tui.screens.base import LiveScreen
 from confsched_tui.widgets.counts import CountsBar
 from confsched_tui.widgets.fleet_grid import FleetGrid
 
-FILTER_HINT = "/ filter: words, state:down, under:h-dai-tu — 1-5 toggle states, 0 clears"
+FILTER_HINT = "/ filter: words, state:down, under:SITE, tag:… — 1-5 toggle states, 0 clears"
 
 
 class FleetScreen(LiveScreen):
