@@ -42,8 +42,6 @@ from confsched.errors import BookingRefused, InvalidInput, NotFound
 
 MAX_DURATION = timedelta(hours=24)
 MAX_SETUP = timedelta(hours=2)
-MAX_BUSY_SPAN = MAX_DURATION + MAX_SETUP
-"""No occurrence holds a room longer than this: a conflict query looks back only this far."""
 MAX_AHEAD = timedelta(days=366 * 5)
 HORIZON = timedelta(days=400)
 """Recurring series are materialised at least this far ahead of now."""

@@ -54,11 +54,6 @@ def parse_window_bound(text: str, tz: ZoneInfo) -> datetime:
     return day.replace(tzinfo=tz).astimezone(UTC)
 
 
-def format_local(moment: datetime, tz: ZoneInfo) -> str:
-    """How times are shown to people: local, to the minute."""
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
 def format_duration(span: timedelta) -> str:
     total = int(span.total_seconds()) // 60
     hours, minutes = divmod(total, 60)

@@ -3,7 +3,7 @@
 The collector never touches SQLite on a scrape (the scrape handler runs on the event loop). It
 reads two things:
 
-* a :class:`HealthSource`: the in-memory latest judged health per endpoint plus the cumulative
+* the health board: in-memory latest judged health per endpoint plus the cumulative
   counters of the agent link (reports accepted/rejected, SSH logins refused). The health board
   keeps these anyway; reading them is a dict lookup per endpoint.
 * a :class:`BookingSnapshot`: bridge ports in use, sessions by state, who is booked next and
@@ -59,23 +59,6 @@ class HealthEntry(Protocol):
         ...
 
 
-class HealthSource(Protocol):
-    """The health board as the collector sees it."""
-
-    def entries(self) -> Mapping[str, HealthEntry]:
-        """endpoint id → its latest entry, as judged when it arrived (the collector ages it).
-
-        The collector remembers the entry it rendered per endpoint and re-renders only when
-        the mapping holds a different object, so a board must replace (never mutate) an
-        endpoint's entry when a report arrives — natural with frozen dataclasses.
-        """
-        ...
-
-    def counters(self) -> HealthCounters:
-        """The cumulative counters; cheap (called once per scrape)."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class BookingSnapshot:
     """Booking-derived state at ``taken_at`` (Unix seconds), refreshed in the background."""
@@ -95,12 +78,6 @@ class BookingSnapshot:
     """reason → bookings refused so far, as counted in the store by whichever process refused."""
     invites: Mapping[str, int] = field(default_factory=dict)
     """Invite messages in the outbox by status (pending, sent, failed, skipped), ever."""
-
-
-class BookingSource(Protocol):
-    """Builds a :class:`BookingSnapshot`; called off the scrape path, may read the store."""
-
-    async def snapshot(self, now: float) -> BookingSnapshot: ...
 
 
 EMPTY_BOOKING = BookingSnapshot()

@@ -94,10 +94,6 @@ class HealthBoard:
             counts[self.health(endpoint, now).state.value] += 1
         return counts
 
-    def last_seq(self, endpoint: str) -> tuple[int, datetime] | None:
-        stored = self.latest.get(endpoint)
-        return (stored.seq, stored.report_time) if stored else None
-
 
 @dataclass
 class _Pending:
@@ -160,10 +156,6 @@ class HealthService:
             self._accepted[item.health.endpoint] = item
             self._queue.append(_Pending(item, sink, item.seq))
         self._wakeup.set()
-
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
 
     async def _writer(self) -> None:
         while True:

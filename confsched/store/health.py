@@ -229,13 +229,6 @@ def history(
     return [_stored(row) for row in reversed(rows)]
 
 
-def history_count(db: sqlite_utils.Database, endpoint: str | None = None) -> int:
-    if endpoint is None:
-        return int(db.execute("SELECT count(*) FROM health_history").fetchone()[0])
-    query = "SELECT count(*) FROM health_history WHERE endpoint = ?"
-    return int(db.execute(query, [endpoint]).fetchone()[0])
-
-
 def _stored(row: Sequence) -> StoredHealth:
     measurements = json.loads(row[9] or "{}")
     health = EndpointHealth(

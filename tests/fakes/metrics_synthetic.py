@@ -85,7 +85,7 @@ class Entry:
 
 @dataclass
 class FakeHealthBoard:
-    """An in-memory :class:`~confsched.metrics.sources.HealthSource`."""
+    """An in-memory health board for the metrics collector."""
 
     states: dict[str, Entry] = field(default_factory=dict)
     accepted: int = 0

@@ -6,7 +6,7 @@ Pure functions (no Textual, no clock): the screens pass ``now`` in, so snapshots
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 
 def nfc(text: str | None) -> str:
@@ -80,15 +80,6 @@ def fmt_ago(then: str | datetime | None, now: datetime) -> str:
     if seconds < 48 * 3600:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} d ago"
-
-
-def fmt_duration(delta: timedelta) -> str:
-    """``2h``, ``1h30m``, ``45m``: the form the booking form and the API accept."""
-    minutes = int(delta.total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return f"{hours}h{rest}m"
-    return f"{hours}h" if hours else f"{rest}m"
 
 
 def form_time(value: str | datetime | None, tz: tzinfo) -> str:
