@@ -127,7 +127,7 @@ async def test_booking_through_the_form_then_the_same_rooms_are_refused(
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, BookingScreen))
         await fill(pilot, title="Trùng lịch", chair="", organizer="", **{"with": "dt-hung-son"})
-        await until(pilot, lambda: "1 conflicts" in text_of(app, "#preview"))
+        await until(pilot, lambda: "1 conflict:" in text_of(app, "#preview"))
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "Refused" in text_of(app, "#preview"))
         preview = text_of(app, "#preview")
@@ -183,6 +183,21 @@ async def test_an_endpoint_changing_state_shows_within_two_seconds(
         assert "✖ down 1" in text_of(app, "#counts")
 
 
+async def test_an_offline_rooms_values_show_as_last_known_with_their_age(
+    scheduler: Components,
+) -> None:
+    report(scheduler, "dt-hung-son", camera=True, ago=300)  # then silent: offline by now
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: loaded(app, FleetScreen))
+        await until(pilot, lambda: tile_state(app, "dt-hung-son") == "offline")
+        app.push_screen(EndpointScreen("dt-hung-son"))
+        await until(pilot, lambda: loaded(app, EndpointScreen))
+        assert "offline" in text_of(app, "#endpoint-title")
+        checks = text_of(app, "#endpoint-checks")
+        assert "last known, 5 min ago:" in checks and "✔ camera" in checks
+
+
 async def test_console_says_when_the_scheduler_is_gone_and_reconnects_by_itself() -> None:
     port = free_port()
     app = ConsoleApp(url=f"http://127.0.0.1:{port}")
@@ -233,12 +248,12 @@ class _Sink:
 _SEQ = iter(range(1, 1_000_000))
 
 
-def report(ctx: Components, endpoint: str, *, camera: bool) -> None:
+def report(ctx: Components, endpoint: str, *, camera: bool, ago: float = 0.0) -> None:
     """What an agent's report does once it is in: judged, handed to the health service."""
     from confsched.domain.health import Observation, judge
     from confsched.store.health import StoredHealth
 
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) - timedelta(seconds=ago)
     checks = dict.fromkeys(("audio", "display", "bridge", "client", "host"), True)
     observation = Observation(endpoint, now, {**checks, "camera": camera},
                               measurements={"rtt_ms": 20.0, "loss_ratio": 0.0})  # fmt: skip

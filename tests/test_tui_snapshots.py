@@ -100,6 +100,37 @@ def test_endpoint_detail_of_a_room_that_is_down(snap_compare: Snap, fake: FakeSe
     assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
 
 
+def test_endpoint_detail_of_an_offline_room_shows_last_known_values(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    from confsched_tui.screens.endpoint import EndpointScreen
+
+    run = steps("4", "enter", then=EndpointScreen)
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
+def test_cancelled_session_says_so_and_offers_no_cancel(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    from confsched_tui.screens.session import SessionScreen
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await steps("f3", "enter", then=SessionScreen)(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("y")
+        screen = pilot.app.screen
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not getattr(screen, "cancelled", False):
+            assert loop.time() < deadline, "the session was never shown cancelled"
+            await pilot.pause(0.05)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
 def test_booking_form_with_conflicts_in_the_preview(
     snap_compare: Snap, fake: FakeServerThread
 ) -> None:

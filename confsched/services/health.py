@@ -82,8 +82,17 @@ class HealthBoard:
         stored = self.latest.get(endpoint)
         if stored is None:
             return rules.unknown(endpoint)
-        interval = timedelta(seconds=stored.interval) if stored.interval else self.default_interval
-        return rules.at(stored.health, now, interval, self.thresholds, self.restart)
+        return rules.at(stored.health, now, self.interval(endpoint), self.thresholds, self.restart)
+
+    def interval(self, endpoint: str) -> timedelta:
+        """How often the endpoint's agent reports (its own, else the fleet's): the age past
+        which its last values are no longer current."""
+        stored = self.latest.get(endpoint)
+        return (
+            timedelta(seconds=stored.interval)
+            if stored and stored.interval
+            else self.default_interval
+        )
 
     def snapshot(self, endpoints: list[str], now: datetime) -> dict[str, EndpointHealth]:
         return {e: self.health(e, now) for e in endpoints}

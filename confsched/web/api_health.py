@@ -127,6 +127,7 @@ async def endpoint_health(request: web.Request) -> web.Response:
     since = now - timedelta(hours=hours) if hours is not None else None
     rows = await ctx.store.read(history, endpoint, limit, since) if limit else []
     view = health_view(health, ctx.tz, endpoint in parts.connected())
+    view["interval_seconds"] = parts.board.interval(endpoint).total_seconds()
     view["history"] = [_history_view(item, ctx.tz) for item in rows]
     return json_response(view)
 

@@ -186,7 +186,7 @@ async def _endpoint_health(request: web.Request) -> web.Response:
         raise BookingError(f"no endpoint {eid!r}", status=404)
     hours = float(request.query.get("hours", "3"))
     rows = fakedata.history(eid, fake.states[eid], fake.now, hours)
-    return _json({**fake.health[eid], "history": rows})
+    return _json({**fake.health[eid], "interval_seconds": 10.0, "history": rows})
 
 
 async def _sessions(request: web.Request) -> web.Response:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from confsched_tui.text import fmt_span, nfc, parse_time
+from confsched_tui.text import fmt_span, nfc, parse_time, plural
 
 READINESS_ORDER = {"not_ready": 0, "no_answer": 1, "pending": 2, "ready": 3}
 READINESS_LABEL = {
@@ -51,6 +51,18 @@ def visible_sessions(
     """Live and upcoming sessions, soonest first (ended and cancelled ones left out)."""
     shown = [s for s in sessions if session_state(s, now) not in ("ended", "cancelled")]
     return sorted(shown, key=lambda s: parse_time(current_occurrence(s, now)[0]) or now)
+
+
+def sessions_summary(sessions: Sequence[Mapping[str, Any]], now: datetime) -> str:
+    """``8 sessions: 1 live now, 7 upcoming``: the parts add up to the rows shown."""
+    states = [session_state(s, now) for s in sessions]
+    parts = [
+        f"{n} {label}"
+        for state, label in (("live", "live now"), ("setup", "in setup"), ("upcoming", "upcoming"))
+        if (n := states.count(state))
+    ]
+    head = plural(len(sessions), "session")
+    return f"{head}: {', '.join(parts)}" if parts else head
 
 
 def when_text(session: Mapping[str, Any], now: datetime, tz: tzinfo) -> str:

@@ -21,6 +21,11 @@ def fold(text: str | None) -> str:
     return bare.replace("đ", "d")
 
 
+def plural(count: int, word: str) -> str:
+    """``1 room``, ``2 rooms`` (the console's counted words are all regular in English)."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def ellipsize(text: str, width: int) -> str:
     """``text`` cut to ``width`` cells with an ellipsis (Vietnamese letters are one cell)."""
     if width <= 0:
@@ -72,14 +77,19 @@ def fmt_ago(then: str | datetime | None, now: datetime) -> str:
     moment = parse_time(then) if isinstance(then, str) or then is None else then
     if moment is None:
         return "never"
-    seconds = max(0, int((now - moment).total_seconds()))
+    return f"{fmt_age(now - moment)} ago"
+
+
+def fmt_age(age: timedelta) -> str:
+    """``12 s`` / ``5 min`` / ``3 h`` / ``2 d``: how old something is, roughly."""
+    seconds = max(0, int(age.total_seconds()))
     if seconds < 90:
-        return f"{seconds} s ago"
+        return f"{seconds} s"
     if seconds < 90 * 60:
-        return f"{seconds // 60} min ago"
+        return f"{seconds // 60} min"
     if seconds < 48 * 3600:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
 
 
 def form_time(value: str | datetime | None, tz: tzinfo) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from rich.table import Table
@@ -11,15 +12,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import DataTable, Static
 
 from confsched_tui.api import ApiError, RouteMissing
 from confsched_tui.fleetview import symbol
+from confsched_tui.freshness import last_known_age
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import readiness_text, sessions_for_endpoint, when_text
-from confsched_tui.text import fmt_ago, fmt_day_time, nfc
+from confsched_tui.text import fmt_age, fmt_ago, fmt_day_time, nfc
+from confsched_tui.widgets.trend import Trend
 
 HOURS = 3
+RTT_CEILING_MS = 50.0
+LOSS_CEILING_PERCENT = 5.0
+"""The sparklines' axes reach at least these, so steady low values draw as low, flat lines."""
 
 
 class EndpointScreen(LiveScreen):
@@ -41,9 +47,9 @@ class EndpointScreen(LiveScreen):
             yield Static(id="endpoint-identity")
             yield Static(id="endpoint-checks")
             yield Static(id="rtt-label", classes="spark-label")
-            yield Sparkline([], id="rtt", summary_function=max)
+            yield Trend(RTT_CEILING_MS, id="rtt")
             yield Static(id="loss-label", classes="spark-label")
-            yield Sparkline([], id="loss", summary_function=max)
+            yield Trend(LOSS_CEILING_PERCENT, id="loss")
             yield Static("Upcoming sessions", classes="section")
             yield DataTable(id="endpoint-sessions", cursor_type="row", zebra_stripes=True)
         yield from self.compose_footer()
@@ -58,9 +64,10 @@ class EndpointScreen(LiveScreen):
         catalog = await self.console.catalog.get(must_know=[self.endpoint_id])
         endpoint = catalog.by_id.get(self.endpoint_id) or await api.endpoint(self.endpoint_id)
         health, sessions = await asyncio.gather(self._health(), self._sessions())
+        stale = last_known_age(health, self.console.now())
         self._show_identity(endpoint, health)
-        self._show_checks(health)
-        self._show_history(health.get("history") or [])
+        self._show_checks(health, stale)
+        self._show_history(health.get("history") or [], stale)
         self._show_sessions(sessions)
 
     async def _health(self) -> Mapping[str, Any]:
@@ -117,12 +124,15 @@ class EndpointScreen(LiveScreen):
             grid.add_row(*(nfc(str(cell or "")) for cell in row))
         self.query_one("#endpoint-identity", Static).update(grid)
 
-    def _show_checks(self, health: Mapping[str, Any]) -> None:
+    def _show_checks(self, health: Mapping[str, Any], stale: timedelta | None) -> None:
+        """The checks; once the values are old, dimmed and labelled with their age."""
         text = Text("Checks  ", style="bold")
         checks = health.get("checks") or {}
+        if checks and stale is not None:
+            text.append(f"last known, {fmt_age(stale)} ago:  ", style="bold yellow")
         for name, passed in checks.items():
             mark, style = {True: ("✔", "green"), False: ("✖", "bold red")}.get(passed, ("?", "dim"))
-            text.append(f"{mark} {name}  ", style=style)
+            text.append(f"{mark} {name}  ", style="grey50" if stale is not None else style)
         if not checks:
             text.append("no report yet", style="dim")
         reasons = health.get("reasons") or []
@@ -130,15 +140,18 @@ class EndpointScreen(LiveScreen):
         text.append("; ".join(nfc(r) for r in reasons) if reasons else "none", style="")
         self.query_one("#endpoint-checks", Static).update(text)
 
-    def _show_history(self, history: list[Mapping[str, Any]]) -> None:
+    def _show_history(self, history: list[Mapping[str, Any]], stale: timedelta | None) -> None:
         rtt = [float(p["rtt_ms"]) for p in history if p.get("rtt_ms") is not None]
         loss = [float(p["loss_ratio"]) * 100 for p in history if p.get("loss_ratio") is not None]
-        self.query_one("#rtt", Sparkline).data = rtt or [0.0]
-        self.query_one("#loss", Sparkline).data = loss or [0.0]
+        for key, values in (("#rtt", rtt), ("#loss", loss)):
+            trend = self.query_one(key, Trend)
+            trend.data, trend.stale = tuple(values), stale is not None
         self.query_one("#rtt-label", Static).update(
-            _spark_label("RTT to bridge, ms", rtt, "{:.0f}")
+            spark_label("RTT to bridge, ms", rtt, "{:.0f}", stale)
         )
-        self.query_one("#loss-label", Static).update(_spark_label("Packet loss, %", loss, "{:.1f}"))
+        self.query_one("#loss-label", Static).update(
+            spark_label("Packet loss, %", loss, "{:.1f}", stale)
+        )
 
     def _show_sessions(self, sessions: list[Mapping[str, Any]]) -> None:
         table = self.query_one("#endpoint-sessions", DataTable)
@@ -166,12 +179,16 @@ def _key(session: Mapping[str, Any]) -> tuple[str, int]:
     return str(session.get("id")), int(session.get("sequence") or 0)
 
 
-def _spark_label(title: str, values: list[float], fmt: str) -> Text:
+def spark_label(title: str, values: list[float], fmt: str, stale: timedelta | None) -> Text:
+    """min, avg, max and the latest value: "now" while current, else "last" with its age."""
     text = Text(f"{title} — last {HOURS} h  ", style="bold")
     if not values:
         text.append("no measurements", style="dim")
         return text
     avg = sum(values) / len(values)
-    parts = [("min", min(values)), ("avg", avg), ("max", max(values)), ("now", values[-1])]
+    latest = "now" if stale is None else "last"
+    parts = [("min", min(values)), ("avg", avg), ("max", max(values)), (latest, values[-1])]
     text.append("  ".join(f"{k} {fmt.format(v)}" for k, v in parts), style="dim")
+    if stale is not None:
+        text.append(f" ({fmt_age(stale)} ago)", style="bold yellow")
     return text

@@ -90,6 +90,15 @@ class SessionScreen(LiveScreen):
         catalog = await self.console.catalog.get()
         self._show_info(session)
         self._show_readiness(complete_rows(readiness, session, catalog.by_id))
+        self.refresh_bindings()  # `c` is offered only while there is something to cancel
+
+    @property
+    def cancelled(self) -> bool:
+        return self.session.get("status") == "cancelled"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A cancelled session offers no cancel (False hides the key from the footer too)."""
+        return not (action == "cancel_session" and self.cancelled)
 
     async def _readiness(self) -> Mapping[str, Any] | None:
         try:
@@ -102,8 +111,13 @@ class SessionScreen(LiveScreen):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
-        title = Text(nfc(session.get("title")), style="bold")
-        title.append(f"   {session_state(session, now)}", style="italic")
+        title = Text()
+        if self.cancelled:
+            title.append(" Cancelled ", style="bold reverse red")
+            title.append("  ")
+        title.append(nfc(session.get("title")), style="bold")
+        if not self.cancelled:
+            title.append(f"   {session_state(session, now)}", style="italic")
         rows: list[tuple[str, Text | str]] = [
             ("Title", title),
             ("When", f"{when_text(session, now, tz)} (setup {session.get('setup_minutes')} min)"),
@@ -125,7 +139,7 @@ class SessionScreen(LiveScreen):
         table.clear()
         summary = (readiness or {}).get("summary")
         if not summary:
-            text = Text("Readiness: not checked yet (the self-test runs at the setup time)", "dim")
+            text = Text(f"Readiness: {self._no_readiness_yet()}", "dim")
             self.query_one("#readiness-summary", Static).update(text)
             return
         style = "yellow" if summary.get("not_ready") or summary.get("no_answer") else "green"
@@ -143,6 +157,15 @@ class SessionScreen(LiveScreen):
                 key=str(row.get("endpoint")),
             )
 
+    def _no_readiness_yet(self) -> str:
+        """Why there is no readiness: no self-test is promised where none will run."""
+        state = session_state(self.session, self.console.now())
+        if state == "cancelled":
+            return "none (the session is cancelled, no self-test will run)"
+        if state == "ended":
+            return "none (the session has ended)"
+        return "not checked yet (the self-test runs at the setup time)"
+
     @on(DataTable.RowSelected, "#readiness")
     def _open_endpoint(self, event: DataTable.RowSelected) -> None:
         from confsched_tui.screens.endpoint import EndpointScreen
@@ -150,6 +173,8 @@ class SessionScreen(LiveScreen):
         self.app.push_screen(EndpointScreen(str(event.row_key.value)))
 
     def action_cancel_session(self) -> None:
+        if self.cancelled:
+            return
         from confsched_tui.screens.confirm import ConfirmScreen
 
         title = nfc(self.session.get("title") or self.session_id)

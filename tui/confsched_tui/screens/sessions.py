@@ -17,6 +17,7 @@ from confsched_tui.sessionview import (
     bridge_lines,
     readiness_text,
     session_state,
+    sessions_summary,
     visible_sessions,
     when_text,
 )
@@ -87,8 +88,7 @@ class SessionsScreen(LiveScreen):
             )
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
-        live = sum(1 for s in self.sessions if session_state(s, now) == "live")
-        summary = f"{len(self.sessions)} upcoming sessions, {live} live now — Enter opens one"
+        summary = f"{sessions_summary(self.sessions, now)} — Enter opens one"
         self.query_one("#sessions-summary", Static).update(summary)
 
     @on(DataTable.RowSelected, "#sessions")

@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from confsched_tui.sessionview import group_conflicts
-from confsched_tui.text import fmt_span, nfc
+from confsched_tui.text import fmt_span, nfc, plural
 
 
 def render_problem(message: str, style: str) -> Text:
@@ -20,14 +20,15 @@ def render_allocation(allocation: Mapping[str, Any] | None) -> Text:
     text = Text()
     bridges = (allocation or {}).get("bridges") or []
     rooms = sum(int(b.get("participants") or 0) for b in bridges)
-    text.append(f"{rooms} rooms", style="bold")
+    text.append(plural(rooms, "room"), style="bold")
     if (allocation or {}).get("links"):
         text.append(", cascaded across bridges", style="dim")
     for bridge in bridges:
         links = int(bridge.get("links") or 0)
         text.append(f"\n  {bridge.get('bridge')} ")
         text.append(f"{bridge.get('ports_used')}/{bridge.get('capacity')} ports", style="bold")
-        text.append(f" ({bridge.get('participants')} rooms + {links} links)", style="dim")
+        people = int(bridge.get("participants") or 0)
+        text.append(f" ({plural(people, 'room')} + {plural(links, 'link')})", style="dim")
     return text
 
 
@@ -48,7 +49,8 @@ def render_preview(result: Mapping[str, Any], tz: tzinfo) -> Text:
     if result.get("ok") and not conflicts:
         text.append("✔ Free: no conflict\n", style="bold green")
     else:
-        text.append(f"✖ {len(conflicts)} conflicts: booking would be refused\n", style="bold red")
+        text.append(f"✖ {plural(len(conflicts), 'conflict')}: booking would be refused\n",
+                    style="bold red")  # fmt: skip
     if result.get("allocation"):
         text.append_text(render_allocation(result.get("allocation")))
     text.append_text(render_conflicts(conflicts, tz))
@@ -58,7 +60,7 @@ def render_preview(result: Mapping[str, Any], tz: tzinfo) -> Text:
 def render_refusal(message: str, conflicts: Sequence[Mapping[str, Any]], tz: tzinfo) -> Text:
     text = Text()
     text.append(f"✖ Refused: {nfc(message)}", style="bold red")
-    text.append(f"\n{len(conflicts)} conflicts", style="bold")
+    text.append(f"\n{plural(len(conflicts), 'conflict')}", style="bold")
     text.append_text(render_conflicts(conflicts, tz))
     return text
 
@@ -67,5 +69,6 @@ def render_booked(session: Mapping[str, Any], tz: tzinfo) -> Text:
     text = Text()
     text.append(f"✔ Booked «{nfc(session.get('title'))}»", style="bold green")
     text.append(f"\n{fmt_span(session.get('start'), session.get('end'), tz)}")
-    text.append(f"\n{session.get('endpoint_count')} rooms · id {session.get('id')}")
+    rooms = plural(int(session.get("endpoint_count") or 0), "room")
+    text.append(f"\n{rooms} · id {session.get('id')}")
     return text
