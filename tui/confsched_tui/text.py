@@ -6,7 +6,7 @@ Pure functions (no Textual, no clock): the screens pass ``now`` in, so snapshots
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 
 def nfc(text: str | None) -> str:
