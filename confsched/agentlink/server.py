@@ -206,6 +206,7 @@ class AgentLink:
             keepalive_count_max=self.limits.keepalive_count_max,
             login_timeout=self.limits.login_timeout,
             window=self.limits.window,
+            server_version="confsched",  # the banner names no library version to probe for
         )
         return int(self._acceptor.get_port())
 
