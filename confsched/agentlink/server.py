@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 class Limits:
     max_connections: int = 20000
     max_unauthenticated: int = 256
-    max_unauthenticated_per_source: int = 16
-    """A NAT'd office may hold several agents, but no address needs more logins in flight."""
+    max_unauthenticated_per_source: int = 64
+    """Logins in flight from one address: a quarter of ``max_unauthenticated``, so one address
+    cannot hold every place, yet agents behind one NAT that reconnect together after a
+    scheduler restart (spread by their jittered backoff) are not turned away."""
     login_timeout: float = 6.0
     """Grace from TCP accept to authenticated: a slow-loris connection frees its place soon."""
     keepalive_interval: float = 30.0
