@@ -99,3 +99,9 @@ def test_revoke_records_the_time(cli, data_dir: Path) -> None:
     status = key_status(open_db(data_dir), "tinh-uy")
     assert status is not None and status.revoked_at is not None
     assert status.revoked_at <= datetime.now(UTC)
+
+
+def test_enroll_fills_the_home_bridge_for_the_network_probe(cli) -> None:
+    result = cli("agents", "enroll", "dhy-hoa-thuong")
+    assert result.code == 0, result.err
+    assert 'bridge = "mcu2.vc.thainguyen.gov.vn:5060"' in result.out

@@ -13,6 +13,7 @@ import sqlite_utils
 from confsched_agent.config import AgentConfig
 
 from confsched.agentlink.keys import ensure_host_key, new_agent_key, public_text
+from confsched.domain.model import Fleet
 from confsched.errors import NotFound
 from confsched.store.health import enroll_key
 from confsched.store.inventory import load_fleet
@@ -39,4 +40,22 @@ def enroll(
         host_key=host_key,
         interval=fleet.report_interval.total_seconds(),
         spool=(data_dir / "agent-spool" / endpoint).resolve(),
+        bridge=home_bridge_address(fleet, endpoint),
     )
+
+
+BRIDGE_PROBE_PORT = 5060
+"""The port the agent's network probe connects to on its home bridge: SIP over TCP, which every
+bridge of the sample answers on (a bridge's ``address`` in the fleet file is a host name)."""
+
+
+def home_bridge_address(fleet: Fleet, endpoint: str) -> str:
+    """``HOST:PORT`` of the endpoint's home bridge for the agent's network probe ("" if it has
+    none, or its bridge has no address; an ``address`` that already names a port is kept)."""
+    bridge = fleet.bridges.get(fleet.endpoints[endpoint].bridge or "")
+    if bridge is None or not bridge.address:
+        return ""
+    _host, sep, port = bridge.address.rpartition(":")
+    if sep and port.isdigit():
+        return bridge.address
+    return f"{bridge.address}:{BRIDGE_PROBE_PORT}"
