@@ -14,7 +14,6 @@ from confsched.domain.ports import (
     allocate,
     fits,
     free_ports,
-    moved_off_home,
     peak_usage,
     ports_needed,
     usage,
@@ -59,7 +58,7 @@ def test_a_room_moves_when_its_home_bridge_has_no_port_left_for_the_link() -> No
     allocation = allocate(participants, bridges(10, 10), {"b1": 10, "b2": 1})
     assert allocation is not None
     assert allocation.by_bridge == {"b1": ("e0", "e1", "e2", "e3", "e4", "x")}
-    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == ["x"]
+    assert allocation.moved == {"x": "b2"}
 
 
 def test_one_bridge_when_everyone_is_at_home_there() -> None:
@@ -74,7 +73,7 @@ def test_city_session_keeps_every_room_at_home_across_six_bridges() -> None:
     pool = bridges(*[120] * 6)
     allocation = allocate(participants, pool, {b: 120 for b in pool})
     assert allocation is not None
-    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == []
+    assert list(allocation.moved) == []
     assert len(allocation.links) == 5
 
 
@@ -83,7 +82,7 @@ def test_link_ports_go_where_they_cost_no_home_room() -> None:
     participants = [*people(6, "b1"), Participant("x", "b2"), Participant("y", "b3")]
     allocation = allocate(participants, bridges(7, 4, 4), {"b1": 7, "b2": 4, "b3": 4})
     assert allocation is not None
-    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == []
+    assert list(allocation.moved) == []
     assert usage(allocation)["b1"] == 7
     assert allocation.ports_used("b1") - len(allocation.by_bridge["b1"]) == 1
 
@@ -118,14 +117,15 @@ def test_home_bridges_preferred_over_fewer_bridges() -> None:
     allocation = allocate(participants, bridges(4, 10), {"b1": 4, "b2": 10})
     assert allocation is not None
     assert list(allocation.by_bridge) == ["b1", "b2"]
-    assert moved_off_home(allocation, {p.endpoint: p.home for p in participants}) == []
+    assert list(allocation.moved) == []
 
 
 def test_overflow_moves_the_fewest_rooms() -> None:
     # 8 rooms at home on b1, which has 5 ports: 4 stay (one port is the link), 4 move to b2.
     allocation = allocate(people(8, "b1"), bridges(5, 10), {"b1": 5, "b2": 10})
     assert allocation is not None
-    assert len(moved_off_home(allocation, dict.fromkeys([f"e{i}" for i in range(8)], "b1"))) == 4
+    assert len(allocation.moved) == 4
+    assert set(allocation.moved.values()) == {"b1"}
 
 
 def test_busy_ports_are_respected() -> None:
@@ -191,9 +191,11 @@ def test_allocation_moves_no_more_rooms_and_uses_no_more_links_than_brute_force(
         assert best is None
         return
     assert fits(allocation, free)
-    moved = moved_off_home(allocation, {p.endpoint: p.home for p in participants if p.home})
-    moved = [e for e in moved if dict(participants)[e] in pool]
-    assert (len(moved), len(allocation.links)) == best
+    home_of = dict(participants)
+    placed = {e: b for b, members in allocation.by_bridge.items() for e in members}
+    off_home = {e: h for e, b in placed.items() if (h := home_of[e]) in pool and h != b}
+    assert allocation.moved == off_home
+    assert (len(allocation.moved), len(allocation.links)) == best
 
 
 def _connected(links: tuple[tuple[str, str], ...], nodes: set[str]) -> bool:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from pathlib import Path
 
+import sqlite_utils
+
 from confsched.domain.model import Fleet
+from confsched.services import booking as svc
 from confsched.store.db import data_version, open_db, revisions
 from confsched.store.inventory import load_fleet, save_fleet
+from confsched.store.migrations import MIGRATIONS
+from tests.conftest import local
+
+HOUR = timedelta(hours=1)
 
 
 def test_store_is_a_wal_file_with_foreign_keys(tmp_path: Path) -> None:
@@ -58,3 +67,18 @@ def test_removed_endpoint_is_reported_and_gone(tmp_path: Path, sample_fleet: Fle
     assert report.changes["endpoints"].removed == ["tinh-uy"]
     stored = load_fleet(db)
     assert stored is not None and "tinh-uy" not in stored.endpoints
+
+
+def test_allocations_stored_before_homes_were_recorded_get_their_moved_rooms(
+    db: sqlite_utils.Database, fleet: Fleet
+) -> None:
+    start = local("2026-12-07 08:00")
+    request = svc.BookingRequest("Thử", ("tinh-uy", "dt-la-bang"), start, start + HOUR)
+    session = svc.book(db, fleet, request, now=local("2026-12-01 08:00"))
+    assert session.allocation.moved == {}
+    # as an older version stored it: tinh-uy (home mcu-tinh-1) on mcu-tinh-2, no "moved" key
+    old = {"by_bridge": {"mcu-tinh-2": ["tinh-uy", "dt-la-bang"]}, "links": []}
+    db.execute("UPDATE sessions SET allocation = ?", [json.dumps(old)])
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm010_allocation_homes'")
+    MIGRATIONS.apply(db)
+    assert svc.get_session(db, session.id).allocation.moved == {"tinh-uy": "mcu-tinh-1"}

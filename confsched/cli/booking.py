@@ -7,7 +7,6 @@ Times are typed and shown in the fleet's local time. A refused booking prints ev
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,16 @@ import click
 
 from confsched.cli.common import data_option, json_option, open_store, plural, print_json, table
 from confsched.cli.risk import readiness_detail, readiness_lines, risk
+from confsched.cli.session_text import DAYS, SessionText, span
 from confsched.domain.booking import working_hours_warning
 from confsched.domain.conflicts import EndpointConflict, PortsConflict
-from confsched.domain.model import Fleet, Occurrence, Session
-from confsched.domain.ports import usage
-from confsched.domain.sitetree import lineage
+from confsched.domain.model import Fleet, Session
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
 from confsched.errors import BookingRefused, InvalidInput
 from confsched.services import booking as svc
 from confsched.services.inventory import require_fleet
 from confsched.services.invites import invites_lines, invites_view
 from confsched.store.calendar import calendar_entry
-
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _exit_code_conflict() -> int:
@@ -135,7 +131,7 @@ def conflict_lines(conflicts: tuple[object, ...], tz: ZoneInfo) -> list[str]:
     for (session_id, _), members in groups.items():
         first = members[0]
         head.append(
-            f"  session {session_id} “{first.title}” {_span(first.start, first.end, tz)} "
+            f"  session {session_id} “{first.title}” {span(first.start, first.end, tz)} "
             f"(rooms busy from {first.busy_from.astimezone(tz):%H:%M}) holds "
             f"{plural(len(members), 'room')}:"
         )
@@ -208,7 +204,7 @@ def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
     end = datetime.fromisoformat(when["end"])
     return [
         view["id"],
-        _span(start, end, tz),
+        span(start, end, tz),
         str(view["endpoint_count"]),
         view["status"],
         "yes" if view["rrule"] else "",
@@ -387,7 +383,7 @@ def slots(
         click.echo(f"no free slot of {format_duration(length)} within {within}")
         return
     for slot in found:
-        click.echo(f"{DAYS[slot.start.astimezone(tz).weekday()]} {_span(slot.start, slot.end, tz)}")
+        click.echo(f"{DAYS[slot.start.astimezone(tz).weekday()]} {span(slot.start, slot.end, tz)}")
 
 
 # --- printing ---------------------------------------------------------------------------------
@@ -410,7 +406,8 @@ def _print_session(
     invites = invites_view(db, session.id, tz)
     if as_json:
         readiness = svc.readiness_counts(db, session, occurrences, now)
-        view = svc.session_view(fleet, session, occurrences, tz, readiness)
+        load = svc.bridge_load(db, occurrences, now)
+        view = svc.session_view(fleet, session, occurrences, tz, readiness, load, rooms=True)
         print_json({**view, "readiness_detail": detail, **invites})
         return
     sequence = calendar_entry(db, session.id).sequence  # the invite's, not the row's
@@ -418,96 +415,14 @@ def _print_session(
     if not occurrences:  # nothing soon: show what comes next instead of an empty window
         occurrences = svc.session_occurrences(db, session.id, now)[:3]
         label = "Next occurrences:" if session.rrule else "Occurrence:"
-    lines = session_lines(fleet, session, occurrences, tz, headline, rooms, label, sequence)
-    click.echo("\n".join(lines))
+    load = svc.bridge_load(db, occurrences, now)
+    text = SessionText(fleet, tz, rooms, load, sequence)
+    click.echo("\n".join(text.lines(session, occurrences, headline, label)))
     for line in readiness_lines(detail, rooms):
         click.echo(line)
     for line in invites_lines(invites):
         click.echo(line)
 
 
-def session_lines(
-    fleet: Fleet,
-    session: Session,
-    occurrences: list[Occurrence],
-    tz: ZoneInfo,
-    headline: str,
-    rooms: bool,
-    label: str,
-    sequence: int,
-) -> list[str]:
-    """The session as text; ``sequence`` is the one agencies' calendars see (the invite's)."""
-    organizer = fleet.agencies.get(session.organizer)
-    chair = fleet.endpoints.get(session.chair or "")
-    lines = [
-        f"{headline} {session.id}: {session.title}",
-        f"  Status:     {session.status.value} (calendar sequence {sequence})",
-        f"  Organizer:  {organizer.name if organizer else session.organizer} ({session.organizer})",
-        f"  Chair:      {chair.name if chair else session.chair} ({session.chair})",
-        f"  When:       {_span(session.start, session.end, tz)}, rooms busy from "
-        f"{(session.start - session.setup).astimezone(tz):%H:%M} (setup "
-        f"{format_duration(session.setup)})",
-    ]
-    if session.rrule:
-        lines.append(f"  Repeat:     {session.rrule}")
-        if session.exdates:
-            skipped = ", ".join(f"{d.astimezone(tz):%Y-%m-%d %H:%M}" for d in session.exdates)
-            lines.append(f"  Except:     {skipped}")
-    lines.append(f"  Rooms:      {len(session.endpoints)} ({', '.join(session.selectors)})")
-    lines.extend(f"              {part}" for part in _rooms_summary(fleet, session, rooms))
-    lines.extend(_ports_lines(fleet, session))
-    lines.append(f"  {label}")
-    for o in occurrences:
-        marks = [m for m, on in (("moved", o.moved), ("cancelled", o.cancelled)) if on]
-        suffix = f"  ({', '.join(marks)}, sequence {o.sequence})" if marks else ""
-        lines.append(
-            f"    {DAYS[o.start.astimezone(tz).weekday()]} {_span(o.start, o.end, tz)}{suffix}"
-        )
-    if not occurrences:
-        lines.append("    none to come")
-    return lines
-
-
-def _rooms_summary(fleet: Fleet, session: Session, every: bool) -> list[str]:
-    if every:
-        return [
-            f"{e:24} {fleet.endpoints[e].name}" for e in session.endpoints if e in fleet.endpoints
-        ]
-    counts: Counter[str] = Counter()
-    for e in session.endpoints:
-        endpoint = fleet.endpoints.get(e)
-        if endpoint is None:
-            continue
-        site = fleet.sites.get(endpoint.area or lineage(fleet.sites, endpoint.site)[0].id)
-        counts[site.name if site else endpoint.site] += 1
-    return [", ".join(f"{name}: {n}" for name, n in counts.items())]
-
-
-def _ports_lines(fleet: Fleet, session: Session) -> list[str]:
-    used = usage(session.allocation)
-    lines: list[str] = []
-    for bridge_id, bridge in fleet.bridges.items():
-        if bridge_id not in used:
-            continue
-        people = len(session.allocation.by_bridge.get(bridge_id, ()))
-        links = sum(1 for link in session.allocation.links if bridge_id in link)
-        label = "  Ports:      " if not lines else "              "
-        link_text = f" + {plural(links, 'cascade link')}" if links else ""
-        lines.append(
-            f"{label}{bridge_id:12} {used[bridge_id]:>4}/{bridge.ports:<4} "
-            f"{plural(people, 'room')}{link_text}"
-        )
-    for a, b in session.allocation.links:
-        lines.append(f"              cascade {a} ⇄ {b}")
-    return lines or ["  Ports:      none (cancelled)"]
-
-
 def _local_text(moment: datetime, fleet: Fleet) -> str:
     return f"{moment.astimezone(ZoneInfo(fleet.timezone)):%Y-%m-%d %H:%M}"
-
-
-def _span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    if local_start.date() == local_end.date():
-        return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
-    return f"{local_start:%Y-%m-%d %H:%M}–{local_end:%Y-%m-%d %H:%M}"

@@ -138,10 +138,17 @@ class PortAllocation:
 
     by_bridge: Mapping[str, tuple[str, ...]]
     links: tuple[tuple[str, str], ...] = ()
+    moved: Mapping[str, str] = field(default_factory=dict)
+    """The participants placed off their home bridge, each with that home (as it was when the
+    allocation was made: a later re-import must not rewrite what rooms were told)."""
 
     def ports_used(self, bridge: str) -> int:
         links = sum(1 for a, b in self.links if bridge in (a, b))
         return len(self.by_bridge.get(bridge, ())) + links
+
+    def bridge_of(self, endpoint: str) -> str | None:
+        """The bridge ``endpoint`` dials, or None when it has no port here."""
+        return next((b for b, members in self.by_bridge.items() if endpoint in members), None)
 
 
 @dataclass(frozen=True, slots=True)

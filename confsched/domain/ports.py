@@ -125,17 +125,7 @@ def allocate(
         plan = _plan(subset, len(participants), homes, free)
         if plan is not None and (best is None or plan.score < best.score):
             best = plan
-    return None if best is None else _assign(best, participants, free)
-
-
-def moved_off_home(allocation: PortAllocation, homes: Mapping[str, str | None]) -> list[str]:
-    """The participants not on their home bridge (``homes``: endpoint → its home, if any)."""
-    return [
-        e
-        for bridge, members in allocation.by_bridge.items()
-        for e in members
-        if homes.get(e) is not None and homes[e] != bridge
-    ]
+    return None if best is None else _assign(best, participants, bridges, free)
 
 
 def _candidate_sets(
@@ -221,7 +211,10 @@ def _tree(
 
 
 def _assign(
-    plan: _Plan, participants: Sequence[Participant], free: Mapping[str, int]
+    plan: _Plan,
+    participants: Sequence[Participant],
+    bridges: Mapping[str, Bridge],
+    free: Mapping[str, int],
 ) -> PortAllocation:
     """Home bridges first; then a bridge still empty, then the roomiest, for everyone else."""
     room = {b: free[b] - plan.degree[b] for b in plan.bridges}
@@ -242,4 +235,8 @@ def _assign(
             donor = max(plan.bridges, key=lambda b: len(placed[b]))
             placed[bridge].append(placed[donor].pop())
     by_bridge = {b: tuple(placed[b]) for b in plan.bridges}
-    return PortAllocation(by_bridge, _tree(plan.bridges, plan.degree, free))
+    homes = {p.endpoint: p.home for p in participants if p.home is not None and p.home in bridges}
+    moved = {
+        e: homes[e] for b, members in by_bridge.items() for e in members if homes.get(e, b) != b
+    }
+    return PortAllocation(by_bridge, _tree(plan.bridges, plan.degree, free), moved)

@@ -41,8 +41,10 @@ from confsched.services.booking_checks import (
     wanted_horizon,
 )
 from confsched.services.booking_reads import (
+    BridgeLoad,
     Preview,
     allocation_view,
+    bridge_load,
     bridge_usage,
     endpoint_sessions,
     find_slots,
@@ -359,9 +361,11 @@ def _local(moment: datetime, fleet: Fleet) -> str:
 
 __all__ = [
     "BookingRequest",
+    "BridgeLoad",
     "Preview",
     "allocation_view",
     "book",
+    "bridge_load",
     "bridge_usage",
     "cancel",
     "endpoint_sessions",

@@ -33,7 +33,7 @@ from confsched.domain.model import (
     Session,
     SessionStatus,
 )
-from confsched.domain.ports import Load, allocate, usage
+from confsched.domain.ports import Load, allocate, peak_usage, usage
 from confsched.domain.slots import Slot, SlotQuery
 from confsched.domain.timeparse import parse_duration, parse_local_time, parse_window_bound
 from confsched.errors import BookingRefused, InvalidInput, NotFound
@@ -174,6 +174,20 @@ def readiness_counts(
     return counts
 
 
+def bridge_load(
+    db: sqlite_utils.Database, occurrences: Sequence[Occurrence], now: datetime
+) -> BridgeLoad | None:
+    """Ports in use on each bridge across all sessions, at the busiest instant of the first of
+    ``occurrences`` still to end (its setup time included); None when none is."""
+    current = next((o for o in occurrences if not o.cancelled and o.end > now), None)
+    if current is None:
+        return None
+    loads = store.loads(db, current.busy_from, current.end)
+    for session, o in _virtual(db, current.busy_from, current.end):
+        loads.append(Load(o.busy_from, o.end, usage(o.allocation or session.allocation)))
+    return BridgeLoad(current.start, peak_usage(loads, current.busy_from, current.end))
+
+
 def bridge_usage(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:
     """Ports in use on each bridge at the instant ``at`` (a bridge not listed uses none)."""
     return store.ports_in_use(db, at)
@@ -203,14 +217,28 @@ def _virtual(
 # --- views ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class BridgeLoad:
+    """The most ports in use on each bridge, across all sessions, during one occurrence."""
+
+    start: datetime
+    ports: Mapping[str, int]
+
+
 def session_view(
     fleet: Fleet,
     session: Session,
     occurrences: Sequence[Occurrence],
     tz: ZoneInfo,
     readiness: Mapping[str, Any] | None = None,
+    load: BridgeLoad | None = None,
+    rooms: bool = False,
 ) -> dict[str, Any]:
-    """The session as docs/api.md shows it (times local with their offset)."""
+    """The session as docs/api.md shows it (times local with their offset).
+
+    ``load`` adds each bridge's ports in use across all sessions (``in_use``); ``rooms`` adds the
+    bridge every room dials (a list of 192 entries: for one session's view, not for listings).
+    """
     organizer = fleet.agencies.get(session.organizer)
     chair = fleet.endpoints.get(session.chair or "")
     return {
@@ -230,7 +258,13 @@ def session_view(
         "exdates": [_iso(d, tz) for d in session.exdates],
         "status": session.status.value,
         "sequence": session.sequence,
-        "allocation": allocation_view(fleet, session.allocation),
+        "allocation": allocation_view(
+            fleet,
+            session.allocation,
+            load.ports if load else None,
+            session.endpoints if rooms else None,
+        ),
+        "load_at": _iso(load.start, tz) if load else None,
         "occurrences": [_occurrence_view(fleet, o, tz) for o in occurrences],
         "readiness": dict(readiness) if readiness is not None else None,
         "created_at": _iso(session.created_at, tz) if session.created_at else None,
@@ -238,24 +272,55 @@ def session_view(
     }
 
 
-def allocation_view(fleet: Fleet, allocation: PortAllocation) -> dict[str, Any]:
+def allocation_view(
+    fleet: Fleet,
+    allocation: PortAllocation,
+    load: Mapping[str, int] | None = None,
+    rooms: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Every bridge of the cascade with its dial-in and ports, the links, the rooms moved off
+    their home bridge; ``load``: ports in use across all sessions; ``rooms``: whom to list."""
     used = usage(allocation)
     bridges = []
     for bridge_id in fleet.bridges:
         if bridge_id not in used:
             continue
         bridge = fleet.bridges[bridge_id]
-        bridges.append(
-            {
-                "bridge": bridge_id,
-                "bridge_name": bridge.name,
-                "participants": len(allocation.by_bridge.get(bridge_id, ())),
-                "links": sum(1 for link in allocation.links if bridge_id in link),
-                "ports_used": used[bridge_id],
-                "capacity": bridge.ports,
-            }
-        )
-    return {"bridges": bridges, "links": [list(link) for link in allocation.links]}
+        entry = {
+            "bridge": bridge_id,
+            "bridge_name": bridge.name,
+            "dial_in": bridge.dial_in,
+            "participants": len(allocation.by_bridge.get(bridge_id, ())),
+            "links": sum(1 for link in allocation.links if bridge_id in link),
+            "ports_used": used[bridge_id],
+            "capacity": bridge.ports,
+        }
+        if load is not None:
+            entry["in_use"] = load.get(bridge_id, 0)
+        bridges.append(entry)
+    view: dict[str, Any] = {
+        "bridges": bridges,
+        "links": [list(link) for link in allocation.links],
+        "moved": [_room_view(fleet, allocation, e) for e in allocation.moved],
+    }
+    if rooms is not None:
+        view["rooms"] = [_room_view(fleet, allocation, e) for e in rooms]
+    return view
+
+
+def _room_view(fleet: Fleet, allocation: PortAllocation, endpoint: str) -> dict[str, Any]:
+    bridge_id = allocation.bridge_of(endpoint)
+    bridge = fleet.bridges.get(bridge_id or "")
+    room = fleet.endpoints.get(endpoint)
+    return {
+        "endpoint": endpoint,
+        "endpoint_name": room.name if room else endpoint,
+        "bridge": bridge_id,
+        "bridge_name": bridge.name if bridge else bridge_id,
+        "dial_in": bridge.dial_in if bridge else "",
+        "home": allocation.moved.get(endpoint, bridge_id),
+        "moved": endpoint in allocation.moved,
+    }
 
 
 def _occurrence_view(fleet: Fleet, occurrence: Occurrence, tz: ZoneInfo) -> dict[str, Any]:

@@ -25,6 +25,7 @@ def encode_allocation(allocation: PortAllocation) -> str:
         {
             "by_bridge": {b: list(e) for b, e in allocation.by_bridge.items()},
             "links": [list(link) for link in allocation.links],
+            "moved": dict(allocation.moved),
         },
         ensure_ascii=False,
     )
@@ -35,6 +36,7 @@ def decode_allocation(text: str) -> PortAllocation:
     return PortAllocation(
         {b: tuple(e) for b, e in raw["by_bridge"].items()},
         tuple((a, b) for a, b in raw["links"]),
+        dict(raw.get("moved", {})),
     )
 
 

@@ -5,6 +5,8 @@ Times are TEXT in UTC ISO 8601 (``2026-12-07T01:00:00+00:00``), so text order is
 
 from __future__ import annotations
 
+import json
+
 import sqlite_utils
 from sqlite_utils import Migrations
 
@@ -207,3 +209,33 @@ def m009_site_tree(db: sqlite_utils.Database) -> None:
     (the grouping above it, maybe none), no longer to a district."""
     db.execute("DROP INDEX IF EXISTS idx_endpoints_district")
     db.execute("ALTER TABLE endpoints RENAME COLUMN district TO area")
+
+
+@MIGRATIONS()
+def m010_allocation_homes(db: sqlite_utils.Database) -> None:
+    """Allocations record which rooms were moved off their home bridge (``moved``: endpoint →
+    home). Allocations stored before are filled in from the homes the fleet has now."""
+    homes = dict(db.execute("SELECT id, bridge FROM endpoints WHERE bridge IS NOT NULL").fetchall())
+    sessions = db.execute("SELECT allocation, id FROM sessions").fetchall()
+    db.conn.executemany(
+        "UPDATE sessions SET allocation = ? WHERE id = ?",
+        [(_with_moved(text, homes), *key) for text, *key in sessions],
+    )
+    occurrences = db.execute(
+        "SELECT allocation, session_id, recurrence_id FROM occurrences WHERE allocation IS NOT NULL"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE occurrences SET allocation = ? WHERE session_id = ? AND recurrence_id = ?",
+        [(_with_moved(text, homes), *key) for text, *key in occurrences],
+    )
+
+
+def _with_moved(text: str, homes: dict[str, str]) -> str:
+    allocation = json.loads(text)
+    allocation["moved"] = {
+        e: homes[e]
+        for bridge, members in allocation["by_bridge"].items()
+        for e in members
+        if homes.get(e, bridge) != bridge
+    }
+    return json.dumps(allocation, ensure_ascii=False)

@@ -27,7 +27,7 @@ from confsched.web.common import CTX, json_response, read_json
 DEFAULT_WINDOW = timedelta(days=30)
 
 
-Loaded = list[tuple[Session, list[Occurrence], dict[str, int] | None]]
+Loaded = list[tuple[Session, list[Occurrence], dict[str, int] | None, svc.BridgeLoad | None]]
 
 
 def _load(
@@ -39,14 +39,15 @@ def _load(
     for session in sessions:
         occurrences = svc.session_occurrences(db, session.id, start, end)
         upcoming = svc.session_occurrences(db, session.id, now, now + timedelta(days=2))
-        loaded.append((session, occurrences, svc.readiness_counts(db, session, upcoming, now)))
+        readiness = svc.readiness_counts(db, session, upcoming, now)
+        loaded.append((session, occurrences, readiness, svc.bridge_load(db, occurrences, now)))
     return loaded
 
 
-def _render(ctx: ServerContext, loaded: Loaded) -> list[dict[str, Any]]:
+def _render(ctx: ServerContext, loaded: Loaded, rooms: bool = False) -> list[dict[str, Any]]:
     return [
-        svc.session_view(ctx.fleet, s, occurrences, ctx.tz, readiness)
-        for s, occurrences, readiness in loaded
+        svc.session_view(ctx.fleet, s, occurrences, ctx.tz, readiness, load, rooms)
+        for s, occurrences, readiness, load in loaded
     ]
 
 
@@ -79,7 +80,7 @@ async def show_session(request: web.Request) -> web.Response:
         return loaded, invites_view(db, session_id, ctx.tz)
 
     loaded, invites = await ctx.store.read(work)
-    return json_response(_render(ctx, loaded)[0] | invites)
+    return json_response(_render(ctx, loaded, rooms=True)[0] | invites)
 
 
 async def _respond_with_session(
@@ -89,7 +90,7 @@ async def _respond_with_session(
     now = svc.now_utc()
 
     loaded = await ctx.store.read(_load, [session], now, now + DEFAULT_WINDOW)
-    return json_response(_render(ctx, loaded)[0], status=status)
+    return json_response(_render(ctx, loaded, rooms=True)[0], status=status)
 
 
 async def create_session(request: web.Request) -> web.Response:
