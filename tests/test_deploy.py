@@ -23,6 +23,8 @@ from tests.fakes.metrics_synthetic import fill_board, fixed_now, synthetic_booki
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 GRAFANA = ROOT / "deploy" / "grafana"
+ALERTMANAGER = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
+RUNBOOK = "{{ $externalLabels.runbook_base }}#"
 METRIC = re.compile(r"\bconfsched_[a-z0-9_]+\b")
 
 needs_promtool = pytest.mark.skipif(
@@ -83,14 +85,20 @@ def test_scrape_example_is_a_valid_prometheus_config() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_alerts_follow_the_mixin_conventions() -> None:
+def alert_rules() -> list[dict[str, Any]]:
     groups = yaml.safe_load((PROMETHEUS / "rules.yml").read_text(encoding="utf-8"))["groups"]
-    alerts = [r for g in groups for r in g["rules"] if "alert" in r]
+    return [r for g in groups for r in g["rules"] if "alert" in r]
+
+
+def test_alerts_follow_the_mixin_conventions() -> None:
+    alerts = alert_rules()
     assert {a["alert"] for a in alerts} >= {
         "ConfschedRoomOfflineBeforeSession",
         "ConfschedBridgeNearCapacity",
         "ConfschedSessionNotReady",
         "ConfschedAgentReportsStale",
+        "ConfschedRoomAtRisk",
+        "ConfschedAgentSpoolDropping",
     }
     runbook = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
     for alert in alerts:
@@ -98,6 +106,67 @@ def test_alerts_follow_the_mixin_conventions() -> None:
         assert alert["labels"]["severity"] in ("warning", "critical")
         assert {"summary", "description", "runbook_url"} <= set(alert["annotations"])
         assert f"### {alert['alert']}\n" in runbook
+
+
+def test_runbook_urls_are_one_absolute_base_and_the_alerts_anchor() -> None:
+    base = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())["global"]["external_labels"]
+    assert re.fullmatch(r"https://[^\s#]+", base["runbook_base"])
+    for alert in alert_rules():
+        assert alert["annotations"]["runbook_url"] == RUNBOOK + alert["alert"].lower()
+
+
+def test_scheduler_down_does_not_depend_on_the_job_name() -> None:
+    down = next(a for a in alert_rules() if a["alert"] == "ConfschedDown")
+    assert "job=" not in down["expr"].replace(" ", "") and "confsched_build_info" in down["expr"]
+
+
+def test_room_alerts_carry_the_area_for_routing() -> None:
+    """Each alert about a room keeps an ``area`` label (from the series or the info join)."""
+    rooms = {"ConfschedRoomAtRisk", "ConfschedSessionNotReady", "ConfschedAgentSpoolDropping",
+             "ConfschedRoomOfflineBeforeSession"}  # fmt: skip
+    exprs = {a["alert"]: a["expr"] for a in alert_rules() if a["alert"] in rooms}
+    assert set(exprs) == rooms
+    area_series = ("confsched_endpoint_at_risk", "confsched_agent_spool_dropped_reports_total",
+                   "confsched_endpoint_state", "group_left (area)")  # fmt: skip
+    for name, expr in exprs.items():
+        assert any(s in expr for s in area_series), name
+        assert "by (" not in expr and "without" not in expr, name  # nothing aggregates it away
+
+
+needs_amtool = pytest.mark.skipif(
+    shutil.which("amtool") is None, reason="amtool (Debian prometheus-alertmanager) missing"
+)
+
+
+@needs_amtool
+def test_alertmanager_example_passes_amtool() -> None:
+    done = subprocess.run(
+        ["amtool", "check-config", str(ALERTMANAGER)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
+@needs_amtool
+@pytest.mark.parametrize(
+    ("labels", "receivers"),
+    [
+        (["alertname=ConfschedRoomAtRisk", "area=h-dai-tu"], "ops-webhook,it-h-dai-tu"),
+        (["alertname=ConfschedAgentSpoolDropping", "area=h-phu-binh"], "ops-webhook,it-h-phu-binh"),
+        (["alertname=ConfschedRoomAtRisk", "endpoint=tinh-uy"], "ops-webhook,province-it"),
+        (["alertname=ConfschedDown", "instance=scheduler:8080"], "ops-webhook,province-it"),
+    ],
+)
+def test_alertmanager_example_routes_by_area(labels: list[str], receivers: str) -> None:
+    """A commune's alert reaches its area's officer; a province room's, the provincial team;
+    every alert also the webhook."""
+    done = subprocess.run(
+        ["amtool", "config", "routes", "test", f"--config.file={ALERTMANAGER}", *labels],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == receivers
 
 
 def test_rules_name_only_exported_metrics(exported: set[str]) -> None:

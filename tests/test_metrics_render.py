@@ -278,6 +278,9 @@ def healths(endpoints: list[str]) -> st.SearchStrategy[dict[str, Entry]]:
         rtt_ms=number,
         jitter_ms=number,
         loss_ratio=number,
+        measurements=st.dictionaries(
+            st.just("spool_dropped"), st.floats(0, 1e12) | st.integers(0, 10**12)
+        ),
     )
     entry = st.builds(Entry, health, st.sampled_from([0.0, 5.0, 60.0]))
     return st.dictionaries(st.sampled_from(endpoints), entry)

@@ -14,16 +14,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
 from confsched.domain.booking import HORIZON
-from confsched.domain.model import Occurrence, Readiness, Session
+from confsched.domain.model import Fleet, Occurrence, Readiness, Session
+from confsched.metrics.families import area_label
 from confsched.metrics.sources import BookingSnapshot
 from confsched.services.booking_reads import bridge_usage, occurrences_with_sessions
+from confsched.services.health import HealthBoard
+from confsched.services.risk import DEFAULT_WITHIN, AtRisk, room_facts, upcoming_risks
 from confsched.store.booking import all_session_ids
-from confsched.store.health import load_readiness
+from confsched.store.health import list_keys, load_readiness
 from confsched.store.invites import delivery_counts
 from confsched.store.refusals import AREA as REFUSALS_AREA
 from confsched.store.refusals import refusal_counts
@@ -37,24 +41,68 @@ AREAS = frozenset({"sessions", "readiness", "inventory", "mail", REFUSALS_AREA})
 log = logging.getLogger(__name__)
 
 
-def booking_snapshot(db: sqlite_utils.Database, now: datetime) -> BookingSnapshot:
-    """Ports in use, sessions by state, who is booked next, readiness within the hour, and the
-    refusals counted so far."""
+@dataclass(frozen=True, slots=True)
+class RiskSource:
+    """What the forecast needs besides the store: the fleet and a still copy of the health
+    board (taken on the event loop, read on the store's thread)."""
+
+    fleet: Fleet
+    board: HealthBoard
+
+
+def booking_snapshot(
+    db: sqlite_utils.Database, now: datetime, risk: RiskSource | None = None
+) -> BookingSnapshot:
+    """Ports in use, sessions by state, who is booked next, readiness within the hour, the
+    refusals counted so far, and (given the board) the forecast for the next 24 hours."""
     pairs = occurrences_with_sessions(db, now, now + STATE_HORIZON)
     sessions: dict[str, Session] = {s.id: s for s, _ in pairs}
     live = [o for _, o in pairs]
     soon = [o for o in live if o.end > now and o.busy_from < now + NEXT_SESSION_HORIZON]
     upcoming = [o for o in live if _starting_soon(o, now)]
+    next_start, next_setup = _next_start(soon, sessions)
+    at_risk, by_area = _forecast(db, now, risk, next_start) if risk else ({}, {})
     return BookingSnapshot(
         taken_at=now.timestamp(),
         ports_in_use=dict(bridge_usage(db, now)),
         sessions=_session_states(db, live, now),
-        next_start=_next_start(soon, sessions),
+        next_start=next_start,
+        next_setup=next_setup,
         upcoming_sessions=len(upcoming),
         readiness=_readiness(db, upcoming, sessions),
+        at_risk=at_risk,
+        sessions_at_risk=by_area,
         refusals=refusal_counts(db),
         invites={k.value: v for k, v in delivery_counts(db).items()},
     )
+
+
+def _forecast(
+    db: sqlite_utils.Database, now: datetime, risk: RiskSource, booked: Iterable[str]
+) -> tuple[dict[str, bool], dict[str, int]]:
+    """Each room of an occurrence within 24 h: at risk or not; per area, the occurrences with
+    a room at risk. Only the booked rooms are aged (not the whole fleet)."""
+    fleet, board = risk.fleet, risk.board
+    healths = board.snapshot([e for e in booked if e in fleet.endpoints], now)
+    facts = room_facts(fleet, healths, list_keys(db), board.disconnects)
+    found = upcoming_risks(db, fleet, facts, now, DEFAULT_WITHIN)
+    at_risk: dict[str, bool] = {}
+    by_area: dict[str, int] = {}
+    for item in found:
+        risky = {r.endpoint for r in item.risk.rooms}
+        for endpoint in item.session.endpoints:
+            at_risk[endpoint] = at_risk.get(endpoint, False) or endpoint in risky
+        for area in _areas(fleet, item):
+            by_area[area] = by_area.get(area, 0) + 1
+    return at_risk, by_area
+
+
+def _areas(fleet: Fleet, item: AtRisk) -> set[str]:
+    return {
+        area_label(fleet.endpoints[r.endpoint])
+        for r in item.risk.rooms
+        if r.endpoint in fleet.endpoints
+    }
 
 
 def _starting_soon(o: Occurrence, now: datetime) -> bool:
@@ -82,14 +130,19 @@ def _session_states(
     return counts
 
 
-def _next_start(soon: Iterable[Occurrence], sessions: dict[str, Session]) -> dict[str, float]:
-    """Each booked endpoint's current or next occurrence start (occurrences come by start)."""
-    out: dict[str, float] = {}
+def _next_start(
+    soon: Iterable[Occurrence], sessions: dict[str, Session]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each booked endpoint's current or next occurrence: its start and its setup time."""
+    start: dict[str, float] = {}
+    setup: dict[str, float] = {}
     for o in sorted(soon, key=lambda o: o.start):
         session = sessions.get(o.session_id)
         for ep in session.endpoints if session else ():
-            out.setdefault(ep, o.start.timestamp())
-    return out
+            if ep not in start:
+                start[ep] = o.start.timestamp()
+                setup[ep] = o.busy_from.timestamp()
+    return start, setup
 
 
 def _readiness(

@@ -67,6 +67,22 @@ READINESS = (
     "confsched_endpoint_readiness",
     "1 for the endpoint's readiness for its session starting within the hour, else 0.",
 )
+SPOOL_DROPPED = (
+    "confsched_agent_spool_dropped_reports",
+    "Reports the endpoint's agent dropped from its full spool (since the agent started).",
+)
+NEXT_SETUP = (
+    "confsched_endpoint_next_session_setup_timestamp_seconds",
+    "Unix time the setup window (the self-test) of the endpoint's next session opens.",
+)
+AT_RISK = (
+    "confsched_endpoint_at_risk",
+    "1 if the endpoint would not be ready now for a session starting within 24 h, else 0.",
+)
+SESSIONS_AT_RISK = (
+    "confsched_sessions_at_risk",
+    "Sessions starting within 24 h (or running) with a room of this area that would not be ready.",
+)
 # Reasons the agent link counts (confsched_agent.wire, confsched.agentlink), exported from 0.
 REJECT_REASONS = (
     "bad_field",
@@ -172,11 +188,15 @@ def problem_codes(h: EndpointHealth) -> tuple[str, ...]:
 EndpointFamilies = tuple[
     InfoMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
     GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
+    CounterMetricFamily,
+]  # fmt: skip
+BookingFamilies = tuple[
+    GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily
 ]  # fmt: skip
 
 
 def new_endpoint_families() -> EndpointFamilies:
-    """The eight health families, empty (the renderer takes its headers from these)."""
+    """The nine health families, empty (the renderer takes its headers from these)."""
     return (
         InfoMetricFamily(INFO[0], INFO[1], labels=["endpoint"]),
         GaugeMetricFamily(*STATE, labels=["endpoint", "area", "agency", "state"]),
@@ -186,19 +206,29 @@ def new_endpoint_families() -> EndpointFamilies:
         GaugeMetricFamily(*RTT, labels=["endpoint"], unit="seconds"),
         GaugeMetricFamily(*JITTER, labels=["endpoint"], unit="seconds"),
         GaugeMetricFamily(*LOSS, labels=["endpoint"], unit="ratio"),
+        CounterMetricFamily(*SPOOL_DROPPED, labels=["endpoint", "area"]),
     )
 
 
-def new_booking_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+def new_booking_families() -> BookingFamilies:
+    """The four per-endpoint booking families, empty."""
     return (
         GaugeMetricFamily(*NEXT_SESSION, labels=["endpoint"], unit="seconds"),
+        GaugeMetricFamily(*NEXT_SETUP, labels=["endpoint"], unit="seconds"),
         GaugeMetricFamily(*READINESS, labels=["endpoint", "state"]),
+        GaugeMetricFamily(*AT_RISK, labels=["endpoint", "area"]),
     )
+
+
+def spool_dropped(h: EndpointHealth) -> float | None:
+    """What the agent's last report says it dropped (None: a codec, or an older agent)."""
+    value = h.measurements.get("spool_dropped")
+    return None if value is None else float(value)
 
 
 def endpoint_families(inp: ScrapeInput) -> list[Metric]:
     families = new_endpoint_families()
-    info, state, problem, check, last, rtt, jitter, loss = families
+    info, state, problem, check, last, rtt, jitter, loss, dropped = families
     now, interval = inp.now_dt, inp.interval
     for ep in inp.fleet.endpoints.values():
         h = current_health(ep.id, inp.health.get(ep.id), now, interval, inp.limits, inp.restart)
@@ -217,21 +247,30 @@ def endpoint_families(inp: ScrapeInput) -> list[Metric]:
             jitter.add_metric([ep.id], h.jitter_ms / 1000.0)
         if h.loss_ratio is not None:
             loss.add_metric([ep.id], float(h.loss_ratio))
+        lost = spool_dropped(h)
+        if lost is not None:
+            dropped.add_metric([ep.id, area_label(ep)], lost)
     return list(families)
 
 
 def booking_endpoint_families(inp: ScrapeInput) -> list[Metric]:
     families = new_booking_families()
-    nxt, ready = families
+    nxt, setup, ready, risk = families
     booking = inp.booking
-    for ep_id in inp.fleet.endpoints:
+    for ep_id, ep in inp.fleet.endpoints.items():
         start = booking.next_start.get(ep_id)
         if start is not None:
             nxt.add_metric([ep_id], float(start))
+        opens = booking.next_setup.get(ep_id)
+        if opens is not None:
+            setup.add_metric([ep_id], float(opens))
         status = booking.readiness.get(ep_id)
         if status is not None:
             for r in READINESS_STATES:
                 ready.add_metric([ep_id, r.value], _flag(status is r))
+        at_risk = booking.at_risk.get(ep_id)
+        if at_risk is not None:
+            risk.add_metric([ep_id, area_label(ep)], _flag(at_risk))
     return list(families)
 
 
@@ -277,13 +316,21 @@ def fleet_families(inp: ScrapeInput) -> list[Metric]:
     counts = _count(b.readiness.values())
     for r in READINESS_STATES:
         upcoming_eps.add_metric([r.value], float(counts.get(r, 0)))
+    at_risk = GaugeMetricFamily(*SESSIONS_AT_RISK, labels=["area"])
+    for area in fleet_areas(inp.fleet):
+        at_risk.add_metric([area], float(b.sessions_at_risk.get(area, 0)))
     snapshot = GaugeMetricFamily(
         "confsched_booking_snapshot_timestamp_seconds",
         "Unix time the booking figures above were read from the store.",
         value=b.taken_at,
         unit="seconds",
     )
-    return [capacity, in_use, sessions, upcoming, upcoming_eps, snapshot]
+    return [capacity, in_use, sessions, upcoming, upcoming_eps, at_risk, snapshot]
+
+
+def fleet_areas(fleet: Fleet) -> list[str]:
+    """Every area label of the fleet, sorted; "" (the province's own rooms) when it has any."""
+    return sorted({area_label(ep) for ep in fleet.endpoints.values()})
 
 
 def counter_families(inp: ScrapeInput) -> list[Metric]:

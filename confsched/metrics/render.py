@@ -34,9 +34,8 @@ from confsched.metrics import families as fam
 from confsched.metrics.sources import READINESS_STATES, BookingSnapshot, HealthEntry
 
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
-INFO, STATE, PROBLEM, CHECK, LAST, RTT, JITTER, LOSS = range(8)
-N_HEALTH = 8
-NEXT, READY = 0, 1
+INFO, STATE, PROBLEM, CHECK, LAST, RTT, JITTER, LOSS, DROPPED = range(9)
+N_HEALTH = 9
 BLOCK_BITS = 9
 BLOCK = 1 << BLOCK_BITS
 """Endpoints per joined block: small enough to join in well under a slice."""
@@ -88,9 +87,11 @@ class _Slot:
     """One endpoint's rendered fragments and the inputs they were rendered from."""
 
     __slots__ = (
+        "area_label",
         "checks",
         "codes",
         "deadline",
+        "dropped",
         "endpoint",
         "entry",
         "jitter",
@@ -105,6 +106,7 @@ class _Slot:
     def __init__(self, ep: Endpoint) -> None:
         self.endpoint = ep
         self.label = 'endpoint="' + escape(ep.id) + '"'
+        self.area_label = 'area="' + escape(fam.area_label(ep)) + '",' + self.label
         self.state_texts: dict[EndpointState, str] = {}
         self.forget()
 
@@ -119,6 +121,7 @@ class _Slot:
         self.rtt: float | bool | None = False
         self.jitter: float | bool | None = False
         self.loss: float | bool | None = False
+        self.dropped: float | bool | None = False
 
     def info_text(self) -> str:
         labels = {k: escape(v) for k, v in fam.info_labels(self.endpoint).items()}
@@ -164,7 +167,7 @@ class EndpointRenderer:
         pacer: Pacer,
         restart: judge.Restart | None = None,
     ) -> list[list[bytes]]:
-        """Sample lines of the eight health families: per family, one bytes per block of
+        """Sample lines of the nine health families: per family, one bytes per block of
         endpoints (a block re-joined only when one of its endpoints changed)."""
         self._layout(endpoints)
         dirty: list[set[int]] = [set() for _ in range(N_HEALTH)]
@@ -269,26 +272,42 @@ class EndpointRenderer:
                 v = None if value is None else value / scale
                 texts[family][i] = _network_line(_NAMES[family], label, v)
                 dirty[family].add(block)
+        dropped = fam.spool_dropped(cur)
+        if dropped != slot.dropped or slot.dropped is False:
+            slot.dropped = dropped
+            texts[DROPPED][i] = (
+                "" if dropped is None else f"{_DROPPED}{{{slot.area_label}}} {go_float(dropped)}\n"
+            )
+            dirty[DROPPED].add(block)
 
     async def render_booking(self, booking: BookingSnapshot, pacer: Pacer) -> list[list[bytes]]:
-        """Sample lines of the two booking families; redone only when the snapshot changed."""
+        """Sample lines of the four booking families; redone only when the snapshot changed."""
         if booking is self._booking:
             return self._booking_joined
         nxt: list[str] = []
+        setup: list[str] = []
         ready: list[str] = []
-        for n, ep in enumerate((self._endpoints or {}).values()):
-            start = booking.next_start.get(ep.id)
-            status = booking.readiness.get(ep.id)
-            if start is not None or status is not None:
-                label = 'endpoint="' + escape(ep.id) + '"'
-                if start is not None:
-                    nxt.append(f"{_NEXT}{{{label}}} {go_float(start)}\n")
-                if status is not None:
-                    ready.append(_readiness(label, status))
+        risk: list[str] = []
+        for n, slot in enumerate(self._slots):
+            if slot is None:
+                continue
+            ep_id, label = slot.endpoint.id, slot.label
+            start = booking.next_start.get(ep_id)
+            if start is not None:
+                nxt.append(f"{_NEXT}{{{label}}} {go_float(start)}\n")
+            opens = booking.next_setup.get(ep_id)
+            if opens is not None:
+                setup.append(f"{_SETUP}{{{label}}} {go_float(opens)}\n")
+            status = booking.readiness.get(ep_id)
+            if status is not None:
+                ready.append(_readiness(label, status))
+            at_risk = booking.at_risk.get(ep_id)
+            if at_risk is not None:
+                risk.append(f"{_AT_RISK}{{{slot.area_label}}} {'1.0' if at_risk else '0.0'}\n")
             if not n & 255:
                 await pacer.tick()
         self._booking = booking
-        self._booking_joined = [["".join(nxt).encode()], ["".join(ready).encode()]]
+        self._booking_joined = [[("".join(part)).encode()] for part in (nxt, setup, ready, risk)]
         return self._booking_joined
 
 
@@ -301,13 +320,16 @@ def _network_line(name: str, label: str, v: float | None) -> str:
     )
 
 
-_LAST, _RTT, _JITTER, _LOSS, _NEXT = (
+_LAST, _RTT, _JITTER, _LOSS, _NEXT, _SETUP, _AT_RISK = (
     fam.LAST_REPORT[0],
     fam.RTT[0],
     fam.JITTER[0],
     fam.LOSS[0],
     fam.NEXT_SESSION[0],
+    fam.NEXT_SETUP[0],
+    fam.AT_RISK[0],
 )
+_DROPPED = fam.SPOOL_DROPPED[0] + "_total"
 # (text index, slot attribute, EndpointHealth field, divisor to base units) per network family
 _NETWORK = (
     (RTT, "rtt", "rtt_ms", 1e3),

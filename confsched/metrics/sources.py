@@ -70,10 +70,18 @@ class BookingSnapshot:
     """state (one of SESSION_STATES) → number of sessions."""
     next_start: Mapping[str, float] = field(default_factory=dict)
     """endpoint id → Unix start time of the next occurrence it is booked for (horizon: a day)."""
+    next_setup: Mapping[str, float] = field(default_factory=dict)
+    """endpoint id → Unix time that occurrence's setup window (its self-test) opens."""
     upcoming_sessions: int = 0
     """Occurrences in their setup window or starting within the next hour."""
     readiness: Mapping[str, Readiness] = field(default_factory=dict)
     """endpoint id → its readiness for the occurrence it is booked for within the next hour."""
+    at_risk: Mapping[str, bool] = field(default_factory=dict)
+    """endpoint id → whether it would not be ready now, for every room of an occurrence starting
+    within 24 h (or running): the forecast of ``confsched sessions risk``."""
+    sessions_at_risk: Mapping[str, int] = field(default_factory=dict)
+    """area label ("" for the province's own rooms) → occurrences within 24 h with a room of
+    that area at risk."""
     refusals: Mapping[str, int] = field(default_factory=dict)
     """reason → bookings refused so far, as counted in the store by whichever process refused."""
     invites: Mapping[str, int] = field(default_factory=dict)

@@ -6,7 +6,9 @@ A scrape reads, with no I/O (the handler runs on the event loop):
   ``_total`` families;
 * the booking snapshot, refreshed in the background by a :class:`BookingRefresher` that this
   component runs (``start`` / ``stop``); it carries the booking refusals the store counted
-  (the CLI's in another process as well as the API's).
+  (the CLI's in another process as well as the API's) and the forecast of the sessions within
+  24 h (``confsched_endpoint_at_risk``, ``confsched_sessions_at_risk``), made from a still copy
+  of the board at each refresh.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from datetime import datetime
 
 from confsched import __version__
-from confsched.metrics.booking import BookingRefresher, booking_snapshot
+from confsched.metrics.booking import BookingRefresher, RiskSource, booking_snapshot
 from confsched.metrics.exporter import MetricsExporter
 from confsched.metrics.families import ScrapeInput
 from confsched.metrics.sources import BookingSnapshot, HealthCounters
@@ -49,7 +51,20 @@ class LiveMetrics:
                 await self._task
 
     async def _read_booking(self, now: datetime) -> BookingSnapshot:
-        return await self.ctx.store.read(booking_snapshot, now)
+        return await self.ctx.store.read(booking_snapshot, now, self._risk_source())
+
+    def _risk_source(self) -> RiskSource:
+        """The fleet and a still copy of the board (two dict copies on the event loop; the
+        aging and the forecast run on the store's thread, where the board must not move)."""
+        board = self.board
+        still = HealthBoard(
+            board.default_interval,
+            board.thresholds,
+            dict(board.latest),
+            restart=board.restart,
+            disconnects=dict(board.disconnects),
+        )
+        return RiskSource(self.ctx.fleet, still)
 
     def read(self) -> ScrapeInput:
         board = self.board

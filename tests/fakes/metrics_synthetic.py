@@ -72,6 +72,8 @@ def observation(endpoint: str, at: datetime, rnd: random.Random) -> judge.Observ
         "loss_ratio": loss,
         "cpu_ratio": rnd.random() / 2,
     }
+    if rnd.random() < 0.8:  # agents say what their spool dropped; codecs say nothing
+        measurements["spool_dropped"] = float(rnd.choice((0, 0, 0, 3, 1200)))
     return judge.Observation(endpoint, at, checks, {}, measurements)
 
 
@@ -130,13 +132,18 @@ def synthetic_booking(fleet: Fleet, now: datetime, rnd: random.Random) -> Bookin
     eps = list(fleet.endpoints)[:192]
     start = (now + timedelta(minutes=20)).timestamp()
     answers = (Readiness.READY, Readiness.READY, Readiness.NOT_READY, Readiness.PENDING)
+    at_risk = {e: rnd.random() < 0.1 for e in eps}
+    areas = {fleet.endpoints[e].area or "" for e, risky in at_risk.items() if risky}
     return BookingSnapshot(
         taken_at=now.timestamp(),
         ports_in_use={b: rnd.randint(0, b_.ports) for b, b_ in fleet.bridges.items()},
         sessions={"upcoming": 3, "setup": 1, "finished": 40, "cancelled": 2},
         next_start=dict.fromkeys(eps, start),
+        next_setup=dict.fromkeys(eps, start - 900),
         upcoming_sessions=1,
         readiness={e: rnd.choice(answers) for e in eps},
+        at_risk=at_risk,
+        sessions_at_risk=dict.fromkeys(areas, 1),
     )
 
 
