@@ -1,15 +1,15 @@
-"""Agent probes against fake /proc, /sys and /dev trees, and a real loopback socket."""
+"""Agent probes: Linux devices against fake /proc, /sys and /dev trees; host and client through
+real psutil on real processes; the network against a real loopback socket."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-import pytest
 from confsched_agent.probes import Findings, run_all
 from confsched_agent.probes.host import HostProbe
 from confsched_agent.probes.network import BridgeProbe
-from confsched_agent.probes.room import AudioProbe, CameraProbe, ClientProbe, DisplayProbe
+from confsched_agent.probes.room import AudioProbe, CameraProbe, DisplayProbe
 from confsched_agent.wire import Check
 
 
@@ -43,18 +43,14 @@ async def test_display_connected_or_not(tmp_path: Path) -> None:
     assert found.checks["display"].ok is True and found.measurements["displays"] == 1
 
 
-async def test_client_process_found_by_name(tmp_path: Path) -> None:
-    write(tmp_path / "4242/comm", "bash\n")
-    assert (await ClientProbe("vcclient", tmp_path).run()).checks["client"].ok is False
-    write(tmp_path / "4343/comm", "vcclient\n")
-    assert (await ClientProbe("vcclient", tmp_path).run()).checks["client"].ok is True
-
-
-async def test_host_reads_the_real_proc() -> None:
-    found = await HostProbe().run()
+async def test_host_measures_through_psutil_on_the_spool_disk(tmp_path: Path) -> None:
+    probe = HostProbe(tmp_path / "spool" / "not-made-yet")
+    await asyncio.sleep(0.05)
+    found = await probe.run()
     m = found.measurements
-    assert 0 <= m["cpu_ratio"] <= 1 and 0 <= m["memory_used_ratio"] <= 1
-    assert m["uptime_s"] > 0 and m["disk_free_bytes"] > 0
+    assert found.checks["host"] == Check(True)
+    assert 0 <= m["cpu_ratio"] <= 1 and 0 < m["memory_used_ratio"] < 1
+    assert m["uptime_s"] > 0 and m["disk_free_bytes"] > 0 and 0 < m["disk_free_ratio"] <= 1
 
 
 async def test_bridge_probe_measures_rtt_to_a_listening_port() -> None:
@@ -103,14 +99,3 @@ async def test_a_failing_or_hanging_probe_is_reported_not_fatal() -> None:
     assert found.checks["camera"] == Check(None, "PermissionError: /dev/video0: denied")
     assert found.checks["display"] == Check(None, "probe timed out")
     assert found.checks["client"].ok is True and found.measurements["cpu_ratio"] == 0.1
-
-
-@pytest.mark.parametrize("missing", ["stat", "meminfo"])
-async def test_host_probe_on_a_broken_proc_fails_alone(tmp_path: Path, missing: str) -> None:
-    write(tmp_path / "stat", "cpu 1 2 3 4 5 6 7 8\n")
-    write(tmp_path / "meminfo", "MemTotal: 100 kB\nMemAvailable: 50 kB\n")
-    write(tmp_path / "uptime", "12.5 3.0\n")
-    (tmp_path / missing).unlink()
-    found = await run_all([HostProbe(tmp_path), Fine()])
-    assert found.checks["host"].ok is None and "FileNotFoundError" in found.checks["host"].detail
-    assert found.checks["client"].ok is True

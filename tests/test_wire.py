@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from confsched_agent import wire
-from confsched_agent.wire import Ack, Check, Command, LineSplitter, Reject, Report, WireError
+from confsched_agent.wire import Ack, Call, Check, Command, LineSplitter, Reject, Report, WireError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,6 +36,12 @@ def test_report_round_trips_as_one_line() -> None:
 def test_vietnamese_detail_survives_the_wire() -> None:
     msg = report(checks={"client": Check(False, "Phần mềm hội nghị chưa chạy")})
     assert wire.decode(wire.encode(msg)).checks["client"].detail == "Phần mềm hội nghị chưa chạy"
+
+
+def test_the_call_is_optional_and_round_trips() -> None:
+    assert b'"call"' not in wire.encode(report())  # an agent that cannot tell says nothing
+    for call in (Call(True, "sip:mcu-tinh@vc.thainguyen.gov.vn"), Call(False)):
+        assert wire.decode(wire.encode(report(call=call))).call == call
 
 
 @pytest.mark.parametrize(
@@ -95,6 +101,9 @@ def _raw_report(**fields: object) -> bytes:
         {"checks": {"camera": {"ok": False, "detail": "x" * 201}}},
         {"interval": 0.1},
         {"endpoint": "../../etc"},
+        {"call": {"active": "yes"}},
+        {"call": {"active": True, "remote": "x" * 201}},
+        {"call": []},
     ],
 )
 def test_report_field_values_are_bounded(fields: dict[str, object]) -> None:

@@ -67,6 +67,7 @@ class Agent:
             measurements=measurements,
             interval=self.interval,
             endpoint=self.endpoint,
+            call=found.call,
         )
         try:
             line = encode(report)

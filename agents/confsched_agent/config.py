@@ -34,7 +34,7 @@ class AgentConfig:
     bridge: str = ""
     """HOST:PORT of the bridge (MCU) to measure RTT, jitter and loss to; empty: no network probe."""
     client_process: str = ""
-    """Process name of the conferencing client to look for in /proc; empty: no such check."""
+    """Process name of the conferencing client (``vcclient``, ``Zoom.exe``); empty: no check."""
     probes: tuple[str, ...] = ("host", "camera", "audio", "display", "client", "bridge")
     """Which probes run (a gateway next to a hardware codec has no camera of its own)."""
 

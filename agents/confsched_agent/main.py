@@ -4,7 +4,7 @@
     confsched-agent --endpoint tn-pc-01 --scheduler 10.0.0.1:8022 --key tn-pc-01.key \\
         --host-key 'ssh-ed25519 AAAA…' --spool /var/lib/confsched-agent
 
-Imports only the standard library, asyncssh and confsched_agent.wire.
+Imports only the standard library, asyncssh, psutil (through the probes) and its own package.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncssh
@@ -64,8 +65,7 @@ async def run(config: AgentConfig) -> int:
     agent.on_report = link.wake
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    on_signals(loop, stop.set)
     tasks = [
         asyncio.create_task(agent.run(), name="reports"),
         asyncio.create_task(link.run(), name="link"),
@@ -84,6 +84,18 @@ async def run(config: AgentConfig) -> int:
     link.stop()
     await asyncio.gather(*tasks, stopping, return_exceptions=True)
     return code
+
+
+def on_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """SIGTERM or SIGINT stops the agent. Windows' event loop has no signal handlers; there a
+    service manager (NSSM) stops a console program with Ctrl+C (SIGINT, or SIGBREAK)."""
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, callback)
+    except NotImplementedError:
+        for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: loop.call_soon_threadsafe(callback))
 
 
 def main(argv: list[str] | None = None) -> int:

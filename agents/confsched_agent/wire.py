@@ -8,7 +8,9 @@ and ``"type"``:
       hello     {instance}     first line of every connection: which life of the agent's spool
                                this is (a reinstalled agent, or a wiped spool, is a new life whose
                                seq numbering starts again)
-      report    {seq, time, interval?, endpoint?, checks: {name: {ok, detail?}}, measurements}
+      report    {seq, time, interval?, endpoint?, checks: {name: {ok, detail?}}, measurements,
+                 call?: {active, remote?}}   call absent: the agent cannot tell (added in
+                 version 1 as an optional field, so an older scheduler ignores it)
       selftest  {id, time, checks, measurements}          answer to a ``selftest`` command
     scheduler → agent
       ack       {seq}      every report up to and including ``seq`` is durably stored
@@ -35,6 +37,7 @@ __all__ = [
     "MAX_MEASUREMENTS",
     "VERSION",
     "Ack",
+    "Call",
     "Check",
     "Command",
     "Hello",
@@ -85,6 +88,15 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class Call:
+    """Whether the endpoint is in a call, and with whom (the bridge's address or URI) when the
+    source can tell; the ground for a live roll call."""
+
+    active: bool
+    remote: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     seq: int
     time: datetime
@@ -92,6 +104,7 @@ class Report:
     measurements: Mapping[str, float] = field(default_factory=dict)
     interval: float | None = None
     endpoint: str | None = None
+    call: Call | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +174,11 @@ def _to_obj(msg: Message) -> dict[str, object]:
             obj["endpoint"] = msg.endpoint
         obj["checks"] = _checks_obj(msg.checks)
         obj["measurements"] = dict(msg.measurements)
+        if msg.call is not None:
+            call: dict[str, object] = {"active": msg.call.active}
+            if msg.call.remote:
+                call["remote"] = msg.call.remote[:MAX_DETAIL]
+            obj["call"] = call
         return obj
     if isinstance(msg, SelftestResult):
         return {
@@ -320,6 +338,18 @@ def _interval(obj: JsonObject, seq: int | None) -> float | None:
     return float(value)
 
 
+def _call(obj: JsonObject, seq: int | None) -> Call | None:
+    raw = obj.get("call")
+    if raw is None:
+        return None
+    if type(raw) is not dict or type(raw.get("active")) is not bool:
+        raise WireError("bad_field", "call must be an object with active true/false", seq)
+    remote = raw.get("remote", "")
+    if not isinstance(remote, str) or len(remote) > MAX_DETAIL:
+        raise WireError("bad_field", f"call remote must be text of at most {MAX_DETAIL}", seq)
+    return Call(raw["active"], remote)
+
+
 def _report(obj: JsonObject) -> Report:
     seq = _int(obj, "seq")
     endpoint = obj.get("endpoint")
@@ -332,6 +362,7 @@ def _report(obj: JsonObject) -> Report:
         measurements=_measurements(obj, seq),
         interval=_interval(obj, seq),
         endpoint=endpoint,
+        call=_call(obj, seq),
     )
 
 

@@ -13,15 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from confsched_agent.wire import Check
+from confsched_agent.wire import Call, Check
 
 
 @dataclass(slots=True)
 class Findings:
-    """What one probe found: named checks and numeric measurements."""
+    """What one probe found: named checks, numeric measurements and, from the one probe that
+    can tell (the conferencing client's), whether the room is in a call."""
 
     checks: dict[str, Check] = field(default_factory=dict)
     measurements: dict[str, float] = field(default_factory=dict)
+    call: Call | None = None
 
 
 class Probe(Protocol):
@@ -40,6 +42,7 @@ async def run_all(probes: Sequence[Probe], timeout: float = 5.0) -> Findings:
         if isinstance(result, Findings):
             merged.checks.update(result.checks)
             merged.measurements.update(result.measurements)
+            merged.call = result.call or merged.call
         elif isinstance(result, asyncio.CancelledError):
             raise result
         else:

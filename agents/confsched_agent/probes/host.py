@@ -1,57 +1,46 @@
-"""The host itself: CPU, memory, disk and uptime, read from /proc and statvfs."""
+"""The host itself: CPU, memory, the spool's disk and uptime, through psutil.
+
+psutil gives one code path for Linux and Windows (no /proc on a Windows room PC). The disk
+measured is the spool's: that is the disk whose filling stops the agent keeping reports while
+the link is down, and on Windows it need not be C:.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
+import time
 from pathlib import Path
+
+import psutil
 
 from confsched_agent.probes import Findings
 from confsched_agent.wire import Check
 
 
 class HostProbe:
-    """CPU busy ratio since the previous run, memory used, disk free, uptime."""
+    """CPU busy ratio since the previous run, memory used, the spool disk's free space, uptime."""
 
     name = "host"
 
-    def __init__(self, proc: Path = Path("/proc"), disk: Path = Path("/")) -> None:
-        self._proc = proc
+    def __init__(self, disk: Path = Path(".")) -> None:
         self._disk = disk
-        self._last_cpu: tuple[int, int] | None = None
+        psutil.cpu_percent(interval=None)  # primes the counter: the first run compares to now
 
     async def run(self) -> Findings:
-        if self._last_cpu is None:
-            self._last_cpu = self._cpu_times()
-            await asyncio.sleep(0.1)
-        busy, total = self._cpu_times()
-        d_busy, d_total = busy - self._last_cpu[0], total - self._last_cpu[1]
-        self._last_cpu = (busy, total)
+        disk = _existing(self._disk)
+        usage = psutil.disk_usage(str(disk))
         m = {
-            "cpu_ratio": round(d_busy / d_total, 3) if d_total > 0 else 0.0,
-            "memory_used_ratio": round(self._memory_used(), 3),
-            "uptime_s": float(int(self._uptime())),
+            "cpu_ratio": round(min(psutil.cpu_percent(interval=None) / 100, 1.0), 3),
+            "memory_used_ratio": round(psutil.virtual_memory().percent / 100, 3),
+            "uptime_s": float(max(0, int(time.time() - psutil.boot_time()))),
+            "disk_free_ratio": round(usage.free / usage.total, 3) if usage.total else 0.0,
+            "disk_free_bytes": float(usage.free),
         }
-        stat = os.statvfs(self._disk)
-        m["disk_free_ratio"] = round(stat.f_bavail / stat.f_blocks, 3) if stat.f_blocks else 0.0
-        m["disk_free_bytes"] = float(stat.f_bavail * stat.f_frsize)
         return Findings({"host": Check(True)}, m)
 
-    def _cpu_times(self) -> tuple[int, int]:
-        first = (self._proc / "stat").read_text().split("\n", 1)[0].split()
-        values = [int(v) for v in first[1:]]
-        idle = values[3] + (values[4] if len(values) > 4 else 0)
-        total = sum(values[:8])
-        return total - idle, total
 
-    def _memory_used(self) -> float:
-        info: dict[str, int] = {}
-        for line in (self._proc / "meminfo").read_text().splitlines():
-            key, _, rest = line.partition(":")
-            info[key] = int(rest.split()[0])
-        total = info["MemTotal"]
-        available = info.get("MemAvailable", info.get("MemFree", 0))
-        return 1 - available / total if total else 0.0
-
-    def _uptime(self) -> float:
-        return float((self._proc / "uptime").read_text().split()[0])
+def _existing(path: Path) -> Path:
+    """The nearest folder that exists (the spool may not be made yet on the first run)."""
+    path = path.absolute()
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path

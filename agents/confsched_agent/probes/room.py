@@ -1,4 +1,7 @@
-"""The room's devices: cameras, audio, displays, and the conferencing client's process."""
+"""The room's devices on Linux: cameras, audio and displays, read from /dev, /proc and /sys.
+
+Windows has its own probe (``probes.windows``); the client's process is ``probes.client``.
+"""
 
 from __future__ import annotations
 
@@ -60,24 +63,3 @@ class DisplayProbe:
         else:
             check = Check(False, "no display outputs")
         return Findings({"display": check}, {"displays": float(connected)})
-
-
-class ClientProbe:
-    """The conferencing client's process, found by name in /proc/*/comm."""
-
-    name = "client"
-
-    def __init__(self, process: str, proc: Path = Path("/proc")) -> None:
-        self._process = process[:15]  # comm is truncated to 15 characters by the kernel
-        self._proc = proc
-
-    async def run(self) -> Findings:
-        running = 0
-        for comm in self._proc.glob("[0-9]*/comm"):
-            try:
-                if comm.read_text().strip() == self._process:
-                    running += 1
-            except OSError:
-                continue  # the process ended while we looked
-        check = Check(True) if running else Check(False, f"{self._process} is not running")
-        return Findings({"client": check}, {"client_processes": float(running)})
