@@ -5,7 +5,9 @@
     ├── NotFound                     an id names nothing (endpoint, group, session, agency, …)
     ├── FleetInvalid                 the fleet file was refused; carries every problem
     ├── BookingRefused               the booking engine said no; carries every conflict
-    └── Unauthorized                 a token or key was missing or wrong
+    ├── Unauthorized                 a token or key was missing or wrong
+    └── StoreUnavailable             the store cannot write now (disk full, busy); nothing was
+                                     written, the same request may succeed later
 
 Only the CLI and the HTTP layer turn these into exit codes, messages and status codes.
 """
@@ -68,3 +70,22 @@ class BookingRefused(ConfschedError):
     def __init__(self, message: str, conflicts: Sequence[object] = ()) -> None:
         super().__init__(message)
         self.conflicts = tuple(conflicts)
+
+
+_STORE_MESSAGES = {
+    "disk_full": "the store cannot write: the disk is full",
+    "busy": "the store is busy (another process holds its write lock); try again",
+    "io_error": "the store cannot write: an I/O error",
+    "read_only": "the store cannot write: its file or directory is read-only",
+}
+
+
+class StoreUnavailable(ConfschedError):
+    """The store could not take a write for a reason outside the request: the disk is full, the
+    write lock stayed held past the busy timeout, an I/O error. ``reason`` is a short bounded code
+    (``disk_full``, ``busy``, ``io_error``, ``read_only``): it becomes a metrics label."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        message = _STORE_MESSAGES.get(reason, f"the store cannot write ({reason})")
+        super().__init__(f"{message} ({detail})" if detail else message)
+        self.reason = reason

@@ -133,6 +133,13 @@ class AgentSession(asyncssh.SSHServerSession):
             self._paused = False
             self._chan.resume_reading()
 
+    def refused(self, seq: int, reason: str, detail: str) -> None:
+        """The store refused one of our reports for good: the agent drops it from its spool
+        (the ack that follows covers the rest of the batch, not this one)."""
+        if self.closed or self._chan is None:
+            return
+        self._chan.write(wire.encode(wire.Reject(reason, detail[: wire.MAX_DETAIL], seq)))
+
     def _take_selftest(self, result: wire.SelftestResult) -> None:
         future = self.selftests.pop(result.id, None)
         if future is not None and not future.done():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sqlite3
 import sys
 
 import click
@@ -11,6 +12,7 @@ import click
 from confsched import __version__
 from confsched.cli.common import data_option
 from confsched.errors import BookingRefused, ConfschedError
+from confsched.store.faults import unavailable
 
 # command name -> "module:attribute"; each owner registers its command here.
 COMMANDS = {
@@ -102,6 +104,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_CONFLICT)
     except ConfschedError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except sqlite3.OperationalError as exc:
+        fault = unavailable(exc)  # a write outside a transaction of ours met a full disk, a lock
+        if fault is None:
+            raise
+        click.echo(f"error: {fault}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -50,6 +50,9 @@ class _NoAck:
     def acked(self, seq: int, count: int) -> None:
         return None
 
+    def refused(self, seq: int, reason: str, detail: str) -> None:
+        log.warning("a codec poll was refused by the store: %s", detail)
+
 
 @dataclass
 class CodecPoller:

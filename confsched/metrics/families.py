@@ -36,7 +36,9 @@ from confsched.metrics.sources import (
     BookingSnapshot,
     HealthCounters,
     HealthEntry,
+    StoreStatus,
 )
+from confsched.store.faults import FAULT_REASONS
 
 STATES: tuple[EndpointState, ...] = tuple(EndpointState)
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -92,6 +94,7 @@ REJECT_REASONS = (
     "not_json",
     "too_long",
     "unexpected",
+    "unstorable",
     "wrong_endpoint",
 )
 LOGIN_REFUSALS = (
@@ -103,6 +106,7 @@ LOGIN_REFUSALS = (
     "wrong_key",
 )
 BOOKING_REFUSALS = REFUSAL_REASONS
+STORE_FAULTS = tuple(sorted(FAULT_REASONS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,7 @@ class ScrapeInput:
     limits: judge.Thresholds = field(default_factory=judge.Thresholds)
     restart: judge.Restart | None = None
     """The scheduler's start (no offline for the silence of its own outage)."""
+    store: StoreStatus = field(default_factory=StoreStatus)
 
     @property
     def now_dt(self) -> datetime:
@@ -358,7 +363,38 @@ def counter_families(inp: ScrapeInput) -> list[Metric]:
         inp.refusals,
         BOOKING_REFUSALS,
     )
-    return [accepted, rejected, logins, refusals, *invite_families(inp.booking)]
+    return [
+        accepted,
+        rejected,
+        logins,
+        refusals,
+        *invite_families(inp.booking),
+        *store_families(inp.store),
+    ]
+
+
+def store_families(st: StoreStatus) -> list[Metric]:
+    """Whether the store takes writes (one series per fault reason, 1 for the current one)."""
+    fault = GaugeMetricFamily(
+        "confsched_store_fault",
+        "1 while the store cannot write for this reason (reports wait unacknowledged).",
+        labels=["reason"],
+    )
+    for reason in STORE_FAULTS:
+        fault.add_metric([reason], _flag(st.fault == reason))
+    since = GaugeMetricFamily(
+        "confsched_store_fault_since_timestamp_seconds",
+        "Unix time the current store fault began; 0 while the store writes.",
+        value=st.fault_since,
+        unit="seconds",
+    )
+    failures = _by_reason(
+        "confsched_store_write_failures",
+        "Store writes that failed for a fault (not their content), by reason.",
+        st.write_failures,
+        STORE_FAULTS,
+    )
+    return [fault, since, failures]
 
 
 def invite_families(b: BookingSnapshot) -> list[Metric]:

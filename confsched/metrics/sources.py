@@ -60,6 +60,17 @@ class HealthEntry(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """The store's fault as the writer last met it (``fault`` empty: it writes), and the
+    writes it could not take since the scheduler started, by reason."""
+
+    fault: str = ""
+    fault_since: float = 0.0
+    """Unix time the fault began (0 without one)."""
+    write_failures: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class BookingSnapshot:
     """Booking-derived state at ``taken_at`` (Unix seconds), refreshed in the background."""
 

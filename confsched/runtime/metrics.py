@@ -22,7 +22,7 @@ from confsched import __version__
 from confsched.metrics.booking import BookingRefresher, RiskSource, booking_snapshot
 from confsched.metrics.exporter import MetricsExporter
 from confsched.metrics.families import ScrapeInput
-from confsched.metrics.sources import BookingSnapshot, HealthCounters
+from confsched.metrics.sources import BookingSnapshot, HealthCounters, StoreStatus
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
 
@@ -83,4 +83,14 @@ class LiveMetrics:
             default_interval=board.default_interval,
             limits=board.thresholds,
             restart=board.restart,
+            store=self._store_status(),
+        )
+
+    def _store_status(self) -> StoreStatus:
+        faults = self.ctx.store.faults
+        fault = faults.fault
+        return StoreStatus(
+            fault=fault.reason if fault else "",
+            fault_since=fault.since if fault else 0.0,
+            write_failures=dict(faults.failures),
         )

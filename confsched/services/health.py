@@ -5,14 +5,22 @@ readiness) without touching SQLite: the latest stored state per endpoint, plus t
 metrics export. The :class:`HealthService` owns the write path: reports queue up while the
 previous batch is being written (group commit), so one transaction carries as many reports as
 arrived meanwhile — one report alone when the fleet is quiet, thousands during a reconnect storm.
-A report becomes visible on the board, and is acknowledged to its agent, only after its batch
-committed.
+A report is acknowledged to its agent only after its batch committed.
+
+When the store cannot write (a full disk, an I/O error, a lock held too long) the writer keeps
+the batch, tries again every second with a small slice of it (a disk with a megabyte free takes
+that, where a 5,000-report transaction would not), logs one line a minute, and acknowledges
+nothing meanwhile: the agents keep their reports spooled, their windows fill and they wait.
+The board still shows the reports as they arrive, so connected rooms do not turn offline
+because the disk is full. A batch the store refuses for its content is split until the
+report at fault is found: that one is refused to its agent and counted (``unstorable``), the
+rest are stored; nothing is retried forever.
 
 Counters on the board (read by the metrics collector):
   ``reports_accepted``           reports stored
   ``reports_duplicate``          resent reports already stored (acknowledged, not stored twice)
   ``reports_rejected[reason]``   lines refused: not_json, bad_version, bad_type, bad_field,
-                                 too_long, wrong_endpoint, unexpected
+                                 too_long, wrong_endpoint, unexpected, unstorable
   ``logins_accepted``            SSH logins accepted
   ``logins_refused[reason]``     SSH logins refused: unknown_endpoint, not_enrolled, revoked,
                                  wrong_key, too_many_connections, too_many_from_address
@@ -35,7 +43,8 @@ import sqlite_utils
 
 from confsched.domain import health as rules
 from confsched.domain.model import EndpointHealth, EndpointState
-from confsched.errors import NotFound
+from confsched.errors import NotFound, StoreUnavailable
+from confsched.store.faults import CONTENT_ERRORS
 from confsched.store.health import (
     HistoryTrimmer,
     StoredHealth,
@@ -48,13 +57,21 @@ from confsched.store.inventory import load_fleet
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 5000
+PROBE_BATCH = 50
+"""Reports tried at once while the store is faulted: small enough for a nearly full disk."""
+RETRY_SECONDS = 1.0
+LOG_EVERY_SECONDS = 60.0
+"""While the store stays faulted, the writer says so once a minute, not at every retry."""
 
 
 class AckSink(Protocol):
     """Whoever sent a report: told, once per batch, the highest seq now durably stored and how
-    many of its reports that acknowledgement covers."""
+    many of its reports that acknowledgement covers; told first of any report the store refused
+    for good (it will never be acknowledged)."""
 
     def acked(self, seq: int, count: int) -> None: ...
+
+    def refused(self, seq: int, reason: str, detail: str) -> None: ...
 
 
 @dataclass
@@ -133,6 +150,11 @@ class HealthService:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.pending_high_water = 0
+        self.faulted_since: float | None = None
+        """Monotonic time the current store fault began (None: the store writes)."""
+        self._logged_at = 0.0
+        self._slice = MAX_BATCH
+        """Reports tried per transaction now (smaller after a fault, see ``_store``)."""
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._writer(), name="health-writer")
@@ -164,6 +186,8 @@ class HealthService:
         else:
             self._accepted[item.health.endpoint] = item
             self._queue.append(_Pending(item, sink, item.seq))
+            if self.faulted_since is not None:
+                self._show([item])
         self._wakeup.set()
 
     async def _writer(self) -> None:
@@ -177,24 +201,85 @@ class HealthService:
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         items = [p.item for p in batch if p.item is not None]
-        while True:
-            try:
-                if items:
-                    await self._write(save_health, items, self._trimmer)  # type: ignore[misc]
-                break
-            except Exception:  # the store is unwell: keep the reports, retry, never ack
-                log.exception("storing %d reports failed; retrying", len(items))
-                await asyncio.sleep(1.0)
+        refused = await self._store(items)
         self.batches += 1
-        self._publish(items)
+        self._publish([item for item in items if id(item) not in refused])
         highest: dict[int, tuple[AckSink, int, int]] = {}
         for pending in batch:
+            if pending.item is not None and id(pending.item) in refused:
+                pending.sink.refused(pending.seq, "unstorable", refused[id(pending.item)])
             key = id(pending.sink)
             _, seq, count = highest.get(key, (pending.sink, 0, 0))
             highest[key] = (pending.sink, max(seq, pending.seq), count + 1)
         for sink, seq, count in highest.values():
             sink.acked(seq, count)
         self.board.reports_duplicate += len(batch) - len(items)
+        if refused:
+            self.board.reports_rejected["unstorable"] += len(refused)
+
+    async def _store(self, items: list[StoredHealth]) -> dict[int, str]:
+        """Store ``items``, waiting out store faults; returns id → why for those refused.
+
+        Slices go in order: whole while the store is well, :data:`PROBE_BATCH` after a fault
+        and doubling with each success (a nearly full disk takes small transactions first),
+        halves around a report the store refuses for its content.
+        """
+        refused: dict[int, str] = {}
+        pos = 0
+        while pos < len(items):
+            chunk = items[pos : pos + self._slice]
+            try:
+                await self._write(save_health, chunk, self._trimmer)  # type: ignore[misc]
+            except StoreUnavailable as exc:
+                self._faulted(exc, items[pos:])
+                self._slice = PROBE_BATCH
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            except CONTENT_ERRORS as exc:
+                if len(chunk) > 1:
+                    self._slice = (len(chunk) + 1) // 2
+                    continue
+                refused[id(chunk[0])] = f"the store refused this report: {exc}"[:200]
+                log.warning(
+                    "%s: report seq %d refused by the store: %s",
+                    chunk[0].health.endpoint,
+                    chunk[0].seq,
+                    exc,
+                )
+            else:
+                self._recovered()
+            pos += len(chunk)
+            self._slice = min(MAX_BATCH, self._slice * 2)
+        return refused
+
+    def _faulted(self, exc: StoreUnavailable, waiting: list[StoredHealth]) -> None:
+        now = time.monotonic()
+        if self.faulted_since is None:
+            self.faulted_since = now
+            self._show(waiting)
+        if now - self._logged_at >= LOG_EVERY_SECONDS:
+            self._logged_at = now
+            log.warning(
+                "%s; %d reports wait unacknowledged (the agents keep theirs), retrying every %g s",
+                exc,
+                len(waiting) + len(self._queue),
+                RETRY_SECONDS,
+            )
+
+    def _recovered(self) -> None:
+        if self.faulted_since is not None:
+            log.warning(
+                "the store writes again after %.1f s", time.monotonic() - self.faulted_since
+            )
+            self.faulted_since = None
+            self._logged_at = 0.0
+
+    def _show(self, items: list[StoredHealth]) -> None:
+        """Put reports on the board before they are stored (the store is faulted): the rooms'
+        state stays current, acknowledgement still waits for the commit."""
+        for item in items:
+            self.board.latest[item.health.endpoint] = item
+        self.board.version += 1
 
     def _publish(self, items: list[StoredHealth]) -> None:
         latest = self.board.latest

@@ -10,9 +10,14 @@ from pathlib import Path
 
 import sqlite_utils
 
+from confsched.store.faults import unavailable
 from confsched.store.migrations import MIGRATIONS
 
 DB_NAME = "confsched.db"
+BUSY_TIMEOUT_MS = 5000
+"""How long a write waits for another process's write lock before it answers "the store is
+busy": long enough for any booking or report batch (milliseconds each), short enough that a
+person at the CLI or the API gets an answer."""
 
 
 def open_db(data_dir: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
@@ -22,12 +27,14 @@ def open_db(data_dir: str | Path, *, migrate: bool = True) -> sqlite_utils.Datab
     """
     directory = Path(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(directory / DB_NAME, timeout=10.0, isolation_level=None)
+    conn = sqlite3.connect(
+        directory / DB_NAME, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+    )
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=10000")
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if migrate:
         MIGRATIONS.apply(db)
     return db
@@ -54,16 +61,25 @@ def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """A write transaction that takes the lock at BEGIN: check-then-insert cannot interleave.
 
     Two processes booking at once serialise here; the loser waits (busy_timeout), then sees the
-    winner's rows when it checks.
+    winner's rows when it checks. A full disk, a lock held past the busy timeout or an I/O error
+    becomes :class:`~confsched.errors.StoreUnavailable` (nothing was written).
     """
-    db.execute("BEGIN IMMEDIATE")
     try:
-        yield db
-    except BaseException:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
         if db.conn.in_transaction:
             db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+        fault = unavailable(exc)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 def bump_revision(db: sqlite_utils.Database, area: str) -> None:

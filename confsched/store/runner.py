@@ -3,12 +3,17 @@
 Every write goes through the single writer (SQLite allows one at a time anyway, and a queue in
 front of it is cheaper than lock contention); reads use their own connection so that a long
 write never delays the API (WAL lets them run side by side).
+
+The runner also keeps the store's :class:`~confsched.store.faults.FaultState` from the outcome of
+every write, so that ``/healthz`` and the metrics can tell a full disk without touching SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -17,7 +22,9 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from confsched.errors import StoreUnavailable
 from confsched.store.db import open_db
+from confsched.store.faults import FaultState, unavailable
 
 T = TypeVar("T")
 
@@ -29,6 +36,7 @@ class StoreRunner:
         self._local = threading.local()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="store-reader")
+        self.faults = FaultState()
 
     def _db(self) -> sqlite_utils.Database:
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
@@ -40,10 +48,34 @@ class StoreRunner:
     def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         return fn(self._db(), *args)
 
+    def _write_call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[T, bool]:
+        """``fn``'s result, and whether it changed rows: a write that changed nothing (a pass
+        with nothing to do) proves nothing about a full disk. A write outside
+        :func:`~confsched.store.db.immediate` meets faults too."""
+        db = self._db()
+        before = db.conn.total_changes
+        try:
+            return fn(db, *args), db.conn.total_changes != before
+        except sqlite3.OperationalError as exc:
+            fault = unavailable(exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(db, *args)`` on the writer thread."""
+        """Run ``fn(db, *args)`` on the writer thread; a store fault raises
+        :class:`~confsched.errors.StoreUnavailable` and is recorded in ``faults``."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, partial(self._call, fn, args))
+        try:
+            result, wrote = await loop.run_in_executor(
+                self._writer, partial(self._write_call, fn, args)
+            )
+        except StoreUnavailable as exc:
+            self.faults.failed(exc.reason, time.time())
+            raise
+        if wrote:
+            self.faults.succeeded()
+        return result
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(db, *args)`` on the reader thread."""

@@ -11,11 +11,18 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from confsched.calendar.service import FeedService
-from confsched.errors import BookingRefused, ConfschedError, NotFound, Unauthorized
+from confsched.errors import (
+    BookingRefused,
+    ConfschedError,
+    NotFound,
+    StoreUnavailable,
+    Unauthorized,
+)
 from confsched.metrics.exporter import MetricsExporter
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
@@ -50,6 +57,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(404, str(exc))
     except Unauthorized as exc:
         return error_response(401, str(exc))
+    except StoreUnavailable as exc:
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        return error_response(503, str(exc), reason=exc.reason, headers={"Retry-After": "5"})
     except ConfschedError as exc:
         return error_response(400, str(exc))
 
@@ -66,7 +76,14 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    """200 while the store takes writes; 503 naming the fault (a full disk) while it cannot, so
+    a load balancer or a probe sees what the agents see: reports no longer acknowledged."""
+    fault = request.app[CTX].store.faults.fault
+    if fault is None:
+        return json_response({"status": "ok"})
+    since = datetime.fromtimestamp(fault.since, UTC).isoformat(timespec="seconds")
+    body = {"status": "store_fault", "reason": fault.reason, "since": since}
+    return json_response(body, status=503)
 
 
 def make_app(ctx: ServerContext, parts: WebParts) -> web.Application:

@@ -16,14 +16,21 @@ from confsched.server import ServerContext
 CTX = web.AppKey("ctx", ServerContext)
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response(
-        data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str)
+        data,
+        status=status,
+        headers=headers,
+        dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str),
     )
 
 
-def error_response(status: int, message: str, **extra: Any) -> web.Response:
-    return json_response({"error": message, **extra}, status=status)
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
+    return json_response({"error": message, **extra}, status=status, headers=headers)
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
@@ -31,6 +38,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"request body is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput("request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidInput("request body must be a JSON object")
     return body
