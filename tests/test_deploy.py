@@ -194,7 +194,7 @@ def test_dashboard_queries_are_valid_promql(dashboard: dict[str, Any], tmp_path:
     rules = [
         {
             "record": f"dashboard:query_{n}:check",
-            "expr": label_values.sub(r"\1", expr).replace("$area", ".*"),
+            "expr": label_values.sub(r"\1", expr).replace("$area", ".*").replace("$__range", "1h"),
         }
         for n, expr in enumerate(dashboard_exprs(dashboard))
     ]
@@ -218,6 +218,54 @@ def test_dashboard_is_provisionable_with_a_datasource_variable(dashboard: dict[s
         assert all(t["datasource"]["uid"] == "${datasource}" for t in p["targets"])
         grid = p["gridPos"]
         assert grid["x"] + grid["w"] <= 24 and grid["w"] > 0 and grid["h"] > 0
+
+
+def panel_exprs(board: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(p, t) for p in board["panels"] for t in p["targets"]]
+
+
+def test_dashboard_names_rooms_and_bridges_not_only_ids(dashboard: dict[str, Any]) -> None:
+    """Every table or legend of rooms joins the room's name; bridges are shown by name."""
+    for p, t in panel_exprs(dashboard):
+        expr = t["expr"]
+        per_room = "confsched_endpoint_" in expr and "sum by" not in expr and "avg by" not in expr
+        if per_room and "min(" not in expr:
+            assert re.search(r"group_left \([^)]*\bname\b", expr), p["title"]
+            assert p["type"] == "table" or t["legendFormat"] == "{{name}}", p["title"]
+        if p["type"] == "table" and per_room:
+            assert re.search(r"group_left \([^)]*\bbridge_name\b", expr), p["title"]
+        if "confsched_bridge_ports_in_use" in expr:
+            assert "confsched_bridge_info" in expr and t["legendFormat"] == "{{name}}"
+    rename = next(
+        x["options"]["renameByName"]
+        for p in dashboard["panels"]
+        for x in p.get("transformations", [])
+        if x["id"] == "organize"
+    )
+    assert rename["name"] == "room" and rename["bridge_name"] == "bridge"
+
+
+def test_every_room_panel_follows_the_area_variable(dashboard: dict[str, Any]) -> None:
+    titles = [p["title"] for p, t in panel_exprs(dashboard) if "confsched_endpoint_" in t["expr"]]
+    assert "Longest silent agents" in titles
+    for p, t in panel_exprs(dashboard):
+        if "confsched_endpoint_" in t["expr"]:
+            assert '=~"$area"' in t["expr"], p["title"]
+
+
+def test_topk_panels_stay_at_their_k(dashboard: dict[str, Any]) -> None:
+    """A topk over a time range picks its k anew at every step (a graph then shows dozens):
+    each is an instant query, or picks its rooms once at the range's end (``@ end()``)."""
+    found = 0
+    for p, t in panel_exprs(dashboard):
+        if "topk(" not in t["expr"]:
+            continue
+        found += 1
+        instant = t.get("instant") is True and t.get("range") is False
+        assert instant or re.search(
+            r"topk\(\d+, max_over_time\([^]]+\[\$__range\] @ end\(\)\)", t["expr"]
+        ), p["title"]
+    assert found >= 3
 
 
 def test_dashboard_panels_do_not_overlap(dashboard: dict[str, Any]) -> None:

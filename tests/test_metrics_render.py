@@ -166,8 +166,27 @@ async def test_inventory_reload_renders_changed_endpoints_anew(sample_scene: Sce
     sample_scene.fleet = replace(sample_scene.fleet, endpoints=endpoints)
     body, reference = await scrape_and_reference(exporter, sample_scene)
     assert body == reference
-    info = f'agency="so-tttt",area="",bridge="mcu-tinh-1",endpoint="{first}"'
+    bridge = sample_scene.fleet.bridges["mcu-tinh-1"].name
+    info = f'agency="so-tttt",area="",bridge="mcu-tinh-1",bridge_name="{bridge}",endpoint="{first}"'
     assert "confsched_endpoint_info{" + info in body.decode()
+
+
+async def test_rooms_and_bridges_carry_their_names_and_a_renamed_bridge_shows(
+    sample_scene: Scene,
+) -> None:
+    """Dashboards join names from the info series; renaming a bridge renders them anew."""
+    exporter = MetricsExporter(sample_scene.read)
+    text = (await exporter.render()).body.decode()
+    room = sample_scene.fleet.endpoints["tinh-uy"]
+    assert f'endpoint="tinh-uy",kind="codec",level="province",name="{room.name}"}} 1.0' in text
+    bridges = dict(sample_scene.fleet.bridges)
+    bridges["mcu-tinh-1"] = replace(bridges["mcu-tinh-1"], name="Cầu truyền hình số 1")
+    sample_scene.fleet = replace(sample_scene.fleet, bridges=bridges)
+    body, reference = await scrape_and_reference(exporter, sample_scene)
+    assert body == reference
+    text = body.decode()
+    assert 'confsched_bridge_info{bridge="mcu-tinh-1",name="Cầu truyền hình số 1"} 1.0' in text
+    assert 'bridge="mcu-tinh-1",bridge_name="Cầu truyền hình số 1",endpoint="tinh-uy"' in text
 
 
 async def test_name_filter_keeps_only_the_named_families(sample_scene: Scene) -> None:

@@ -82,7 +82,7 @@ class MetricsExporter:
             inp = replace(self._read(), stats=self.stats)
             r = self._renderer
             health = await r.render(
-                inp.fleet.endpoints,
+                inp.fleet,
                 inp.health,
                 inp.now_dt,
                 inp.interval,

@@ -44,7 +44,10 @@ STATES: tuple[EndpointState, ...] = tuple(EndpointState)
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 # name, help (and unit where the name carries one) of every per-endpoint family, in order.
-INFO = ("confsched_endpoint", "Facts about an endpoint from the fleet file (always 1).")
+INFO = (
+    "confsched_endpoint",
+    "Facts about an endpoint from the fleet file, its name included (always 1).",
+)
 STATE = ("confsched_endpoint_state", "1 for the endpoint's current health state, else 0.")
 PROBLEM = (
     "confsched_endpoint_problem",
@@ -156,13 +159,17 @@ def area_label(ep: Endpoint) -> str:
     return ep.area or ""
 
 
-def info_labels(ep: Endpoint) -> dict[str, str]:
+def info_labels(ep: Endpoint, fleet: Fleet) -> dict[str, str]:
+    """The room's facts, its name and its bridge's name included (what dashboards join)."""
+    bridge = fleet.bridges.get(ep.bridge) if ep.bridge else None
     return {
         "area": area_label(ep),
         "agency": ep.agency,
         "bridge": ep.bridge or "",
+        "bridge_name": bridge.name if bridge else "",
         "level": ep.level,
         "kind": ep.kind.value,
+        "name": ep.name,
     }
 
 
@@ -237,7 +244,7 @@ def endpoint_families(inp: ScrapeInput) -> list[Metric]:
     now, interval = inp.now_dt, inp.interval
     for ep in inp.fleet.endpoints.values():
         h = current_health(ep.id, inp.health.get(ep.id), now, interval, inp.limits, inp.restart)
-        info.add_metric([ep.id], info_labels(ep))
+        info.add_metric([ep.id], info_labels(ep, inp.fleet))
         for s in STATES:
             state.add_metric([ep.id, area_label(ep), ep.agency, s.value], _flag(h.state is s))
         for code in problem_codes(h):
@@ -298,7 +305,12 @@ def fleet_families(inp: ScrapeInput) -> list[Metric]:
         "Bridge ports taken now by sessions in their setup or running window.",
         labels=["bridge"],
     )
+    info = InfoMetricFamily(
+        "confsched_bridge", "Facts about a bridge (MCU) from the fleet file (always 1).",
+        labels=["bridge"],
+    )  # fmt: skip
     for bridge in inp.fleet.bridges.values():
+        info.add_metric([bridge.id], {"name": bridge.name})
         capacity.add_metric([bridge.id], float(bridge.ports))
         in_use.add_metric([bridge.id], float(b.ports_in_use.get(bridge.id, 0)))
     sessions = GaugeMetricFamily(
@@ -330,7 +342,7 @@ def fleet_families(inp: ScrapeInput) -> list[Metric]:
         value=b.taken_at,
         unit="seconds",
     )
-    return [capacity, in_use, sessions, upcoming, upcoming_eps, at_risk, snapshot]
+    return [info, capacity, in_use, sessions, upcoming, upcoming_eps, at_risk, snapshot]
 
 
 def fleet_areas(fleet: Fleet) -> list[str]:

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client.utils import floatToGoString
 
 from confsched.domain import health as judge
-from confsched.domain.model import Endpoint, EndpointHealth, EndpointState, Readiness
+from confsched.domain.model import Endpoint, EndpointHealth, EndpointState, Fleet, Readiness
 from confsched.metrics import families as fam
 from confsched.metrics.sources import READINESS_STATES, BookingSnapshot, HealthEntry
 
@@ -123,12 +123,12 @@ class _Slot:
         self.loss: float | bool | None = False
         self.dropped: float | bool | None = False
 
-    def info_text(self) -> str:
-        labels = {k: escape(v) for k, v in fam.info_labels(self.endpoint).items()}
+    def info_text(self, fleet: Fleet) -> str:
+        labels = {k: escape(v) for k, v in fam.info_labels(self.endpoint, fleet).items()}
         return (
             f'confsched_endpoint_info{{agency="{labels["agency"]}",area="{labels["area"]}",'
-            f'bridge="{labels["bridge"]}",{self.label},kind="{labels["kind"]}",'
-            f'level="{labels["level"]}"}} 1.0\n'
+            f'bridge="{labels["bridge"]}",bridge_name="{labels["bridge_name"]}",{self.label},'
+            f'kind="{labels["kind"]}",level="{labels["level"]}",name="{labels["name"]}"}} 1.0\n'
         )
 
     def state_text(self, state: EndpointState) -> str:
@@ -150,6 +150,7 @@ class EndpointRenderer:
 
     slice_seconds: float = 0.002
     _endpoints: Mapping[str, Endpoint] | None = None
+    _fleet: Fleet | None = None
     _slots: list[_Slot | None] = field(default_factory=list)
     _texts: list[list[str]] = field(default_factory=list)
     _joined: list[list[bytes]] = field(default_factory=list)
@@ -159,7 +160,7 @@ class EndpointRenderer:
 
     async def render(
         self,
-        endpoints: Mapping[str, Endpoint],
+        fleet: Fleet,
         health: Mapping[str, HealthEntry],
         now: datetime,
         interval: timedelta,
@@ -169,7 +170,8 @@ class EndpointRenderer:
     ) -> list[list[bytes]]:
         """Sample lines of the nine health families: per family, one bytes per block of
         endpoints (a block re-joined only when one of its endpoints changed)."""
-        self._layout(endpoints)
+        endpoints = fleet.endpoints
+        self._layout(fleet)
         dirty: list[set[int]] = [set() for _ in range(N_HEALTH)]
         slots, rerendered = self._slots, 0
         order = list(endpoints.values())
@@ -205,10 +207,13 @@ class EndpointRenderer:
         self.rerendered = rerendered
         return self._joined
 
-    def _layout(self, endpoints: Mapping[str, Endpoint]) -> None:
-        """Match the slots to the fleet's endpoints (kept by id across inventory reloads)."""
-        if endpoints is self._endpoints:
+    def _layout(self, fleet: Fleet) -> None:
+        """Match the slots to the fleet's endpoints (kept by id across inventory reloads; a
+        reloaded fleet renders every info line anew, as a bridge may have been renamed)."""
+        endpoints = fleet.endpoints
+        if endpoints is self._endpoints and fleet is self._fleet:
             return
+        self._fleet = fleet
         old = {slot.endpoint.id: slot for slot in self._slots if slot is not None}
         slots: list[_Slot | None] = []
         for ep in endpoints.values():
@@ -236,7 +241,7 @@ class EndpointRenderer:
     ) -> None:
         texts, label = self._texts, slot.label
         if slot.entry is False:
-            texts[INFO][i] = slot.info_text()
+            texts[INFO][i] = slot.info_text(self._fleet)  # type: ignore[arg-type]
             dirty[INFO].add(block)
         slot.entry = entry
         if cur.state is not slot.state:

@@ -33,14 +33,28 @@ STATE_COLORS = {
     "no_answer": "orange",
 }
 D = 'area=~"$area"'
-INFO_JOIN = f"* on (endpoint) group_left (area, agency) confsched_endpoint_info{{{D}}}"
+INFO_JOIN = (
+    f"* on (endpoint) group_left (area, agency, name, bridge_name) confsched_endpoint_info{{{D}}}"
+)
+"""Joins a room's name, area, agency and bridge name to its series; only the chosen areas."""
+ROOM_JOIN = INFO_JOIN.replace("(area, agency, name, bridge_name)", "(area, name)")
+BRIDGE_JOIN = "* on (bridge) group_left (name) confsched_bridge_info"
 NEXT = "confsched_endpoint_next_session_start_timestamp_seconds"
 NOT_READY = 'confsched_endpoint_readiness{state!="ready"}'
 IN_USE = "confsched_bridge_ports_in_use"
 LAST = {"calcs": ["lastNotNull"]}
 STAT = {"reduceOptions": LAST, "graphMode": "none", "textMode": "value_and_name"}
 BARS = {"orientation": "horizontal", "displayMode": "basic", "reduceOptions": LAST}
-HIDE_TIME_VALUE = [{"id": "organize", "options": {"excludeByName": {"Time": True, "Value": True}}}]
+HIDE_TIME_VALUE = [
+    {
+        "id": "organize",
+        "options": {
+            "excludeByName": {"Time": True, "Value": True},
+            "indexByName": {"name": 0, "endpoint": 1, "area": 2},
+            "renameByName": {"name": "room", "endpoint": "id", "bridge_name": "bridge"},
+        },
+    }
+]
 
 
 def steps(*pairs: tuple[str, float | None]) -> dict[str, Any]:
@@ -53,6 +67,19 @@ def target(expr: str, legend: str = "", ref: str = "A", **extra: Any) -> dict[st
 
 def table_target(expr: str, ref: str = "A") -> dict[str, Any]:
     return target(expr, ref=ref, format="table", instant=True, range=False)
+
+
+def instant_target(expr: str, legend: str = "", ref: str = "A") -> dict[str, Any]:
+    """One value per series, now: a ``topk`` stays at its k (over a range it picks its k
+    anew at every step, so a graph shows many more)."""
+    return target(expr, legend, ref, instant=True, range=False)
+
+
+def worst(k: int, metric: str) -> str:
+    """The series of the ``k`` rooms (of the chosen areas) whose worst value over the shown
+    range is highest, picked once at its end (``@ end()``), so a graph shows exactly ``k``."""
+    top = f"topk({k}, max_over_time({metric}[$__range] @ end()) {ROOM_JOIN})"
+    return f"{metric} {ROOM_JOIN} and on (endpoint) {top}"
 
 
 def color_overrides(names: list[str]) -> list[dict[str, Any]]:
@@ -111,7 +138,7 @@ def fleet_panels() -> list[dict[str, Any]]:
             "stat",
             "Next session starts in",
             (18, 0, 6, 5),
-            [target(f"min({NEXT} > time()) - time()")],
+            [target(f"min(({NEXT} {ROOM_JOIN}) > time()) - time()")],
             defaults={"unit": "s", "noValue": "none today",
                       "thresholds": steps(("orange", None), ("green", 3600))},
             options={**STAT, "textMode": "value"},
@@ -139,13 +166,12 @@ def fleet_panels() -> list[dict[str, Any]]:
 
 def session_panels() -> list[dict[str, Any]]:
     readiness = ["ready", "pending", "not_ready", "no_answer"]
-    area_join = INFO_JOIN.replace("(area, agency)", "(area)")
     return [
         panel(
             "bargauge",
             "Readiness of sessions starting within the hour",
             (0, 15, 8, 8),
-            [target("sum by (state) (confsched_upcoming_session_endpoints)", "{{state}}")],
+            [target(f"sum by (state) (confsched_endpoint_readiness {ROOM_JOIN})", "{{state}}")],
             options=BARS,
             overrides=color_overrides(readiness),
         ),
@@ -153,14 +179,14 @@ def session_panels() -> list[dict[str, Any]]:
             "table",
             "Rooms not ready for their session",
             (8, 15, 8, 8),
-            [table_target(f"({NOT_READY} == 1) {area_join}")],
+            [table_target(f"({NOT_READY} == 1) {INFO_JOIN}")],
             transformations=HIDE_TIME_VALUE,
         ),
         panel(
             "bargauge",
             "Bridge ports in use",
             (16, 15, 8, 8),
-            [target(f"{IN_USE} / confsched_bridge_ports_capacity", "{{bridge}}")],
+            [target(f"{IN_USE} / confsched_bridge_ports_capacity {BRIDGE_JOIN}", "{{name}}")],
             defaults={"unit": "percentunit", "min": 0, "max": 1,
                       "thresholds": steps(("green", None), ("orange", 0.75), ("red", 0.9))},
             options={**BARS, "displayMode": "gradient"},
@@ -169,7 +195,8 @@ def session_panels() -> list[dict[str, Any]]:
 
 
 def network_panels() -> list[dict[str, Any]]:
-    join = INFO_JOIN.replace("(area, agency)", "(area)")
+    join = ROOM_JOIN
+    silent = f"(time() - confsched_endpoint_last_report_timestamp_seconds) {join}"
     return [
         panel(
             "timeseries",
@@ -183,30 +210,28 @@ def network_panels() -> list[dict[str, Any]]:
             "timeseries",
             "Packet loss to the bridge (worst 10 rooms)",
             (8, 23, 8, 8),
-            [target(f"topk(10, confsched_endpoint_network_packet_loss_ratio {join})",
-                    "{{endpoint}}")],
+            [target(worst(10, "confsched_endpoint_network_packet_loss_ratio"), "{{name}}")],
             defaults={"unit": "percentunit"},
         ),
         panel(
             "timeseries",
             "Jitter to the bridge (worst 10 rooms)",
             (16, 23, 8, 8),
-            [target(f"topk(10, confsched_endpoint_network_jitter_seconds {join})", "{{endpoint}}")],
+            [target(worst(10, "confsched_endpoint_network_jitter_seconds"), "{{name}}")],
             defaults={"unit": "s"},
         ),
         panel(
             "table",
             "Device checks failing",
             (0, 31, 8, 8),
-            [table_target(f"(confsched_endpoint_check_ok == 0) {join}")],
+            [table_target(f"(confsched_endpoint_check_ok == 0) {INFO_JOIN}")],
             transformations=HIDE_TIME_VALUE,
         ),
         panel(
             "bargauge",
             "Longest silent agents",
             (8, 31, 8, 8),
-            [target("topk(10, time() - confsched_endpoint_last_report_timestamp_seconds)",
-                    "{{endpoint}}")],
+            [instant_target(f"topk(10, {silent})", "{{name}}")],
             defaults={"unit": "s", "thresholds": steps(("green", None), ("red", 30))},
             options=BARS,
         ),
@@ -268,6 +293,30 @@ def scheduler_panels() -> list[dict[str, Any]]:
     ]
 
 
+def forecast_panels() -> list[dict[str, Any]]:
+    return [
+        panel(
+            "table",
+            "Rooms at risk for sessions within 24 h",
+            (0, 46, 16, 8),
+            [table_target(f"(confsched_endpoint_at_risk == 1) {INFO_JOIN}")],
+            description="Rooms booked for a session starting within 24 hours (or running) that "
+            "would not be ready now; `confsched sessions risk` says why.",
+            transformations=HIDE_TIME_VALUE,
+        ),
+        panel(
+            "bargauge",
+            "Sessions at risk by area",
+            (16, 46, 8, 8),
+            [target(f"confsched_sessions_at_risk{{{D}}} > 0", "{{area}}")],
+            description="Sessions within 24 hours with a room of the area at risk (no area: "
+            "the province's own rooms).",
+            defaults={"noValue": "none", "thresholds": steps(("green", None), ("orange", 1))},
+            options=BARS,
+        ),
+    ]
+
+
 def templating() -> dict[str, Any]:
     return {
         "list": [
@@ -302,7 +351,10 @@ def templating() -> dict[str, Any]:
 
 
 def dashboard() -> dict[str, Any]:
-    panels = fleet_panels() + session_panels() + network_panels() + scheduler_panels()
+    panels = (
+        fleet_panels() + session_panels() + network_panels() + scheduler_panels()
+        + forecast_panels()
+    )  # fmt: skip
     for number, p in enumerate(panels, start=1):
         p["id"] = number
     return {
