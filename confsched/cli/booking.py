@@ -19,7 +19,7 @@ from confsched.cli.risk import readiness_detail, readiness_lines, risk
 from confsched.cli.session_text import DAYS, SessionText, span
 from confsched.domain.booking import working_hours_warning
 from confsched.domain.conflicts import EndpointConflict, PortsConflict
-from confsched.domain.model import Fleet, Session
+from confsched.domain.model import Fleet, Session, SessionStatus
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
 from confsched.errors import BookingRefused, InvalidInput
 from confsched.services import booking as svc
@@ -310,6 +310,9 @@ def move(
 def cancel(session_id: str, occurrence: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Cancel a session (or one occurrence); its rooms and ports are free again.
 
+    A series that has begun ends with its last sitting held (RRULE UNTIL), so calendars keep
+    its past.
+
     \b
     Examples:
       confsched sessions cancel 1a2b3c4d
@@ -322,6 +325,8 @@ def cancel(session_id: str, occurrence: str | None, data_dir: Path | None, as_js
     headline = "Cancelled"
     if sitting is not None:
         headline = f"Cancelled the sitting of {_local_text(sitting, fleet)} in"
+    elif session.status is SessionStatus.SCHEDULED:  # a started series: cut, its past kept
+        headline = "Cancelled every sitting still to come (the ones held stay in calendars) of"
     _print_session(db, fleet, session, as_json, headline=headline)
 
 

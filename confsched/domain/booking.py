@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from confsched.domain import recurrence
@@ -192,6 +192,18 @@ def _rule(request: BookingRequest, tz: ZoneInfo, now: datetime) -> recurrence.Ru
 
 def rule_of(session: Session, tz: ZoneInfo) -> recurrence.Rule | None:
     return recurrence.parse_rrule(session.rrule, tz) if session.rrule else None
+
+
+def cut_series(session: Session, last: datetime, tz: ZoneInfo) -> Session:
+    """The series ending with the sitting that originally started at ``last`` (UNTIL, UTC,
+    inclusive): what cancelling a started series leaves, so calendars keep the past sittings.
+    EXDATEs after the cut go with it; the caller bumps SEQUENCE."""
+    rule = rule_of(session, tz)
+    if rule is None:
+        raise InvalidInput(f"session {session.id} does not repeat: nothing to cut")
+    cut = replace(rule, count=None, until=last.astimezone(UTC))
+    kept = tuple(x for x in session.exdates if x <= last)
+    return replace(session, rrule=str(cut), exdates=kept)
 
 
 def materialise(

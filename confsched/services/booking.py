@@ -24,6 +24,7 @@ from confsched.domain.booking import (
     BookingRequest,
     build_session,
     check_times,
+    cut_series,
     rule_of,
     with_allocations,
 )
@@ -281,11 +282,21 @@ def cancel(
     occurrence: datetime | None = None,
     now: datetime | None = None,
 ) -> Session:
-    """Cancel the session (its occurrences from now on) or one occurrence; frees rooms, ports."""
+    """Cancel the session (its occurrences from now on) or one occurrence; frees rooms, ports.
+
+    A series with sittings that have begun is cut instead (see ``_cut_series``): calendars keep
+    its past, announced as an update (REQUEST) ending the series; a whole-series CANCEL would
+    erase every sitting, past ones too, from every calendar.
+    """
     now = now or now_utc()
     with refusals_counted(db), immediate(db):
         session = _writable(db, session_id)
-        if occurrence is not None and session.rrule:
+        action = InviteAction.CANCEL
+        begun = _begun(db, session, now) if occurrence is None else []
+        if begun:
+            session = _cut_series(db, fleet, session, begun, now)
+            action = InviteAction.REQUEST
+        elif occurrence is not None and session.rrule:
             current = _live_occurrence(db, fleet, session, occurrence, now)
             sequence = max(current.sequence, session.sequence) + 1
             store.replace_occurrence(
@@ -298,7 +309,7 @@ def cancel(
                 raise NotFound("occurrence", _local(occurrence, fleet))
             session = _cancel_series(db, fleet, session, now)
         one = occurrence if session.rrule else None
-        outbox.record_change(db, session.id, InviteAction.CANCEL, one, now)
+        outbox.record_change(db, session.id, action, one, now)
         bump_revision(db, AREA)
     return session
 
@@ -327,6 +338,39 @@ def _cancel_series(
         ],
     )
     return cancelled
+
+
+def _cut_series(
+    db: sqlite_utils.Database,
+    fleet: Fleet,
+    session: Session,
+    begun: list[Occurrence],
+    now: datetime,
+) -> Session:
+    """End a started series with its last sitting that has begun (RRULE UNTIL); the sittings
+    not begun yet are dropped (or, moved past the cut, cancelled) and their rooms and ports
+    freed. SEQUENCE grows: calendars apply it as an update of the series."""
+    sittings = store.occurrences_of(db, session.id)
+    if not any(o.start > now and not o.cancelled for o in sittings):
+        raise InvalidInput(f"session {session.id} has already taken place")
+    last = max(o.recurrence_id for o in begun)
+    cut = cut_series(session, last, ZoneInfo(fleet.timezone))
+    cut = replace(cut, sequence=session.sequence + 1, updated_at=now)
+    store.update_session(db, cut)
+    store.delete_occurrences(
+        db, session.id, [o.recurrence_id for o in sittings if o.recurrence_id > last]
+    )
+    for o in sittings:  # moved from before the cut to after now: not met, so cancelled
+        if o.recurrence_id <= last and o.start > now and not o.cancelled:
+            store.replace_occurrence(db, cut, replace(o, cancelled=True, sequence=cut.sequence))
+    return cut
+
+
+def _begun(db: sqlite_utils.Database, session: Session, now: datetime) -> list[Occurrence]:
+    """The sittings of a series that took place or are taking place (not cancelled)."""
+    if not session.rrule or session.start > now:
+        return []
+    return [o for o in store.occurrences_of(db, session.id) if o.start <= now and not o.cancelled]
 
 
 # --- lookups ----------------------------------------------------------------------------------
