@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -59,6 +60,8 @@ class Settings:
     """Base URL printed in feed links; defaults to http://HTTP_HOST:HTTP_PORT."""
     smtp: SmtpSettings | None = None
     """Invites are mailed when set; otherwise changes wait in the outbox."""
+    feed_history: timedelta | None = timedelta(days=30)
+    """Feeds keep a session this long after its last sitting (None: every session ever)."""
 
     @property
     def base_url(self) -> str:

@@ -17,7 +17,7 @@ from confsched.domain.calendar import (
     SessionChanges,
     feeds_of,
 )
-from confsched.domain.model import Fleet, SessionStatus
+from confsched.domain.model import Fleet, PortAllocation, SessionStatus
 from tests.test_calendar_ics import HCM, assert_wire_format, local, make_session, weekly
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -46,7 +46,7 @@ def test_agency_feed_holds_sessions_it_organizes_or_joins(sample_fleet: Fleet) -
     builder = FeedBuilder(sample_fleet)
     joined = make_session(sample_fleet, id="a", organizer="ioc", endpoints=("dt-hung-son",))
     other = make_session(sample_fleet, id="b", organizer="ioc", endpoints=("ioc",), chair="ioc")
-    builder.update([CalendarEntry(joined), CalendarEntry(other)])
+    builder.update([CalendarEntry(joined), CalendarEntry(other)], NOW)
 
     def uids(key: FeedKey) -> list[str]:
         body = builder.body(key, NOW)
@@ -63,7 +63,7 @@ def test_agency_feed_holds_sessions_it_organizes_or_joins(sample_fleet: Fleet) -
 def test_feed_document_is_a_publish_calendar_that_expands(sample_fleet: Fleet) -> None:
     builder = FeedBuilder(sample_fleet)
     session, odd = weekly(sample_fleet)
-    builder.update([CalendarEntry(session, odd), *year_of_sessions(sample_fleet, 3)])
+    builder.update([CalendarEntry(session, odd), *year_of_sessions(sample_fleet, 3)], NOW)
     feed = builder.body(DAI_TU_AGENCY, NOW)
     assert feed is not None
     assert_wire_format(feed.body)
@@ -92,7 +92,7 @@ def test_feed_document_is_a_publish_calendar_that_expands(sample_fleet: Fleet) -
 def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_fleet: Fleet) -> None:
     builder = FeedBuilder(sample_fleet)
     entries = year_of_sessions(sample_fleet)
-    builder.update(entries)
+    builder.update(entries, NOW)
     before = builder.body(TINH, NOW)
     ioc_feed = builder.body(IOC, NOW)
     assert before is not None and ioc_feed is not None
@@ -105,7 +105,7 @@ def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_flee
         sequence=1,
         updated_at=NOW - timedelta(hours=1),
     )
-    affected = builder.update([*entries[:7], CalendarEntry(changed), *entries[8:]])
+    affected = builder.update([*entries[:7], CalendarEntry(changed), *entries[8:]], NOW)
     assert str(TINH) in affected and str(IOC) not in affected
     assert builder.cached(IOC) is ioc_feed
     after = builder.body(TINH, NOW)
@@ -118,7 +118,7 @@ def test_one_change_rerenders_one_session_and_touches_only_its_feeds(sample_flee
 def test_cancelled_session_stays_in_feed_marked_cancelled(sample_fleet: Fleet) -> None:
     builder = FeedBuilder(sample_fleet)
     session = make_session(sample_fleet, status=SessionStatus.CANCELLED, sequence=1)
-    builder.update([CalendarEntry(session)])
+    builder.update([CalendarEntry(session)], NOW)
     feed = builder.body(TINH, NOW)
     assert feed is not None
     (event,) = icalendar.Calendar.from_ical(feed.body).walk("VEVENT")
@@ -128,8 +128,8 @@ def test_cancelled_session_stays_in_feed_marked_cancelled(sample_fleet: Fleet) -
 def test_same_sessions_give_same_bytes_and_etag_in_a_new_process(sample_fleet: Fleet) -> None:
     entries = year_of_sessions(sample_fleet, 5)
     first, second = FeedBuilder(sample_fleet), FeedBuilder(sample_fleet)
-    first.update(entries)
-    second.update(reversed(entries))
+    first.update(entries, NOW)
+    second.update(reversed(entries), NOW)
     a, b = first.body(TINH, NOW), second.body(TINH, NOW + timedelta(days=1))
     assert a is not None and b is not None
     assert (a.body, a.etag, a.last_modified) == (b.body, b.etag, b.last_modified)
@@ -138,11 +138,11 @@ def test_same_sessions_give_same_bytes_and_etag_in_a_new_process(sample_fleet: F
 def test_last_modified_moves_forward_when_a_session_leaves_the_feed(sample_fleet: Fleet) -> None:
     builder = FeedBuilder(sample_fleet)
     entries = year_of_sessions(sample_fleet, 3)
-    builder.update(entries)
+    builder.update(entries, NOW)
     before = builder.body(HUNG_SON_ROOM, NOW)
     others = tuple(e for e in entries[2].session.endpoints if e != "dt-hung-son")
     without_room = replace(entries[2].session, endpoints=others)  # updated_at left as it was
-    builder.update([*entries[:2], CalendarEntry(without_room)])
+    builder.update([*entries[:2], CalendarEntry(without_room)], NOW)
     after = builder.body(HUNG_SON_ROOM, NOW)
     assert before is not None and after is not None
     assert after.events == 2 and after.etag != before.etag
@@ -162,12 +162,96 @@ def test_body_cache_drops_least_recently_served_beyond_capacity() -> None:
 
 
 def test_feed_parts_share_the_cached_event_bytes(sample_fleet: Fleet) -> None:
+    """Rooms dialling the same bridge read the same words: their feeds share every block."""
     builder = FeedBuilder(sample_fleet)
-    builder.update(year_of_sessions(sample_fleet, 3))
-    agency, room = builder.body(TINH, NOW), builder.body(HUNG_SON_ROOM, NOW)
-    assert agency is not None and room is not None
-    assert all(a is b for a, b in zip(agency.parts[1:-1], room.parts[1:-1], strict=True))
+    builder.update(year_of_sessions(sample_fleet, 3), NOW)
+    room = builder.body(HUNG_SON_ROOM, NOW)
+    other = builder.body(FeedKey(FeedKind.ROOM, "dt-phuc-luong"), NOW)
+    agency = builder.body(TINH, NOW)
+    assert room is not None and other is not None and agency is not None
+    assert all(a is b for a, b in zip(room.parts[1:-1], other.parts[1:-1], strict=True))
+    assert agency.parts[1] is not room.parts[1]
     assert agency.length == len(agency.body)
+
+
+def cascaded(fleet: Fleet) -> CalendarEntry:
+    """Four rooms over two bridges: Đại Từ's on the first, Phúc Lương's moved to the second."""
+    session = make_session(
+        fleet,
+        allocation=PortAllocation(
+            {
+                "mcu-tinh-1": ("ubnd-tinh", "h-dai-tu", "dt-hung-son"),
+                "mcu-tinh-2": ("dt-phuc-luong",),
+            },
+            links=(("mcu-tinh-1", "mcu-tinh-2"),),
+            moved={"dt-phuc-luong": "mcu-tinh-1"},
+        ),
+    )
+    return CalendarEntry(session)
+
+
+def test_room_feed_names_only_the_bridge_the_room_dials(sample_fleet: Fleet) -> None:
+    builder = FeedBuilder(sample_fleet)
+    builder.update([cascaded(sample_fleet)], NOW)
+
+    def event_of(key: FeedKey) -> icalendar.Event:
+        feed = builder.body(key, NOW)
+        assert feed is not None
+        (event,) = icalendar.Calendar.from_ical(feed.body).walk("VEVENT")
+        return event
+
+    moved = event_of(FeedKey(FeedKind.ROOM, "dt-phuc-luong"))
+    text = str(moved["DESCRIPTION"])
+    assert "sip:hop@mcu2.vc.thainguyen.gov.vn" in text and "mcu1" not in text
+    assert str(moved["CONFERENCE"]) == "sip:hop@mcu2.vc.thainguyen.gov.vn"
+    home = event_of(HUNG_SON_ROOM)
+    assert "mcu1.vc" in str(home["DESCRIPTION"]) and "mcu2" not in str(home["DESCRIPTION"])
+    agency = str(event_of(TINH)["DESCRIPTION"])
+    assert "mcu1.vc" in agency and "mcu2.vc" in agency  # the organizer sees every bridge
+    assert "Phòng họp UBND xã Phúc Lương" not in agency  # rooms counted per area, not listed
+    assert "Các điểm cầu (4): Cấp tỉnh 1, Huyện Đại Từ 3" in agency
+
+
+def test_sessions_over_before_the_history_window_leave_the_feeds(sample_fleet: Fleet) -> None:
+    old = make_session(
+        sample_fleet,
+        id="old",
+        start=NOW - timedelta(days=40),
+        end=NOW - timedelta(days=40) + timedelta(hours=1),
+    )
+    recent = make_session(
+        sample_fleet,
+        id="recent",
+        start=NOW - timedelta(days=29),
+        end=NOW - timedelta(days=29) + timedelta(hours=1),
+    )
+    endless = make_session(
+        sample_fleet,
+        id="weekly",
+        start=NOW - timedelta(days=400),
+        end=NOW - timedelta(days=400) + timedelta(hours=1),
+        rrule="FREQ=WEEKLY",
+    )
+    builder = FeedBuilder(sample_fleet)
+    builder.update([CalendarEntry(s) for s in (old, recent, endless)], NOW)
+    assert builder.renders == 2  # the old one is never serialized
+    uids = {str(e["UID"]) for e in parse_feed(builder, TINH, NOW)}
+    assert uids == {"recent@confsched", "weekly@confsched"}
+    later = NOW + timedelta(days=2)
+    assert builder.catalog.next_expiry is not None and builder.catalog.next_expiry < later
+    assert builder.expire(later) == {str(k) for k in feeds_of(recent, sample_fleet)}
+    assert {str(e["UID"]) for e in parse_feed(builder, TINH, later)} == {"weekly@confsched"}
+    assert len(builder.catalog) == 1
+
+    forever = FeedBuilder(sample_fleet, history=None)
+    forever.update([CalendarEntry(s) for s in (old, recent, endless)], NOW)
+    assert len(parse_feed(forever, TINH, NOW)) == 3
+
+
+def parse_feed(builder: FeedBuilder, key: FeedKey, now: datetime) -> list[icalendar.Event]:
+    feed = builder.body(key, now)
+    assert feed is not None
+    return list(icalendar.Calendar.from_ical(feed.body).walk("VEVENT"))
 
 
 def test_blocks_kept_from_an_earlier_run_are_reused_until_fleet_changes(
@@ -175,14 +259,14 @@ def test_blocks_kept_from_an_earlier_run_are_reused_until_fleet_changes(
 ) -> None:
     entries = year_of_sessions(sample_fleet, 4)
     first = FeedBuilder(sample_fleet)
-    first.update(entries)
+    first.update(entries, NOW)
     kept = {sid: data for sid, data in first.take_rendered()}
     assert first.renders == 4 and len(kept) == 4
 
     second = FeedBuilder(sample_fleet)
     keys = {e.session.id: second.block_key(e.version()) for e in entries}
     assert keys == {e.session.id: first.block_key(e.version()) for e in entries}
-    second.apply(SessionChanges({}, entries, set()), kept)
+    second.apply(SessionChanges({}, entries, set()), NOW, kept)
     assert second.renders == 0 and second.take_rendered() == []
     a, b = first.body(TINH, NOW), second.body(TINH, NOW)
     assert a is not None and b is not None and (a.body, a.etag) == (b.body, b.etag)
@@ -203,7 +287,7 @@ def test_catalog_indexes_each_session_under_exactly_the_feeds_that_show_it(
     known = make_session(sample_fleet, organizer="ioc", endpoints=("dt-hung-son",))
     session = replace(known, endpoints=("dt-hung-son", "gone-room"))  # since removed from the fleet
     builder = FeedBuilder(sample_fleet)
-    affected = builder.update([CalendarEntry(session)])
+    affected = builder.update([CalendarEntry(session)], NOW)
     assert affected == {str(k) for k in feeds_of(session, sample_fleet)} | {"room:gone-room"}
     assert affected == {
         "agency:ioc",

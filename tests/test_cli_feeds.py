@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from confsched.cli.serve import history_window
 from confsched.domain.model import Fleet
+from confsched.errors import InvalidInput
 from tests.conftest import CliResult
 
 BASE = "https://lich.thainguyen.gov.vn"
@@ -31,6 +36,8 @@ def test_every_agency_and_room_has_one_secret_feed_url(cli: Any, sample_fleet: F
     assert all(len(t) >= 43 for t in tokens)  # 256 random bits
     tinh = url_of(rows, "agency", "ubnd-tinh")
     assert tinh is not None and tinh.startswith(f"{BASE}/feeds/agency/")
+    webcal = [r["webcal"] for r in rows if r["url"] == tinh]
+    assert webcal == ["webcal://" + tinh.split("://", 1)[1]]
     name = [r["name"] for r in rows if r["id"] == "ubnd-h-dai-tu"]
     assert name == ["UBND huyện Đại Từ"]
     assert feeds(cli) == rows  # listing again issues nothing new
@@ -85,6 +92,15 @@ def test_list_filters_by_kind_and_prints_a_table(cli: Any, sample_fleet: Fleet) 
     assert len(feeds(cli, "--kind", "room")) == len(sample_fleet.endpoints)
     result = cli("feeds", "list", "--kind", "agency")
     assert result.code == 0
-    assert result.out.splitlines()[0].split() == ["KIND", "ID", "URL"]
+    assert result.out.splitlines()[0].split() == ["KIND", "ID", "URL", "WEBCAL"]
     assert "http://127.0.0.1:8080/feeds/agency/" in result.out  # no server has run here yet
+    first = result.out.splitlines()[1].split()
+    assert first[3] == first[2].replace("http://", "webcal://", 1)
     assert result.out.rstrip().endswith(f"{len(sample_fleet.agencies)} feeds")
+
+
+def test_feed_history_takes_a_duration_or_all() -> None:
+    assert history_window("90d") == timedelta(days=90)
+    assert history_window("all") is None
+    with pytest.raises(InvalidInput, match="--feed-history 'a month'"):
+        history_window("a month")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Mapping
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -121,12 +122,44 @@ async def test_feeds_list_prints_where_the_server_answers(server: Components, cl
 
 async def test_head_gives_the_headers_without_the_body(server: Components, cli: Any) -> None:
     path = feed_path(cli, "agency", "ubnd-tinh")
-    _, full, body = await fetch(server, path)
+    _, full, body = await raw_get(server, path)
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(skip_auto_headers=["Accept-Encoding"]) as http,
         http.head(http_url(server, path)) as resp,
     ):
         assert resp.status == 200
         assert resp.headers["ETag"] == full["ETag"]
         assert int(resp.headers["Content-Length"]) == len(body)
         assert await resp.read() == b""
+
+
+async def raw_get(
+    ctx: Components, path: str, **headers: str
+) -> tuple[int, Mapping[str, str], bytes]:
+    """As a calendar client sends it: only the headers given (no Accept-Encoding by default)."""
+    async with (
+        aiohttp.ClientSession(auto_decompress=False, skip_auto_headers=["Accept-Encoding"]) as http,
+        http.get(http_url(ctx, path), headers=headers) as resp,
+    ):
+        return resp.status, resp.headers.copy(), await resp.read()
+
+
+async def test_feed_gzipped_on_request_with_its_own_etag(server: Components, cli: Any) -> None:
+    path = feed_path(cli, "agency", "ubnd-tinh")
+    status, plain_headers, plain = await raw_get(server, path)
+    assert status == 200 and "Content-Encoding" not in plain_headers
+    assert plain_headers["Vary"] == "Accept-Encoding"
+    status, headers, packed = await raw_get(server, path, **{"Accept-Encoding": "br, gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed) == plain and len(packed) < len(plain)
+    assert int(headers["Content-Length"]) == len(packed)
+    assert headers["ETag"] != plain_headers["ETag"]
+    icalendar.Calendar.from_ical(gzip.decompress(packed))
+    refused = await raw_get(server, path, **{"Accept-Encoding": "gzip;q=0"})
+    assert refused[0] == 200 and "Content-Encoding" not in refused[1]
+    for held in (headers["ETag"], plain_headers["ETag"]):
+        status, again, body = await raw_get(
+            server, path, **{"Accept-Encoding": "gzip", "If-None-Match": held}
+        )
+        assert (status, body, again["ETag"]) == (304, b"", held)

@@ -64,9 +64,16 @@ def test_a_session_of_every_room_cascades_over_three_bridges(tn_db) -> None:  # 
     assert len(session.endpoints) == 97
     assert {b for b, rooms in session.allocation.by_bridge.items() if rooms} == set(fleet.bridges)
     assert len(session.allocation.links) == 2
-    text = description(fleet, session, session.start, ZoneInfo(fleet.timezone))
+    tz = ZoneInfo(fleet.timezone)
+    text = description(fleet, session, session.start, tz, invited=True)
     assert "Cấp tỉnh (5)" in text and "Cấp xã (92)" in text
     assert "huyện" not in text.lower() and "Huyện" not in location(fleet, session)
+    lean = description(fleet, session, session.start, tz)
+    assert "Các điểm cầu (97): Cấp tỉnh 5, Cấp xã 92" in lean
+    for endpoint_id in session.endpoints:  # every room is told the one bridge it dials
+        own = description(fleet, session, session.start, tz, rooms=[endpoint_id])
+        dialled = fleet.bridges[session.allocation.bridge_of(endpoint_id) or ""]
+        assert own.count("sip:") == 1 and dialled.dial_in in own, endpoint_id
 
 
 def test_metrics_give_no_room_an_area_and_name_no_district(two_tier_fleet: Fleet) -> None:

@@ -4,19 +4,29 @@ A year of sessions is ~2,000 events; serializing them with icalendar takes secon
 their cached bytes a few milliseconds. The catalog knows every session and the feeds it shows
 in, so a change invalidates exactly the feeds it touches; the body cache then hands out the same
 bytes (and ETag) until then. Nothing here does I/O or reads the clock.
+
+The catalog holds only what the feeds show: sessions whose last sitting ended within the
+history window (default 30 days) or later. Older ones are never serialized, and those that age
+out are dropped (``expire``), so the cache stays bounded however long the scheduler runs.
+
+A room's feed names only the bridge the room dials, so a session has one block for the agency
+feeds and one per distinct set of bridges its rooms dial (rooms of one bridge share it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from confsched.domain.calendar import CalendarEntry, FeedKey, FeedKind
+from confsched.domain.calendar import CalendarEntry, FeedKey, FeedKind, last_end
 from confsched.domain.model import Fleet, Session
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -56,6 +66,37 @@ class Block:
 
 
 @dataclass(frozen=True, slots=True)
+class Rendered:
+    """A session's event bytes for the agency feeds, and per room those of the room's feed
+    (the same bytes object for rooms dialling the same bridges)."""
+
+    general: bytes
+    rooms: Mapping[str, bytes] = field(default_factory=dict)
+
+    def pack(self) -> bytes:
+        """One blob to keep across restarts: a JSON index line, then the parts' bytes."""
+        distinct: dict[int, tuple[bytes, list[str]]] = {}
+        for room, data in self.rooms.items():
+            distinct.setdefault(id(data), (data, []))[1].append(room)
+        parts = [(rooms, data) for data, rooms in distinct.values()]
+        index = [len(self.general), *([rooms, len(data)] for rooms, data in parts)]
+        head = json.dumps(index, separators=(",", ":")).encode()
+        return b"\n".join([head, self.general, *(data for _, data in parts)])
+
+    @classmethod
+    def unpack(cls, blob: bytes) -> Rendered:
+        head, _, rest = blob.partition(b"\n")
+        general_length, *parts = json.loads(head)
+        general, at = rest[:general_length], general_length + 1
+        rooms: dict[str, bytes] = {}
+        for names, length in parts:
+            data = rest[at : at + length]
+            at += length + 1
+            rooms.update(dict.fromkeys(names, data))
+        return cls(general, rooms)
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     """What a feed needs of one session once its events are serialized: a handful of objects.
 
@@ -72,6 +113,15 @@ class Item:
     feeds: tuple[str, ...]
     """The feeds showing it, by ``str(FeedKey)`` (strings hash once; a year of sessions has a
     hundred thousand memberships to index)."""
+    room_blocks: Mapping[str, Block]
+    """Room id -> the block of that room's feed (its own bridge); missing: ``block``."""
+    until: datetime | None
+    """When its last sitting ends (None: never); it leaves the feeds a window after that."""
+
+    def block_for(self, key: FeedKey) -> Block:
+        if key.kind is FeedKind.ROOM:
+            return self.room_blocks.get(key.subject, self.block)
+        return self.block
 
 
 class BodyCache:
@@ -118,11 +168,20 @@ class Catalog:
     """Every session the calendar shows, serialized, and for each feed the sessions in it.
 
     Feeds are named by ``str(FeedKey)`` here ("agency:ubnd-tinh", "room:dt-hung-son").
+    ``history``: how long after its last sitting a session stays (None: for ever).
     """
 
-    def __init__(self, fleet: Fleet, render: Callable[[CalendarEntry], bytes]) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        render: Callable[[CalendarEntry], Rendered],
+        history: timedelta | None = None,
+    ) -> None:
         self.fleet = fleet
+        self.history = history
+        self._tz = ZoneInfo(fleet.timezone)
         self._render = render
+        self._expiry: list[tuple[datetime, str]] = []
         self._items: dict[str, Item] = {}
         self._members: dict[str, set[str]] = {}
         self._room_feeds = {
@@ -130,20 +189,22 @@ class Catalog:
             for e in fleet.endpoints.values()
         }
 
-    def replace(self, entries: Iterable[CalendarEntry]) -> set[str]:
+    def replace(self, entries: Iterable[CalendarEntry], now: datetime) -> set[str]:
         """Take all the store's sessions; return the feeds whose content changed."""
         chosen = list(entries)
         gone = set(self._items) - {e.session.id for e in chosen}
-        return self.apply(chosen, gone)
+        return self.apply(chosen, gone, now)
 
     def apply(
         self,
         changed: Iterable[CalendarEntry],
         removed: Iterable[str],
+        now: datetime,
         versions: Mapping[str, bytes] | None = None,
     ) -> set[str]:
         """Take new or changed sessions (serialized now), forget others; the feeds touched.
 
+        Sessions over before the history window (from ``now``) are not serialized at all.
         ``versions``: the entries' ``version()`` when the caller has them already. Serializing
         a year takes seconds on a cold start: every ~2 ms of it, the event loop's thread gets
         the GIL at once instead of after the 5 ms switch interval.
@@ -152,13 +213,19 @@ class Catalog:
         known = versions or {}
         breath = time.perf_counter()
         for entry in changed:
+            until = last_end(entry, self._tz)
+            if self._aged(until, now):
+                affected |= self._drop(entry.session.id)
+                continue
             version = known.get(entry.session.id) or entry.version()
             held = self._items.get(entry.session.id)
             if held is not None and held.version == version:
                 continue
             affected |= self._drop(entry.session.id)
-            item = self._item(entry, version)
+            item = self._item(entry, version, until)
             self._items[item.session_id] = item
+            if until is not None and self.history is not None:
+                heapq.heappush(self._expiry, (until + self.history, item.session_id))
             for name in item.feeds:
                 self._members.setdefault(name, set()).add(item.session_id)
             affected.update(item.feeds)
@@ -169,11 +236,43 @@ class Catalog:
             affected |= self._drop(session_id)
         return affected
 
-    def _item(self, entry: CalendarEntry, version: bytes) -> Item:
+    def _aged(self, until: datetime | None, now: datetime) -> bool:
+        return until is not None and self.history is not None and until + self.history < now
+
+    @property
+    def next_expiry(self) -> datetime | None:
+        """When the next session leaves the window (then ``expire`` has work)."""
+        return self._expiry[0][0] if self._expiry else None
+
+    def expire(self, now: datetime) -> set[str]:
+        """Drop the sessions that left the window by ``now``; the feeds touched."""
+        affected: set[str] = set()
+        while self._expiry and self._expiry[0][0] < now:
+            _, session_id = heapq.heappop(self._expiry)
+            item = self._items.get(session_id)
+            if item is not None and self._aged(item.until, now):
+                affected |= self._drop(session_id)
+        return affected
+
+    def _item(self, entry: CalendarEntry, version: bytes, until: datetime | None) -> Item:
         session = entry.session
-        block = Block.of(self._render(entry))
+        rendered = self._render(entry)
+        shared: dict[int, Block] = {}
+        rooms = {
+            room: shared.setdefault(id(data), Block.of(data))
+            for room, data in rendered.rooms.items()
+        }
         changed_at = session.updated_at or session.created_at or EPOCH
-        return Item(session.id, session.start, changed_at, version, block, self._feeds(session))
+        return Item(
+            session.id,
+            session.start,
+            changed_at,
+            version,
+            Block.of(rendered.general),
+            self._feeds(session),
+            rooms,
+            until,
+        )
 
     def _feeds(self, session: Session) -> tuple[str, ...]:
         """As ``entries.feeds_of``, by name, from lookups prepared once per fleet."""
@@ -206,7 +305,7 @@ class Catalog:
 
 def feed_body(
     header: bytes,
-    items: list[Item],
+    blocks: list[tuple[Item, Block]],
     footer: bytes,
     previous: tuple[str, datetime] | None,
     now: datetime,
@@ -221,12 +320,12 @@ def feed_body(
     (a session left the feed, or a room was renamed), Last-Modified becomes ``now`` so that
     If-Modified-Since never hides the change.
     """
-    parts = (header, *(i.block.data for i in items), footer)
+    parts = (header, *(b.data for _, b in blocks), footer)
     digests = hashlib.blake2b(header, digest_size=16)
-    for item in items:
-        digests.update(item.block.digest)
+    for _, block in blocks:
+        digests.update(block.digest)
     etag = f'"{digests.hexdigest()}"'
-    changed = max((i.changed_at for i in items), default=EPOCH)
+    changed = max((i.changed_at for i, _ in blocks), default=EPOCH)
     modified = changed.astimezone(UTC).replace(microsecond=0)
     if previous is not None:
         last_etag, last_modified = previous
@@ -235,4 +334,4 @@ def feed_body(
         elif modified <= last_modified:
             modified = max(now.astimezone(UTC), last_modified + timedelta(seconds=1))
             modified = modified.replace(microsecond=0)
-    return FeedBody(parts, etag, modified, len(items), sum(len(p) for p in parts))
+    return FeedBody(parts, etag, modified, len(blocks), sum(len(p) for p in parts))

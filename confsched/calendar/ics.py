@@ -12,6 +12,7 @@ icalendar's serializer (CRLF, 75-octet folding that never splits a UTF-8 charact
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -55,12 +56,14 @@ def invite(
     *,
     sitting: Occurrence | None = None,
     organizer: str | None = None,
+    rooms: Collection[str] | None = None,
 ) -> bytes:
     """An iTIP message: REQUEST (new or updated), or CANCEL when the session is cancelled.
 
     ``sitting``: only that sitting of a series, named by its RECURRENCE-ID (CANCEL when it is
     cancelled). ``organizer``: the address used when the organizing agency has none (the
-    mailer's sender), since iTIP needs a reachable ORGANIZER.
+    mailer's sender), since iTIP needs a reachable ORGANIZER. ``rooms``: the reader's rooms
+    (a room's or an agency's invite), told only the bridges they dial; None: every bridge.
     """
     off = entry.cancelled or (sitting is not None and sitting.cancelled)
     chosen = method or (Method.CANCEL if off else Method.REQUEST)
@@ -71,9 +74,9 @@ def invite(
     calendar.add("method", chosen.value)
     tz = ZoneInfo(fleet.timezone)
     if sitting is None:
-        events = event_blocks(entry, fleet, stamp, chosen, organizer)
+        events = event_blocks(entry, fleet, stamp, chosen, organizer, rooms)
     else:
-        events = sitting_block(entry, fleet, stamp, chosen, sitting, organizer)
+        events = sitting_block(entry, fleet, stamp, chosen, sitting, organizer, rooms)
     return _without_footer(calendar.to_ical()) + vtimezone(tz.key) + events + FOOTER
 
 
@@ -125,12 +128,14 @@ def event_blocks(
     stamp: datetime,
     method: Method = Method.PUBLISH,
     organizer: str | None = None,
+    rooms: Collection[str] | None = None,
 ) -> bytes:
     """The series' VEVENT and its overrides, as CRLF-folded bytes ready to join into a document.
 
     ``stamp`` is DTSTAMP: the send time for an invite, the session's last change for a feed
     (so the same session always renders to the same bytes). A published feed carries no
-    ATTENDEE lines: subscribers cannot answer, and the rooms are in the description.
+    ATTENDEE lines (subscribers cannot answer) and counts the rooms per area in the
+    description. ``rooms``: see :func:`invite` (a room's feed passes its own room).
     """
     tz = ZoneInfo(fleet.timezone)
     session = entry.session
@@ -139,14 +144,16 @@ def event_blocks(
     status = "CANCELLED" if entry.cancelled or method is Method.CANCEL else "CONFIRMED"
     invited = method is not Method.PUBLISH
     series = _event(
-        entry, fleet, tz, stamp, session.start, session.end, status, organizer, invited=invited
+        entry, fleet, tz, stamp, session.start, session.end, status, organizer, None, invited, rooms
     )
     _add_recurrence(series, entry, tz)
     blocks = [_finish(series, attendees, alarm)]
     if method is not Method.CANCEL:
         for sitting in entry.moved:
             blocks.append(
-                _override(entry, fleet, tz, stamp, sitting, status, organizer, attendees, invited)
+                _override(
+                    entry, fleet, tz, stamp, sitting, status, organizer, attendees, invited, rooms
+                )
             )
     return b"".join(blocks)
 
@@ -158,12 +165,13 @@ def sitting_block(
     method: Method,
     sitting: Occurrence,
     organizer: str | None = None,
+    rooms: Collection[str] | None = None,
 ) -> bytes:
     """One sitting of a series on its own (RECURRENCE-ID): its move, or its cancellation."""
     tz = ZoneInfo(fleet.timezone)
     attendees = _attendees(entry, fleet)
     status = "CANCELLED" if method is Method.CANCEL else "CONFIRMED"
-    return _override(entry, fleet, tz, stamp, sitting, status, organizer, attendees, True)
+    return _override(entry, fleet, tz, stamp, sitting, status, organizer, attendees, True, rooms)
 
 
 def _override(
@@ -176,6 +184,7 @@ def _override(
     organizer: str | None,
     attendees: bytes,
     invited: bool,
+    rooms: Collection[str] | None = None,
 ) -> bytes:
     own = replace(entry.session, allocation=sitting.allocation or entry.session.allocation)
     override = _event(
@@ -189,6 +198,7 @@ def _override(
         organizer,
         recurrence_id=sitting.recurrence_id,
         invited=invited,
+        rooms=rooms,
     )
     alarm = b"" if status == "CANCELLED" else _alarm(entry.session.setup)
     return _finish(override, attendees, alarm)
@@ -205,8 +215,10 @@ def _event(
     organizer: str | None = None,
     recurrence_id: datetime | None = None,
     invited: bool = False,
+    rooms: Collection[str] | None = None,
 ) -> Event:
     session = entry.session
+    kept = invited  # a feed leaves out what is the same as another field, or the default
     event = Event.new(
         uid=uid_of(session.id),
         sequence=entry.sequence,
@@ -215,16 +227,20 @@ def _event(
         end=end.astimezone(tz),
         recurrence_id=recurrence_id.astimezone(tz) if recurrence_id else None,
         summary=session.title,
-        location=text.location(fleet, session),
-        description=text.description(fleet, session, start, tz, invited=invited),
+        location=text.location(fleet, session, counts=invited),
+        description=text.description(fleet, session, start, tz, invited, rooms),
         organizer=_organizer(fleet, session.organizer, organizer),
         status=status,  # type: ignore[arg-type]
-        transparency="OPAQUE",  # type: ignore[arg-type]
-        created=session.created_at.astimezone(UTC) if session.created_at else None,
-        last_modified=session.updated_at.astimezone(UTC) if session.updated_at else None,
-        conferences=_conferences(fleet, session) or None,
+        transparency="OPAQUE" if kept else None,  # type: ignore[arg-type]
+        created=session.created_at.astimezone(UTC) if kept and session.created_at else None,
+        last_modified=_last_modified(session) if kept else None,  # a feed's DTSTAMP says it
+        conferences=_conferences(fleet, session, rooms) if kept or rooms else None,
     )
     return event
+
+
+def _last_modified(session: Session) -> datetime | None:
+    return session.updated_at.astimezone(UTC) if session.updated_at else None
 
 
 def _finish(event: Event, attendees: bytes, alarm: bytes) -> bytes:
@@ -314,11 +330,11 @@ def _alarm(setup: timedelta) -> bytes:
     return alarm.to_ical()
 
 
-def _conferences(fleet: Fleet, session: Session) -> list[Conference]:
-    """RFC 7986 CONFERENCE per bridge carrying the session (clients that know it offer a link)."""
-    bridge_ids = [b for b, rooms in session.allocation.by_bridge.items() if rooms]
+def _conferences(fleet: Fleet, session: Session, rooms: Collection[str] | None) -> list[Conference]:
+    """RFC 7986 CONFERENCE per bridge carrying the session (clients that know it offer a link);
+    for a reader's own ``rooms``, only the bridges they dial."""
     found = []
-    for bridge_id in bridge_ids:
+    for bridge_id in text.bridges_by_room(fleet, session, rooms):
         bridge = fleet.bridges.get(bridge_id)
         if bridge is not None and bridge.dial_in:
             found.append(Conference(bridge.dial_in, feature="VIDEO", label=bridge.name))

@@ -3,18 +3,23 @@
 Calendar readers are the agencies' staff: the description says who chairs, which rooms take
 part (grouped the way the province is organised: the rooms with no area first, under the
 province, then each area of the site tree, such as a district with its communes), how to dial
-in to the bridges, and when the connection test starts.
+in, and when the connection test starts.
+
+Two lengths: an invite names every room (its readers tell the agencies without an address);
+a subscribed feed counts the rooms per area, since it repeats the text for every session of a
+year. A reader who is a room (its feed, its invite) or an agency (its invite) is told only the
+bridges its own rooms dial, from the stored allocation, not the list of every bridge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from confsched.domain.invites import unreachable
-from confsched.domain.model import Fleet, Session
+from confsched.domain.model import Fleet, PortAllocation, Session
 
 PROVINCE_GROUP = "Cấp tỉnh"
 LEVEL_GROUPS = {"district": "Cấp huyện", "commune": "Cấp xã"}
@@ -76,29 +81,59 @@ def agency_name(fleet: Fleet, agency_id: str) -> str:
     return agency.name if agency else agency_id
 
 
-def location(fleet: Fleet, session: Session) -> str:
-    """Short enough for a calendar's location field: the chair room and the rooms per area."""
-    groups = room_groups(fleet, session.endpoints)
-    counts = ", ".join(f"{g.name} {len(g.rooms)}" for g in groups)
-    total = f"{len(session.endpoints)} điểm cầu ({counts})"
+def location(fleet: Fleet, session: Session, counts: bool = True) -> str:
+    """Short enough for a calendar's location field: the chair room and the rooms (per area
+    unless ``counts`` is false: a feed's description already counts them)."""
+    total = f"{len(session.endpoints)} điểm cầu"
+    if counts:
+        groups = room_groups(fleet, session.endpoints)
+        total += " (" + ", ".join(f"{g.name} {len(g.rooms)}" for g in groups) + ")"
     chair = room_name(fleet, session.chair)
     return f"Điểm cầu chủ trì: {chair}; {total}" if chair else total
 
 
-def bridges_lines(fleet: Fleet, session: Session) -> list[str]:
-    """Each bridge carrying the session with its dial-in, from the stored port allocation."""
-    by_bridge = {b: len(p) for b, p in session.allocation.by_bridge.items() if p}
-    if not by_bridge:  # no allocation stored: the bridges the rooms are homed on
-        for endpoint_id in session.endpoints:
-            endpoint = fleet.endpoints.get(endpoint_id)
-            if endpoint is not None and endpoint.bridge:
-                by_bridge[endpoint.bridge] = by_bridge.get(endpoint.bridge, 0) + 1
+def dialled_bridge(fleet: Fleet, allocation: PortAllocation, endpoint_id: str) -> str | None:
+    """The bridge the room dials: its port in the stored allocation, else its home bridge
+    (a session booked before allocations were stored)."""
+    found = allocation.bridge_of(endpoint_id)
+    if found is None and not any(allocation.by_bridge.values()):
+        endpoint = fleet.endpoints.get(endpoint_id)
+        found = endpoint.bridge if endpoint is not None and endpoint.bridge else None
+    return found
+
+
+def bridges_by_room(
+    fleet: Fleet, session: Session, rooms: Collection[str] | None = None
+) -> dict[str, list[str]]:
+    """Bridge id -> the session's rooms that dial it (only ``rooms`` when given), in order."""
+    chosen = session.endpoints if rooms is None else [e for e in session.endpoints if e in rooms]
+    found: dict[str, list[str]] = {}
+    for endpoint_id in chosen:
+        bridge = dialled_bridge(fleet, session.allocation, endpoint_id)
+        if bridge is not None:
+            found.setdefault(bridge, []).append(endpoint_id)
+    return found
+
+
+def bridges_lines(
+    fleet: Fleet, session: Session, rooms: Collection[str] | None = None
+) -> list[str]:
+    """Each bridge carrying the session with its dial-in and room count; for a reader's own
+    ``rooms``, only the bridges they dial, each naming those rooms."""
+    found = bridges_by_room(fleet, session, rooms)
+    several = sum(len(members) for members in found.values()) > 1
     lines = []
-    for bridge_id, count in by_bridge.items():
+    for bridge_id, members in found.items():
         bridge = fleet.bridges.get(bridge_id)
         name = bridge.name if bridge else bridge_id
         dial = f": {bridge.dial_in}" if bridge and bridge.dial_in else ""
-        lines.append(f"- {name}{dial} ({count} điểm cầu)")
+        if rooms is None:
+            lines.append(f"- {name}{dial} ({len(members)} điểm cầu)")
+        elif several:  # an agency's rooms: which of them dials which bridge
+            named = ", ".join(room_name(fleet, e) or e for e in members)
+            lines.append(f"- {name}{dial} ({named})")
+        else:  # one room: the same words for every room on that bridge
+            lines.append(f"- {name}{dial}")
     return lines
 
 
@@ -109,26 +144,41 @@ def setup_line(start: datetime, setup: timedelta, tz: ZoneInfo) -> str:
 
 
 def description(
-    fleet: Fleet, session: Session, start: datetime, tz: ZoneInfo, invited: bool = False
+    fleet: Fleet,
+    session: Session,
+    start: datetime,
+    tz: ZoneInfo,
+    invited: bool = False,
+    rooms: Collection[str] | None = None,
 ) -> str:
-    """Organizer, chair, setup time, bridges with dial-in, then every room by area.
+    """Organizer, chair, setup time, bridges with dial-in, then the rooms by area.
 
-    ``invited``: an invite also names the agencies taking part that have no e-mail address
-    (they get no message of their own: someone must tell them).
+    ``invited``: an invite names every room, and the agencies taking part that have no e-mail
+    address (they get no message of their own: someone must tell them); a feed gives the count
+    per area and leaves out what its other fields say (the chair room is in LOCATION, an
+    organizer with an address in ORGANIZER). ``rooms``: the reader's own rooms, told only the
+    bridges they dial.
     """
-    lines = [f"Đơn vị chủ trì: {agency_name(fleet, session.organizer)}"]
+    lines = []
+    organizer = fleet.agencies.get(session.organizer)
+    if invited or organizer is None or not organizer.email:
+        lines.append(f"Đơn vị chủ trì: {agency_name(fleet, session.organizer)}")
     chair = room_name(fleet, session.chair)
-    if chair:
+    if chair and invited:
         lines.append(f"Điểm cầu chủ trì: {chair}")
     if session.setup:
         lines.append(setup_line(start, session.setup, tz))
-    bridges = bridges_lines(fleet, session)
+    bridges = bridges_lines(fleet, session, rooms)
     if bridges:
-        lines.append("Cầu truyền hình (MCU):")
+        lines.append("Cầu truyền hình (MCU):" if rooms is None else "Gọi vào cầu (MCU):")
         lines.extend(bridges)
-    lines.append(f"Các điểm cầu ({len(session.endpoints)}):")
-    for group in room_groups(fleet, session.endpoints):
-        lines.append(f"{group.name} ({len(group.rooms)}): {', '.join(group.rooms)}")
+    groups = room_groups(fleet, session.endpoints)
+    if invited:
+        lines.append(f"Các điểm cầu ({len(session.endpoints)}):")
+        lines.extend(f"{g.name} ({len(g.rooms)}): {', '.join(g.rooms)}" for g in groups)
+    else:
+        counts = ", ".join(f"{g.name} {len(g.rooms)}" for g in groups)
+        lines.append(f"Các điểm cầu ({len(session.endpoints)}): {counts}")
     unreached = unreachable(fleet, session) if invited else ()
     if unreached:
         lines.append(f"Đơn vị chưa có thư điện tử (cần báo trực tiếp): {', '.join(unreached)}")
@@ -137,4 +187,4 @@ def description(
 
 def alarm_text(setup: timedelta) -> str:
     minutes = int(setup.total_seconds() // 60)
-    return f"Kiểm tra kết nối điểm cầu: {minutes} phút trước giờ họp"
+    return f"Kiểm tra kết nối ({minutes} phút trước giờ họp)"

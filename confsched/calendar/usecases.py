@@ -49,6 +49,13 @@ def feed_url(base: str, key: FeedKey, token: str) -> str:
     return f"{base.rstrip('/')}/feeds/{key.kind.value}/{token}.ics"
 
 
+def webcal_url(url: str) -> str:
+    """The same feed as a ``webcal://`` link: a click opens the calendar app's "subscribe"
+    (Outlook, Apple Calendar, Thunderbird), which then fetches it over HTTP(S)."""
+    _, sep, rest = url.partition("://")
+    return f"webcal://{rest}" if sep else url
+
+
 def ensure_feed_tokens(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> int:
     """Every agency and room gets a feed token the first time it is seen."""
     return store.ensure_tokens(db, all_feeds(fleet), now)

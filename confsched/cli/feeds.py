@@ -18,6 +18,7 @@ from confsched.calendar.usecases import (
     feed_url,
     revoke_feed,
     rotate_feed,
+    webcal_url,
 )
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
 from confsched.config import Settings
@@ -46,7 +47,8 @@ def feeds() -> None:
 @data_option
 @json_option
 def list_(kind: str | None, base_url: str | None, data_dir: Path | None, as_json: bool) -> None:
-    """Print every feed's URL. Anyone holding a URL can read that calendar: share it with care.
+    """Print every feed's URL, and its webcal:// link (a click subscribes in Outlook, Apple
+    Calendar, Thunderbird). Anyone holding a URL can read that calendar: share it with care.
 
     \b
     Examples:
@@ -67,14 +69,16 @@ def list_(kind: str | None, base_url: str | None, data_dir: Path | None, as_json
                 "kind": token.key.kind.value,
                 "id": token.key.subject,
                 "name": name,
-                "url": feed_url(base, token.key, token.token),
+                "url": (url := feed_url(base, token.key, token.token)),
+                "webcal": webcal_url(url),
                 "created_at": token.created_at.isoformat(),
             }
         )
     if as_json:
         print_json(rows)
         return
-    click.echo(table([[r["kind"], r["id"], r["url"]] for r in rows], ["KIND", "ID", "URL"]))
+    lines = [[r["kind"], r["id"], r["url"], r["webcal"]] for r in rows]
+    click.echo(table(lines, ["KIND", "ID", "URL", "WEBCAL"]))
     click.echo(f"{len(rows)} feeds")
 
 
@@ -109,9 +113,12 @@ def rotate(
     base = _base(db, base_url)
     url = feed_url(base, key, token)
     if as_json:
-        print_json({"kind": key.kind.value, "id": key.subject, "url": url})
+        print_json(
+            {"kind": key.kind.value, "id": key.subject, "url": url, "webcal": webcal_url(url)}
+        )
         return
     click.echo(f"{key.kind.value} {key.subject}: new feed URL {url}")
+    click.echo(f"subscribe link: {webcal_url(url)}")
     click.echo("the old URL no longer works; give the new one to its subscribers")
 
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from confsched.config import (
     read_smtp_secrets,
     split_host_port,
 )
+from confsched.domain.timeparse import parse_duration
 from confsched.errors import InvalidInput
 from confsched.runtime.components import Components
 from confsched.runtime.root import run_server
@@ -47,6 +49,17 @@ def build_settings(
         ssh_port=ssh_port,
         public_url=public_url,
     )
+
+
+def history_window(text: str) -> timedelta | None:
+    """``--feed-history``: a duration (``30d``, ``12h``), or ``all`` for no window."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return parse_duration(text)
+    except InvalidInput:
+        hint = "give a duration such as 30d, or 'all'"
+        raise InvalidInput(f"--feed-history {text!r}: {hint}") from None
 
 
 def smtp_settings(
@@ -91,6 +104,12 @@ def run_until_signal(main: Coroutine[Any, Any, None]) -> None:
 @click.option("--http", default=DEFAULT_HTTP, show_default=True, help="HTTP listen address.")
 @click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
 @click.option("--public-url", default="", help="Base URL printed in feed links.")
+@click.option(
+    "--feed-history",
+    default="30d",
+    show_default=True,
+    help="How long feeds keep a session after its last sitting (e.g. 90d; 'all': for ever).",
+)
 @click.option("--smtp", default="", help="Mail invites through this relay (HOST:PORT).")
 @click.option("--smtp-from", default="", help="Sender address of the invites (with --smtp).")
 @click.option(
@@ -118,6 +137,7 @@ def serve(
     http: str,
     ssh: str,
     public_url: str,
+    feed_history: str,
     smtp: str,
     smtp_from: str,
     smtp_security: str,
@@ -134,6 +154,7 @@ def serve(
         --smtp-secrets /etc/confsched/smtp.secrets
     """
     settings = build_settings(data_dir, rooms, http, ssh, public_url)
+    settings = settings.with_(feed_history=history_window(feed_history))
     if smtp:
         security = SmtpSecurity(smtp_security)
         mail = smtp_settings(smtp, smtp_from, security, smtp_secrets, smtp_cafile)

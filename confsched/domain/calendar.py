@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from confsched.domain.model import Fleet, Occurrence, Session, SessionStatus
+from confsched.domain.recurrence import last_start, parse_rrule
+from confsched.errors import InvalidInput
 
 
 class FeedKind(StrEnum):
@@ -137,3 +141,19 @@ def feeds_of(session: Session, fleet: Fleet) -> frozenset[FeedKey]:
         if endpoint is not None:
             keys.add(FeedKey(FeedKind.AGENCY, endpoint.agency))
     return frozenset(keys)
+
+
+def last_end(entry: CalendarEntry, tz: ZoneInfo) -> datetime | None:
+    """When the entry's last sitting ends (a moved one may end after the rule's last); None
+    for a series that never ends (or whose stored rule cannot be read: shown, not hidden)."""
+    session = entry.session
+    ends = [o.end for o in entry.moved]
+    if not session.rrule:
+        return max([session.end, *ends])
+    try:
+        last = last_start(parse_rrule(session.rrule, tz), session.start, tz)
+    except InvalidInput:
+        return None
+    if last is None:
+        return None
+    return max([last + (session.end - session.start), *ends])

@@ -2,7 +2,10 @@
 
 ``GET /feeds/agency/{token}.ics`` and ``GET /feeds/room/{token}.ics`` serve a feed (METHOD:
 PUBLISH) with a strong ETag and Last-Modified, answering 304 to If-None-Match (preferred) or
-If-Modified-Since. Any token that does not open a feed — never issued, revoked, rotated away,
+If-Modified-Since. A client that accepts gzip gets the feed compressed (about 1/40 of its
+size), with its own ETag (``Vary: Accept-Encoding``); either ETag revalidates.
+
+Any token that does not open a feed — never issued, revoked, rotated away,
 of the other kind — gets exactly the router's own 404, so the answer says nothing about whether
 an agency or room exists.
 
@@ -20,7 +23,7 @@ from email.utils import format_datetime
 from aiohttp import web
 
 from confsched.calendar.cache import FeedBody
-from confsched.calendar.service import FeedService
+from confsched.calendar.service import FeedService, gzip_etag
 from confsched.calendar.usecases import invite_for_session
 from confsched.domain.calendar import FeedKind
 from confsched.server import ServerContext
@@ -45,18 +48,42 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
     feed = await service.feed(key)
     if feed is None:  # the token outlived its agency or room
         raise web.HTTPNotFound()
+    compressed = accepts_gzip(request)
     headers = {
-        "ETag": feed.etag,
+        "ETag": gzip_etag(feed.etag) if compressed else feed.etag,
         "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
         "Cache-Control": CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
     }
-    if not_modified(request, feed):
+    matched = not_modified(request, feed)
+    if matched:
+        if matched is not True:
+            headers["ETag"] = matched  # the representation the client holds
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = CALENDAR_TYPE
-    return await send(request, feed, headers)
+    if compressed:
+        data = await service.gzipped(key, feed)
+        headers["Content-Encoding"] = "gzip"
+        return await send(request, (data,), len(data), headers)
+    return await send(request, feed.parts, feed.length, headers)
 
 
-async def send(request: web.Request, feed: FeedBody, headers: dict[str, str]) -> web.StreamResponse:
+def accepts_gzip(request: web.Request) -> bool:
+    """``Accept-Encoding`` names gzip (or ``*``) without ``q=0``."""
+    for item in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
+            quality = params.strip().lower().removeprefix("q=")
+            try:
+                return not params or float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+async def send(
+    request: web.Request, parts: tuple[bytes, ...], length: int, headers: dict[str, str]
+) -> web.StreamResponse:
     """Write the feed's parts in slices of about ``SLICE`` bytes, yielding after each one.
 
     Never one 20 MB buffer: building it would fault in megabytes of fresh pages and handing it
@@ -65,10 +92,10 @@ async def send(request: web.Request, feed: FeedBody, headers: dict[str, str]) ->
     every step of the event loop stays well under a millisecond.
     """
     response = web.StreamResponse(headers=headers)
-    response.content_length = feed.length
+    response.content_length = length
     await response.prepare(request)
     if request.method != "HEAD":
-        for piece in _slices(feed.parts):
+        for piece in _slices(parts):
             await response.write(piece)
             await asyncio.sleep(0)
     await response.write_eof()
@@ -88,12 +115,19 @@ def _slices(parts: tuple[bytes, ...]) -> Iterator[bytes]:
         yield b"".join(group)
 
 
-def not_modified(request: web.Request, feed: FeedBody) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match decides when present, else If-Modified-Since."""
+def not_modified(request: web.Request, feed: FeedBody) -> str | bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when present, else If-Modified-Since.
+
+    Returns the ETag the client holds when it names one of the feed's two (plain, gzip),
+    True for ``*`` or an If-Modified-Since that is not older, else False.
+    """
     match = request.headers.get("If-None-Match")
     if match is not None:
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-        return "*" in tags or feed.etag in tags
+        if "*" in tags:
+            return True
+        held = [t for t in (feed.etag, gzip_etag(feed.etag)) if t in tags]
+        return held[0] if held else False
     since = request.if_modified_since
     return since is not None and feed.last_modified <= since
 
