@@ -19,7 +19,7 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Conference, Event, vCalAddress, vDuration, vRecur
+from icalendar import Alarm, Calendar, Conference, Event, vCalAddress, vDuration, vRecur, vText
 
 from confsched import __version__
 from confsched.calendar import text
@@ -236,7 +236,26 @@ def _event(
         last_modified=_last_modified(session) if kept else None,  # a feed's DTSTAMP says it
         conferences=_conferences(fleet, session, rooms) if kept or rooms else None,
     )
+    for name in ("SUMMARY", "LOCATION", "DESCRIPTION"):
+        if name in event:
+            event[name] = _Text(str(event[name]))
     return event
+
+
+class _Text(vText):
+    """TEXT escaped by RFC 5545 alone: icalendar first turns a typed backslash-N into a line
+    break (its shorthand), so a title holding the two characters came back changed."""
+
+    def to_ical(self) -> bytes:
+        escaped = (
+            self.replace("\\", "\\\\")
+            .replace(";", r"\;")
+            .replace(",", r"\,")
+            .replace("\r\n", "\n")
+            .replace("\r", "\n")
+            .replace("\n", r"\n")
+        )
+        return escaped.encode("utf-8")
 
 
 def _last_modified(session: Session) -> datetime | None:
