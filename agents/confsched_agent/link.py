@@ -75,8 +75,12 @@ class Link:
         batch: int = 64,
         rng: random.Random | None = None,
         backoff_first: float = BACKOFF_FIRST,
+        local_address: str = "",
     ) -> None:
         self.endpoint = endpoint
+        self._local = (local_address, 0) if local_address else None
+        """The address to connect from ("": the system's choice); the simulator gives each
+        agent its own loopback address, as each room's PC has its own."""
         self._backoff_first = backoff_first
         self._address = address
         self._key = client_key
@@ -90,6 +94,8 @@ class Link:
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+        self.attempts = 0
+        """Connection attempts, failed or not (``connects`` counts those that succeeded)."""
         self.connects = 0
         self.last_error = ""
 
@@ -134,9 +140,11 @@ class Link:
 
     async def _connected_session(self) -> None:
         host, port = self._address
+        self.attempts += 1
         async with asyncssh.connect(
             host,
             port,
+            local_addr=self._local,
             username=self.endpoint,
             client_keys=[self._key],
             known_hosts=self._known_hosts,

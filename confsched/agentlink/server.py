@@ -1,20 +1,26 @@
-"""The agents' SSH server: public-key logins against the store, limits, revocation, commands.
+"""The agents' SSH server: public-key logins against the store, paced admission, limits, commands.
 
 Each login reads the endpoint's key from the store (so ``agents enroll`` takes effect at once,
 from another process, without a restart); the user name is the endpoint id and the key proves
 it. A revocation (or a re-enrolment with a new key) closes that agent's live connection within
 the server's change-poll interval. One connection per endpoint: a new login replaces the old.
-Limits: total connections, unauthenticated connections (a reconnect storm cannot starve the
-event loop with handshakes), unauthenticated connections per source address (idle TCP
-connections from one address cannot lock every agent out before login), a short login grace,
-line length and pending reports per connection.
+
+Admission is paced, not refused: at most ``max_unauthenticated`` logins are in their handshake at
+once (they share the CPU; more at once only makes each slower and run into the login grace), and
+the next connection is taken from the kernel's listen queue when one finishes. A fleet that
+reconnects together after a restart waits its turn in that queue instead of being turned away
+and backing off for a minute. Limits: total connections, unauthenticated connections per source
+address (idle TCP connections from one address cannot take every handshake place), a short
+login grace, line length and pending reports per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import socket
 from collections import Counter
 from dataclasses import dataclass
 
@@ -34,10 +40,14 @@ log = logging.getLogger(__name__)
 class Limits:
     max_connections: int = 20000
     max_unauthenticated: int = 256
+    """Logins in their handshake at once; the next waits in the listen queue (not refused)."""
     max_unauthenticated_per_source: int = 64
     """Logins in flight from one address: a quarter of ``max_unauthenticated``, so one address
     cannot hold every place, yet agents behind one NAT that reconnect together after a
     scheduler restart (spread by their jittered backoff) are not turned away."""
+    listen_backlog: int = 4096
+    """Connections the kernel holds for us while every handshake place is taken (capped by
+    ``net.core.somaxconn``): a fleet's reconnect waits here for its turn."""
     login_timeout: float = 6.0
     """Grace from TCP accept to authenticated: a slow-loris connection frees its place soon."""
     keepalive_interval: float = 30.0
@@ -159,7 +169,10 @@ class AgentLink:
         self._unauthenticated_from: Counter[str] = Counter()
         self._command_ids = itertools.count(1)
         self._interval = ctx.fleet.report_interval
-        self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._places = asyncio.Semaphore(limits.max_unauthenticated)
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
+        self._handshakes: set[asyncio.Task[None]] = set()
         self.port = 0
         """The bound SSH port, once started (the configured one may be 0: any free port)."""
 
@@ -192,11 +205,10 @@ class AgentLink:
         return sum(self.set_interval(endpoint, seconds) for endpoint in list(self.agents))
 
     async def listen(self, host: str, port: int) -> int:
+        """Bind ``host:port`` and take connections from its queue as handshake places free up."""
         host_key = ensure_host_key(self.ctx.settings.data_dir)
-        self._acceptor = await asyncssh.create_server(
-            lambda: _Login(self),
-            host,
-            port,
+        self._options = asyncssh.SSHServerConnectionOptions(
+            server_factory=lambda: _Login(self),
             server_host_keys=[host_key],
             encoding=None,
             allow_pty=False,
@@ -210,11 +222,43 @@ class AgentLink:
             window=self.limits.window,
             server_version="confsched",  # the banner names no library version to probe for
         )
-        return int(self._acceptor.get_port())
+        self._listener = _listening_socket(host, port, self.limits.listen_backlog)
+        self._accepting = asyncio.create_task(self._accept(self._listener))
+        return int(self._listener.getsockname()[1])
+
+    async def _accept(self, listener: socket.socket) -> None:
+        """Take a place, then the next queued connection; its handshake gives the place back."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._places.acquire()
+            try:
+                sock, _peer = await loop.sock_accept(listener)
+            except OSError as exc:  # out of descriptors, say: wait, then try again
+                self._places.release()
+                log.warning("cannot accept an agent connection: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            task = loop.create_task(self._handshake(sock))
+            self._handshakes.add(task)
+            task.add_done_callback(self._handshakes.discard)
+
+    async def _handshake(self, sock: socket.socket) -> None:
+        try:
+            await asyncssh.run_server(sock, options=self._options)
+        except (OSError, asyncssh.Error, TimeoutError):
+            pass  # refused, timed out or hung up: counted by _Login, nothing to do here
+        finally:
+            self._places.release()
 
     async def close(self) -> None:
-        if self._acceptor is not None:
-            self._acceptor.close()
+        if self._accepting is not None:
+            self._accepting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._accepting
+        if self._listener is not None:
+            self._listener.close()
+        for task in list(self._handshakes):
+            task.cancel()
         for login in list(self._open):
             login.close()
         for _ in range(50):  # give the transports a moment to go
@@ -228,11 +272,10 @@ class AgentLink:
         self._open.add(login)
         self._unauthenticated += 1
         self._unauthenticated_from[login.source] += 1
-        too_many = len(self._open) > self.limits.max_connections
         if self._unauthenticated_from[login.source] > self.limits.max_unauthenticated_per_source:
             login._refusal = "too_many_from_address"
             login.close()
-        elif too_many or self._unauthenticated > self.limits.max_unauthenticated:
+        elif len(self._open) > self.limits.max_connections:
             login._refusal = "too_many_connections"
             login.close()
 
@@ -307,3 +350,23 @@ class AgentLink:
             return False
         login.session.send(wire.Command(next(self._command_ids), "set_interval", seconds))
         return True
+
+
+def _listening_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """A non-blocking listening socket on ``host`` (a name is resolved; "" or "::" is every
+    address, IPv4 too where the system allows)."""
+    every = host in ("", "::")
+    family = socket.AF_INET6 if every and socket.has_dualstack_ipv6() else socket.AF_INET
+    if not every:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, address = info[0][0], info[0][4][0]
+    else:
+        address = "" if family == socket.AF_INET6 else "0.0.0.0"
+    sock = socket.create_server(
+        (address, port),
+        family=family,
+        backlog=backlog,
+        dualstack_ipv6=every and family == socket.AF_INET6,
+    )
+    sock.setblocking(False)
+    return sock

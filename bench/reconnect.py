@@ -1,0 +1,445 @@
+"""Reconnect benchmark: how fast a fleet of agents is back after a cold start and a kill -9.
+
+    python bench/reconnect.py                 # 10,000 agents (a few minutes, both cores)
+    python bench/reconnect.py --agents 1500   # a development run
+
+A real ``confsched serve`` (its own data directory, a fleet of N rooms, N enrolled keys) and
+the real agent code (``confsched_agent`` Agent and Link: asyncssh, hello, spool, acks) in two
+simulator processes, each agent from its own loopback address (127.1.x.y, as every room's PC
+has its own). Measured:
+
+- cold start: scheduler and agents started together, to every agent connected and its first
+  report acknowledged;
+- restart: ``kill -9`` of the scheduler and the same command again, to every agent back (its
+  first report after the kill acknowledged); p50/p99 of the time back per agent;
+- logins the scheduler refused (its ``confsched_ssh_logins_refused_total``) and connection
+  attempts that failed on the agents' side, per phase.
+
+The last line is machine-readable: ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import random
+import resource
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncssh
+
+KEYS_FILE = "bench-agent-keys.txt"
+COMMUNES = 100
+
+
+# -- the fleet and its keys ------------------------------------------------------------------------
+
+
+def fleet_yaml(rooms: int, interval: int) -> str:
+    """A province of ``rooms`` PC rooms (agents, no polled codecs) in 100 communes."""
+    lines = [
+        f"fleet: {{name: Tỉnh Thử, timezone: Asia/Ho_Chi_Minh, report_interval: {interval}s}}",
+        "bridges:",
+        *(
+            f"  - {{id: mcu-{b}, name: MCU {b}, ports: 500, dial_in: 'sip:hop@mcu{b}.example'}}"
+            for b in range(1, 5)
+        ),
+        "agencies:",
+        "  - {id: ubnd, name: Ủy ban nhân dân tỉnh}",
+        "sites:",
+        "  - {id: tinh, name: Tỉnh Thử, level: province}",
+        *(f"  - {{id: xa-{c}, name: Xã {c}, level: commune}}" for c in range(COMMUNES)),
+        "endpoints:",
+    ]
+    for i in range(rooms):
+        lines.append(
+            f"  - {{id: {endpoint(i)}, name: Phòng {i}, site: xa-{i % COMMUNES}, agency: ubnd, "
+            f"kind: pc, bridge: mcu-{i % 4 + 1}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def endpoint(i: int) -> str:
+    return f"room-{i:05d}"
+
+
+def source_address(i: int) -> str:
+    """Each agent's own loopback address: 127.1.0.1, 127.1.0.2, … (200 per /24)."""
+    return f"127.1.{i // 200}.{i % 200 + 1}"
+
+
+def prepare(data_dir: Path, rooms: int, interval: int) -> None:
+    """Import the fleet and enrol a fresh ed25519 key per room (26 µs a key: no cache needed);
+    the private keys go to one file the simulator processes read."""
+    from confsched.agentlink.keys import public_text
+    from confsched.services.inventory import import_fleet
+    from confsched.store.db import open_db
+    from confsched.store.health import enroll_keys
+
+    fleet = data_dir / "fleet.yaml"
+    fleet.write_text(fleet_yaml(rooms, interval), encoding="utf-8")
+    keys = {endpoint(i): asyncssh.generate_private_key("ssh-ed25519") for i in range(rooms)}
+    db = open_db(data_dir)
+    try:
+        import_fleet(db, fleet)
+        enroll_keys(db, {e: public_text(k) for e, k in keys.items()}, datetime.now(UTC))
+    finally:
+        db.close()
+    with (data_dir / KEYS_FILE).open("w") as out:
+        for e, k in keys.items():
+            out.write(f"{e} {base64.b64encode(k.export_private_key()).decode()}\n")
+
+
+# -- the simulator process -------------------------------------------------------------------------
+
+
+async def simulate(args: argparse.Namespace) -> None:
+    """``--worker``: agents ``first`` … ``first+count-1``; a status line on stdout every half
+    second; ``mark`` on stdin starts a new phase (each agent is back at its next ack)."""
+    from confsched_agent.agent import Agent
+    from confsched_agent.link import Link
+    from confsched_agent.probes import Findings
+    from confsched_agent.spool import MemorySpool
+    from confsched_agent.wire import Check
+
+    class Room:
+        name = "room"
+
+        async def run(self) -> Findings:
+            return Findings({"camera": Check(True)}, {"rtt_ms": 12.0})
+
+    class TimedSpool(MemorySpool):
+        """Notes when the first acknowledgement of the current phase arrived."""
+
+        back_at: float | None = None
+
+        def acknowledge(self, seq: int) -> int:
+            if self.back_at is None:
+                self.back_at = time.monotonic()
+            return super().acknowledge(seq)
+
+    data_dir = Path(args.data)
+    wanted = {endpoint(i) for i in range(args.first, args.first + args.count)}
+    keys: dict[str, asyncssh.SSHKey] = {}
+    with (data_dir / KEYS_FILE).open() as handle:
+        for line in handle:
+            name, text = line.split()
+            if name in wanted:
+                keys[name] = asyncssh.import_private_key(base64.b64decode(text))
+    host_key = (data_dir / "host_key.pub").read_text().strip()
+    spools: list[TimedSpool] = []
+    links: list[Link] = []
+    tasks = []
+    for i in range(args.first, args.first + args.count):
+        name = endpoint(i)
+        spool = TimedSpool(limit=1000)
+        agent = Agent(name, [Room()], spool, float(args.interval))
+        link = Link(
+            name,
+            ("127.0.0.1", args.port),
+            keys[name],
+            host_key,
+            spool,
+            agent.handle,
+            rng=random.Random(i),
+            local_address=source_address(i),
+        )
+        agent.on_report = link.wake
+        spools.append(spool)
+        links.append(link)
+        tasks += [asyncio.create_task(agent.run()), asyncio.create_task(link.run())]
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    async def commands() -> None:
+        while line := await reader.readline():
+            if line.strip() == b"mark":
+                for spool in spools:
+                    spool.back_at = None
+            elif line.strip() == b"times":
+                times = [s.back_at for s in spools if s.back_at is not None]
+                print(json.dumps({"times": times}), flush=True)
+
+    commands_task = asyncio.create_task(commands())
+    while not commands_task.done():
+        status = {
+            "connected": sum(link.connected.is_set() for link in links),
+            "back": sum(s.back_at is not None for s in spools),
+            "attempts": sum(link.attempts for link in links),
+            "connects": sum(link.connects for link in links),
+        }
+        print(json.dumps(status), flush=True)
+        await asyncio.sleep(0.5)
+
+
+# -- the orchestra ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Worker:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.status: dict[str, int] = {"connected": 0, "back": 0, "attempts": 0, "connects": 0}
+        self.times: asyncio.Future[list[float]] | None = None
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            msg = json.loads(line)
+            if "times" in msg and self.times is not None:
+                self.times.set_result(msg["times"])
+            else:
+                self.status = msg
+
+    def send(self, word: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(word.encode() + b"\n")
+
+    async def back_times(self) -> list[float]:
+        self.times = asyncio.get_running_loop().create_future()
+        self.send("times")
+        return await self.times
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, data_dir: Path) -> None:
+        self.args = args
+        self.data = data_dir
+        self.ssh_port = free_port()
+        self.http_port = free_port()
+        self.serve: asyncio.subprocess.Process | None = None
+        self.workers: list[Worker] = []
+
+    async def start_serve(self) -> None:
+        self.serve = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "confsched",
+            "serve",
+            "--data",
+            str(self.data),
+            "--ssh",
+            f"127.0.0.1:{self.ssh_port}",
+            "--http",
+            f"127.0.0.1:{self.http_port}",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=open(self.data / "serve.log", "ab"),  # noqa: SIM115
+            cwd=self.data,
+        )
+
+    async def serve_ready(self) -> float:
+        """Seconds until serve announces itself (its agent port is open then)."""
+        assert self.serve is not None and self.serve.stdout is not None
+        start = time.monotonic()
+        while line := await self.serve.stdout.readline():
+            if line.startswith(b"confsched:"):
+                return time.monotonic() - start
+        raise SystemExit(f"serve exited; see {self.data / 'serve.log'}")
+
+    async def start_workers(self) -> None:
+        n, procs = self.args.agents, self.args.processes
+        for p in range(procs):
+            first, last = n * p // procs, n * (p + 1) // procs
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--worker",
+                "--data",
+                str(self.data),
+                "--port",
+                str(self.ssh_port),
+                "--interval",
+                str(self.args.interval),
+                "--first",
+                str(first),
+                "--count",
+                str(last - first),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=open(self.data / f"agents-{p}.log", "ab"),  # noqa: SIM115
+                limit=1 << 24,  # the times line: 5,000 numbers and more
+            )
+            self.workers.append(Worker(proc))
+
+    def total(self, key: str) -> int:
+        return sum(w.status[key] for w in self.workers)
+
+    def refused(self) -> int:
+        """Logins the running scheduler refused, summed over reasons (its /metrics)."""
+        url = f"http://127.0.0.1:{self.http_port}/metrics"
+        request = urllib.request.Request(url)
+        token = self.data / "operator.token"
+        if token.exists():
+            request.add_header("Authorization", f"Bearer {token.read_text().strip()}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                text = response.read().decode()
+        except OSError:
+            return -1
+        return int(
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("confsched_ssh_logins_refused_total")
+            )
+        )
+
+    async def until_all_back(self, since: float, limit: float) -> dict[str, float]:
+        """Poll the simulators until every agent is back; a line of progress every 5 s."""
+        n = self.args.agents
+        attempts0 = self.total("attempts") - self.total("connects")
+        first_connected = None
+        next_print = since + 5
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.monotonic()
+            if first_connected is None and self.total("connected") > 0:
+                first_connected = now - since
+            if now >= next_print:
+                next_print += 5
+                print(
+                    f"  {now - since:6.1f} s: {self.total('connected')} connected, "
+                    f"{self.total('back')} back",
+                    flush=True,
+                )
+            if self.total("back") >= n or now - since > limit:
+                break
+        per_worker = [await w.back_times() for w in self.workers]
+        times = sorted(t - since for ts in per_worker for t in ts)
+        failed = self.total("attempts") - self.total("connects") - attempts0
+        return {
+            "all_back_s": round(times[-1], 1) if len(times) >= n else -1.0,
+            "back": len(times),
+            "first_connected_s": round(first_connected or -1.0, 1),
+            "p50_s": round(statistics.median(times), 1) if times else -1.0,
+            "p99_s": round(times[int(len(times) * 0.99) - 1], 1) if times else -1.0,
+            "failed_attempts": failed,
+        }
+
+    async def run(self) -> dict[str, object]:
+        args = self.args
+        print(f"preparing {args.agents} rooms and keys in {self.data}", flush=True)
+        await asyncio.to_thread(prepare, self.data, args.agents, args.interval)
+        from confsched.agentlink.keys import ensure_host_key, public_text
+
+        host_key = public_text(ensure_host_key(self.data))
+        (self.data / "host_key.pub").write_text(host_key + "\n")
+
+        print("cold start: scheduler and agents together", flush=True)
+        t0 = time.monotonic()
+        await self.start_serve()
+        await self.start_workers()
+        boot = await self.serve_ready()
+        cold = await self.until_all_back(t0, args.limit)
+        cold["serve_ready_s"] = round(boot, 1)
+        cold["refused_logins"] = self.refused()
+        await asyncio.sleep(args.settle)
+
+        print("restart: kill -9 the scheduler, start it again", flush=True)
+        for w in self.workers:
+            w.send("mark")
+        assert self.serve is not None
+        t1 = time.monotonic()
+        self.serve.send_signal(signal.SIGKILL)
+        await self.serve.wait()
+        await self.start_serve()
+        boot = await self.serve_ready()
+        restart = await self.until_all_back(t1, args.limit)
+        restart["serve_ready_s"] = round(boot, 1)
+        restart["refused_logins"] = self.refused()
+        return {"agents": args.agents, "cold_start": cold, "restart": restart}
+
+    async def stop(self) -> None:
+        for w in self.workers:
+            if w.proc.stdin is not None:
+                w.proc.stdin.close()
+        for w in self.workers:
+            try:
+                await asyncio.wait_for(w.proc.wait(), 10)
+            except TimeoutError:
+                w.proc.kill()
+        if self.serve is not None and self.serve.returncode is None:
+            self.serve.send_signal(signal.SIGTERM)
+            await self.serve.wait()
+
+
+def raise_file_limit() -> None:
+    """One descriptor per connection on each side: 10,000 agents need more than 1024."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def report(result: dict[str, object]) -> None:
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}"
+        f", load average {os.getloadavg()[0]:.1f}"
+    )
+    for phase in ("cold_start", "restart"):
+        r = result[phase]
+        assert isinstance(r, dict)
+        print(
+            f"{phase.replace('_', ' ')}: {r['back']} of {result['agents']} back, all in "
+            f"{r['all_back_s']} s (p50 {r['p50_s']} s, p99 {r['p99_s']} s); serve ready in "
+            f"{r['serve_ready_s']} s, first agent connected at {r['first_connected_s']} s; "
+            f"{r['refused_logins']} logins refused, {r['failed_attempts']} failed attempts"
+        )
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--agents", type=int, default=10000)
+    parser.add_argument("--processes", type=int, default=2, help="simulator processes")
+    parser.add_argument("--interval", type=int, default=10, help="report interval, seconds")
+    parser.add_argument("--limit", type=float, default=400, help="give up a phase after (s)")
+    parser.add_argument("--settle", type=float, default=5, help="steady run between phases (s)")
+    parser.add_argument("--keep", type=Path, help="data directory to use (and keep)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    raise_file_limit()
+    if args.worker:
+        asyncio.run(simulate(args))
+        return
+
+    async def orchestrate(data_dir: Path) -> None:
+        bench = Bench(args, data_dir)
+        try:
+            result = await bench.run()
+        finally:
+            await bench.stop()
+        report(result)
+
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        asyncio.run(orchestrate(args.keep))
+    else:
+        with tempfile.TemporaryDirectory(prefix="confsched-reconnect-") as tmp:
+            asyncio.run(orchestrate(Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""A restart brings the fleet back: 300 agents (each from its own loopback address, as rooms'
+PCs are) reconnect together after a scheduler restart, every one is back and reporting soon,
+and not one login is refused: the scheduler paces the crowd's handshakes instead of turning
+the excess away (which sent those agents into a long backoff)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from confsched_agent.agent import Agent
+from confsched_agent.link import Link
+from confsched_agent.spool import MemorySpool
+
+from confsched.agentlink.keys import ensure_host_key, public_text
+from confsched.config import Settings
+from confsched.services.inventory import import_fleet
+from confsched.simulate import enroll_simulated, synthetic_fleet
+from confsched.store.db import open_db
+from tests.test_agentlink import Room, eventually
+from tests.test_agentlink_restart import Scheduler, free_port
+
+AGENTS = 300
+
+
+class MarkedSpool(MemorySpool):
+    """Knows whether a report was acknowledged since the last ``mark()``."""
+
+    back = False
+
+    def mark(self) -> None:
+        self.back = False
+
+    def acknowledge(self, seq: int) -> int:
+        self.back = True
+        return super().acknowledge(seq)
+
+
+@pytest.fixture
+def fixed_settings(settings: Settings) -> Settings:
+    return replace(settings, ssh_port=free_port())
+
+
+async def _no_command(command):  # type: ignore[no-untyped-def]
+    return None
+
+
+async def test_300_agents_are_back_after_a_restart_and_no_login_is_refused(
+    fixed_settings: Settings, tmp_path: Path
+) -> None:
+    db = open_db(fixed_settings.data_dir)
+    import_fleet(db, synthetic_fleet(tmp_path / "fleet.yaml", AGENTS))
+    db.close()
+    scheduler = Scheduler(fixed_settings)
+    ctx = await scheduler.start()
+    endpoints = [e.id for e in ctx.ctx.fleet.endpoints.values()]
+    keys = await asyncio.to_thread(enroll_simulated, fixed_settings.data_dir, endpoints)
+    host_key = public_text(ensure_host_key(fixed_settings.data_dir))
+    address = ("127.0.0.1", fixed_settings.ssh_port)
+    spools, links, tasks = [], [], []
+    for i, endpoint in enumerate(endpoints):
+        spool = MarkedSpool()
+        agent = Agent(endpoint, [Room()], spool, interval=2.0)
+        link = Link(
+            endpoint,
+            address,
+            keys[endpoint],
+            host_key,
+            spool,
+            _no_command,
+            rng=random.Random(i),
+            backoff_first=0.3,  # the whole crowd is back at the door within 0.3 s: a storm
+            local_address=f"127.3.{i // 200}.{i % 200 + 1}",
+        )
+        agent.on_report = link.wake
+        spools.append(spool)
+        links.append(link)
+        tasks += [asyncio.create_task(agent.run()), asyncio.create_task(link.run())]
+    try:
+        await eventually(lambda: all(s.back for s in spools), timeout=60)
+        await scheduler.stop()
+        await eventually(lambda: not any(link.connected.is_set() for link in links))
+        for spool in spools:
+            spool.mark()
+        ctx = await scheduler.start()
+        await eventually(lambda: all(s.back for s in spools), timeout=45)
+        assert sum(ctx.board.logins_refused.values()) == 0, ctx.board.logins_refused
+        assert ctx.board.logins_accepted >= len(links)
+    finally:
+        for link in links:
+            link.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await scheduler.stop()
