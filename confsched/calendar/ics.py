@@ -226,7 +226,7 @@ def _event(
         start=start.astimezone(tz),
         end=end.astimezone(tz),
         recurrence_id=recurrence_id.astimezone(tz) if recurrence_id else None,
-        summary=session.title,
+        summary=text.printable(session.title),
         location=text.location(fleet, session, counts=invited),
         description=text.description(fleet, session, start, tz, invited, rooms),
         organizer=_organizer(fleet, session.organizer, organizer),

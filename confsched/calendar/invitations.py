@@ -55,7 +55,7 @@ def compose(
     tz = ZoneInfo(fleet.timezone)
     when = start.astimezone(tz).strftime("%H:%M %d/%m/%Y")
     word = _subject_word(change.action, sitting is not None, entry.sequence > 0)
-    subject = f"{word}: {entry.session.title} ({when})"
+    subject = f"{word}: {text.printable(entry.session.title)} ({when})"
     body = _body(fleet, entry, sitting, change.action, subject, tz)
     return Invitation(subject, body, calendar, method.value, recipients(fleet, entry.session))
 

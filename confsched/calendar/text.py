@@ -13,6 +13,7 @@ bridges its own rooms dial, from the stored allocation, not the list of every br
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,13 @@ from zoneinfo import ZoneInfo
 
 from confsched.domain.invites import unreachable
 from confsched.domain.model import Fleet, PortAllocation, Session
+
+
+def printable(value: str) -> str:
+    """``value`` without control characters (NUL, ESC, newlines …): titles with them are refused
+    at booking, and one stored before that must not reach an invite, a feed or a mail header."""
+    return "".join(c for c in value if unicodedata.category(c) not in ("Cc", "Cs"))
+
 
 PROVINCE_GROUP = "Cấp tỉnh"
 LEVEL_GROUPS = {"district": "Cấp huyện", "commune": "Cấp xã"}

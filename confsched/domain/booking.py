@@ -7,6 +7,7 @@ the port allocation. Nothing here reads a clock: ``now`` is an argument.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -70,11 +71,7 @@ def build_session(
     fleet: Fleet, request: BookingRequest, now: datetime, session_id: str
 ) -> tuple[Session, recurrence.Rule | None]:
     """Check every field of ``request``; a clear InvalidInput/NotFound for the first bad one."""
-    title = request.title.strip()
-    if not title:
-        raise InvalidInput("the title is empty")
-    if len(title) > MAX_TITLE:
-        raise InvalidInput(f"the title is longer than {MAX_TITLE} characters")
+    title = check_title(request.title)
     endpoints = participants_of(fleet, request.selectors)
     check_times(request.start, request.end, request.setup, now, fleet.timezone)
     chair = request.chair or endpoints[0]
@@ -103,6 +100,23 @@ def build_session(
         updated_at=now,
     )
     return session, rule
+
+
+def check_title(text: str) -> str:
+    """The title trimmed, or InvalidInput: empty, too long, or holding a control character
+    (NUL, ESC, a newline, a lone surrogate …), which would reach invites, feeds and terminals
+    raw. Refused rather than stripped, so that what is stored is what the operator sees typed."""
+    title = text.strip()
+    if not title:
+        raise InvalidInput("the title is empty")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"the title is longer than {MAX_TITLE} characters")
+    for position, char in enumerate(title, 1):
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
+            raise InvalidInput(
+                f"the title holds a control character (U+{ord(char):04X}) at position {position}"
+            )
+    return title
 
 
 def working_hours_warning(fleet: Fleet, start: datetime, end: datetime) -> str | None:

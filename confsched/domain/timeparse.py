@@ -9,19 +9,35 @@ from zoneinfo import ZoneInfo
 from confsched.errors import InvalidInput
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+MAX_DURATION = timedelta(days=366)
+"""Longer than any booking, window or look-ahead the scheduler takes: beyond it is a typo."""
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+"""Times outside these years are refused (year 1 or 9999 would overflow on the way to UTC or
+once a duration is added)."""
 _LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
 def parse_duration(text: str) -> timedelta:
     """``90m``, ``2h``, ``1h30m``, ``7d``, ``30s`` (a bare number means minutes)."""
     cleaned = text.strip().lower().replace(" ", "")
+    if len(cleaned) > 40:
+        raise InvalidInput(f"bad duration {text[:40]!r}…: too long")
     if cleaned.isdigit():
-        return timedelta(minutes=int(cleaned))
+        return _bounded(text, minutes=int(cleaned))
     match = _DURATION.match(cleaned)
     if not cleaned or not match or not any(match.groups()):
         raise InvalidInput(f"bad duration {text!r}: use forms like 90m, 2h, 1h30m or 7d")
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return _bounded(text, days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _bounded(
+    text: str, days: int = 0, hours: int = 0, minutes: int = 0, seconds: int = 0
+) -> timedelta:
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds  # ints: no overflow here
+    if total > MAX_DURATION.total_seconds():
+        raise InvalidInput(f"bad duration {text!r}: at most {MAX_DURATION.days} days")
+    return timedelta(seconds=total)
 
 
 def parse_local_time(text: str, tz: ZoneInfo) -> datetime:
@@ -29,7 +45,7 @@ def parse_local_time(text: str, tz: ZoneInfo) -> datetime:
     cleaned = text.strip()
     for fmt in _LOCAL_FORMATS:
         try:
-            return datetime.strptime(cleaned, fmt).replace(tzinfo=tz).astimezone(UTC)
+            return _in_range(text, datetime.strptime(cleaned, fmt).replace(tzinfo=tz))
         except ValueError:
             continue
     try:
@@ -40,7 +56,14 @@ def parse_local_time(text: str, tz: ZoneInfo) -> datetime:
         raise InvalidInput(
             f"bad time {text!r}: use 'YYYY-MM-DD HH:MM' (local time) or ISO 8601 with an offset"
         )
-    return parsed.astimezone(UTC)
+    return _in_range(text, parsed)
+
+
+def _in_range(text: str, moment: datetime) -> datetime:
+    """``moment`` (aware) in UTC, or InvalidInput when its year is out of range."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise InvalidInput(f"bad time {text!r}: years {FIRST_YEAR} to {LAST_YEAR} only")
+    return moment.astimezone(UTC)
 
 
 def parse_window_bound(text: str, tz: ZoneInfo) -> datetime:
@@ -51,7 +74,7 @@ def parse_window_bound(text: str, tz: ZoneInfo) -> datetime:
         day = datetime.strptime(cleaned, "%Y-%m-%d")
     except ValueError:
         return parse_local_time(cleaned, tz)
-    return day.replace(tzinfo=tz).astimezone(UTC)
+    return _in_range(text, day.replace(tzinfo=tz))
 
 
 def format_duration(span: timedelta) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from confsched.calendar.service import FeedService
 from confsched.errors import (
@@ -98,10 +99,29 @@ def make_app(ctx: ServerContext, parts: WebParts) -> web.Application:
     return app
 
 
+class OneLineBadRequests(logging.Filter):
+    """aiohttp answers a malformed request (a header over 8 KB, a garbled request line) with a
+    400 and logs it with a traceback; anyone can send one, so it is one line here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            reason = " ".join(str(exc.message).split())[:160]
+            record.msg = f"refused a malformed HTTP request: {record.getMessage()}: {reason}"
+            record.args = ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+BAD_REQUESTS = OneLineBadRequests()
+
+
 class HttpServer:
     """Serves the application on the configured address; ``port`` is the bound one."""
 
     def __init__(self, ctx: ServerContext, app: web.Application) -> None:
+        logging.getLogger("aiohttp.server").addFilter(BAD_REQUESTS)
         self.ctx = ctx
         self._runner = web.AppRunner(app, access_log=None)
         self._set_up = False
