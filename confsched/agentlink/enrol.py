@@ -41,6 +41,7 @@ def enroll(
         interval=fleet.report_interval.total_seconds(),
         spool=(data_dir / "agent-spool" / endpoint).resolve(),
         bridge=home_bridge_address(fleet, endpoint),
+        client_process=fleet.endpoints[endpoint].client_process,
     )
 
 

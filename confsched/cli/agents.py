@@ -39,24 +39,45 @@ def agents() -> None:
     default=None,
     help="Write the config here (and the key beside it) instead of printing it.",
 )
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write a folder to copy to the room PC: config, key (0600), pinned host key, systemd "
+    "unit, install steps for Linux and Windows.",
+)
 @data_option
-def enroll(endpoint: str, scheduler: str, out: Path | None, data_dir: Path | None) -> None:
+def enroll(
+    endpoint: str, scheduler: str, out: Path | None, bundle: Path | None, data_dir: Path | None
+) -> None:
     """Create ENDPOINT's key pair and print its agent configuration (host key pinned).
 
-    A running scheduler accepts the new key at once; an older key of ENDPOINT stops working.
+    The configuration names the room's home bridge and its conferencing client's process from
+    the fleet file. A running scheduler accepts the new key at once; an older key of ENDPOINT
+    stops working.
 
     \b
-    Example:
+    Examples:
       confsched agents enroll dt-la-bang --scheduler sched.example:8022 --out la-bang.conf
+      confsched agents enroll dt-la-bang --scheduler 10.0.0.1:8022 --bundle dt-la-bang/
     """
     from confsched_agent.config import render
 
     from confsched.agentlink.enrol import enroll as enroll_endpoint
 
     split_host_port(scheduler, "--scheduler")
+    if out is not None and bundle is not None:
+        raise click.UsageError("give --out or --bundle, not both")
     directory = data_dir_from_env(str(data_dir) if data_dir else None)
     db = open_store(data_dir)
     config = enroll_endpoint(db, directory, endpoint, scheduler, datetime.now(UTC))
+    if bundle is not None:
+        from confsched.agentlink.bundle import INSTALL_FILE, write_bundle
+
+        files = write_bundle(config, bundle)
+        click.echo(f"wrote {bundle}: {', '.join(f.name for f in files)}")
+        click.echo(f"copy the folder to {endpoint}'s PC and follow {bundle / INSTALL_FILE}")
+        return
     if out is None:
         click.echo(render(config), nl=False)
         return

@@ -30,6 +30,8 @@ class FleetHeader:
     working_hours: WorkingHours
     report_interval: timedelta
     levels: tuple[str, ...]
+    client_process: str = ""
+    """The conferencing client every room PC runs, unless its endpoint names its own."""
 
 
 def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
@@ -48,8 +50,36 @@ def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
     except (ZoneInfoNotFoundError, ValueError):
         check.problem(check.line(fleet, "timezone"), f"unknown timezone {tz!r}")
     return FleetHeader(
-        name, tz, _working_hours(check, fleet), _interval(check, fleet), _levels(check, fleet)
+        name,
+        tz,
+        _working_hours(check, fleet),
+        _interval(check, fleet),
+        _levels(check, fleet),
+        read_client(check, fleet),
     )
+
+
+_PROCESS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}$")
+
+
+def read_client(check: Checker, item: LocatedMap) -> str:
+    """``client: {process: NAME}``: the conferencing client's process name the room agent looks
+    for (``vcclient``, ``Zoom.exe``): a program name, not a path; "" when not given."""
+    if "client" not in item:
+        return ""
+    raw, line = item["client"], check.line(item, "client")
+    if not isinstance(raw, LocatedMap) or set(raw) != {"process"}:
+        check.problem(line, "client must be a map with exactly process: {process: Zoom.exe}")
+        return ""
+    name = raw["process"]
+    if not isinstance(name, str) or not _PROCESS.match(name):
+        check.problem(
+            line,
+            f"client process {name!r} must be a program name such as Zoom.exe "
+            "(letters, digits, space . _ + -, at most 64, no path)",
+        )
+        return ""
+    return name
 
 
 def _interval(check: Checker, fleet: LocatedMap) -> timedelta:

@@ -8,9 +8,10 @@ read by ``fleet_settings``, the site tree checked by ``sitetree``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
-from confsched.domain.fleet_settings import read_header
+from confsched.domain.fleet_settings import read_client, read_header
 from confsched.domain.located import SLUG, Checker, LocatedMap
 from confsched.domain.model import (
     CODEC_DRIVERS,
@@ -49,6 +50,13 @@ def build_fleet(root: Any, file: str) -> tuple[Fleet | None, list[FleetProblem]]
         "endpoint",
         lambda i: _endpoint(check, i, sites, agencies, bridges, levels),
     )
+    client = header.client_process if header else ""
+    endpoints = {
+        ident: replace(e, client_process=e.client_process or client)
+        if e.kind is EndpointKind.PC
+        else e
+        for ident, e in endpoints.items()
+    }
     if not any(kind == "bridge" for kind, _ in check.declared):
         check.problem(root.lines.get("bridges", root.line), "the fleet needs at least one bridge")
     if not any(kind == "endpoint" for kind, _ in check.declared):
@@ -139,6 +147,9 @@ def _endpoint(
         tags = []
     name = check.name(item)
     codec = _codec(check, item, raw_kind)
+    client = read_client(check, item)
+    if client and raw_kind == EndpointKind.CODEC.value:
+        check.problem(check.line(item, "client"), "client: is only for endpoints of kind pc")
     if site_id is None or agency is None or raw_kind not in {k.value for k in EndpointKind}:
         return None
     return Endpoint(
@@ -153,6 +164,7 @@ def _endpoint(
         bridge=bridge,
         tags=tuple(tags),
         codec=codec,
+        client_process=client,
     )
 
 

@@ -39,13 +39,13 @@ class LocatedList(list[Any]):
 
 
 _KEYS = {
-    "fleet": ({"name"}, {"timezone", "report_interval", "working_hours", "levels"}),
+    "fleet": ({"name"}, {"timezone", "report_interval", "working_hours", "levels", "client"}),
     "bridges": ({"id", "ports"}, {"name", "address", "dial_in"}),
     "agencies": ({"id", "name"}, {"email"}),
     "sites": ({"id", "name", "level"}, {"parent", "district"}),
     "endpoints": (
         {"id", "name", "site", "agency"},
-        {"kind", "address", "bridge", "tags", "codec"},
+        {"kind", "address", "bridge", "tags", "codec", "client"},
     ),
 }
 

@@ -90,6 +90,9 @@ class Endpoint:
     tags: tuple[str, ...] = ()
     codec: CodecAccess | None = None
     """Set for a codec polled through its management API instead of running an agent."""
+    client_process: str = ""
+    """The conferencing client's process its agent looks for: the endpoint's own ``client:``,
+    else the fleet's; "" for a codec, or when the fleet file names none."""
 
 
 @dataclass(frozen=True, slots=True)

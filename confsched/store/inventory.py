@@ -174,4 +174,5 @@ def _endpoint(row: dict[str, Any]) -> Endpoint:
         bridge=row["bridge"],
         tags=tuple(json.loads(row["tags"] or "[]")),
         codec=CodecAccess(**json.loads(row["codec"])) if row.get("codec") else None,
+        client_process=row.get("client_process") or "",
     )

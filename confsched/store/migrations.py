@@ -239,3 +239,10 @@ def _with_moved(text: str, homes: dict[str, str]) -> str:
         if homes.get(e, bridge) != bridge
     }
     return json.dumps(allocation, ensure_ascii=False)
+
+
+@MIGRATIONS()
+def m011_client_process(db: sqlite_utils.Database) -> None:
+    """The conferencing client's process name per PC endpoint (``client: {process}`` in the
+    fleet file, the endpoint's own or the fleet's), for ``agents enroll`` to fill in."""
+    db.table("endpoints").add_column("client_process", str)
