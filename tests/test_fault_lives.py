@@ -69,6 +69,23 @@ async def test_a_resend_within_one_life_is_acknowledged_but_stored_once(
     assert service.is_duplicate(again)
     assert not service.is_duplicate(type(again)(again.health, 1, again.report_time, 10, "x" * 12))
 
+    class Sink:
+        def __init__(self) -> None:
+            self.acks: list[tuple[int, int]] = []
+
+        def acked(self, seq: int, count: int) -> None:
+            self.acks.append((seq, count))
+
+        def refused(self, seq: int, reason: str, detail: str) -> None:
+            raise AssertionError(f"a resend was refused: {reason}")
+
+    sink, duplicates = Sink(), service.board.reports_duplicate
+    service.submit(again, sink)  # the agent resends seq 2: its ack was lost on the way
+    await eventually(lambda: sink.acks == [(2, 1)])  # acknowledged again…
+    stored = await server.ctx.store.read(history, ENDPOINT)
+    assert [h.seq for h in stored] == [1, 2]  # …but stored once
+    assert service.board.reports_duplicate == duplicates + 1
+
 
 def test_the_spool_keeps_its_instance_across_restarts_and_a_wiped_one_gets_a_new_one(
     tmp_path: Path,

@@ -29,6 +29,7 @@ from confsched.domain.model import (
     Occurrence,
     PortAllocation,
     Session,
+    overlaps,
 )
 from confsched.domain.ports import (
     Load,
@@ -290,7 +291,7 @@ def _endpoint_conflicts(
     seen: set[tuple[str, str, datetime]] = set()
     found = []
     for h in holders:
-        if h.busy_from >= occurrence.end or h.end <= occurrence.busy_from:
+        if not overlaps(h.busy_from, h.end, occurrence.busy_from, occurrence.end):
             continue
         key = (h.endpoint, h.session_id, h.start)
         if key in seen:

@@ -180,6 +180,15 @@ class Session:
     updated_at: datetime | None = None
 
 
+def overlaps(a_from: datetime, a_end: datetime, b_from: datetime, b_end: datetime) -> bool:
+    """The one overlap rule: half-open intervals ``[from, end)`` share an instant.
+
+    A sitting that ends at 10:00 leaves the room free for one whose setup starts at 10:00. Both
+    the endpoint check and the port count use this; the store only pre-selects candidates.
+    """
+    return a_from < b_end and b_from < a_end
+
+
 @dataclass(frozen=True, slots=True)
 class Occurrence:
     """One concrete sitting of a session; ``recurrence_id`` is its original start (UTC)."""

@@ -23,7 +23,7 @@ from datetime import datetime
 from itertools import combinations, pairwise
 from typing import NamedTuple
 
-from confsched.domain.model import Bridge, PortAllocation
+from confsched.domain.model import Bridge, PortAllocation, overlaps
 
 MAX_EXACT = 8
 """Bridges holding at most one home room of a session searched in every combination (2^8 sets);
@@ -72,7 +72,7 @@ def peak_usage(loads: Iterable[Load], start: datetime, end: datetime) -> dict[st
     """The most ports in use on each bridge at any instant of ``[start, end)``."""
     events: list[tuple[datetime, int, str, int]] = []
     for load in loads:
-        if load.busy_from >= end or load.end <= start:
+        if not overlaps(load.busy_from, load.end, start, end):
             continue
         for bridge, ports in load.ports.items():
             events.append((max(load.busy_from, start), 1, bridge, ports))
