@@ -5,6 +5,7 @@
     ├── NotFound                     an id names nothing (endpoint, group, session, agency, …)
     ├── FleetInvalid                 the fleet file was refused; carries every problem
     ├── BookingRefused               the booking engine said no; carries every conflict
+    ├── FleetImportRefused           a re-import would break booked sittings; carries them
     ├── Unauthorized                 a token or key was missing or wrong
     └── StoreUnavailable             the store cannot write now (disk full, busy); nothing was
                                      written, the same request may succeed later
@@ -62,6 +63,15 @@ class FleetInvalid(ConfschedError):
         if len(self.problems) > self.SHOWN:
             lines.append(f"… {len(self.problems)} problems in all; the first {self.SHOWN} shown")
         super().__init__("\n".join(lines))
+
+
+class FleetImportRefused(ConfschedError):
+    """A re-imported fleet file would break booked sittings; ``outcome`` holds the changes and
+    every affected sitting (see ``confsched.services.fleet_import``). Nothing was stored."""
+
+    def __init__(self, message: str, outcome: object) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 class BookingRefused(ConfschedError):

@@ -315,4 +315,7 @@ def test_show_tells_the_sequence_the_invite_carries_and_a_sitting_cancel_says_so
     assert sequence >= 2
     shown = cli("sessions", "show", series).out
     assert f"scheduled (calendar sequence {sequence})" in shown
+    assert cli("sessions", "show", series, "--json").json()["sequence"] == sequence  # type: ignore[index]
+    listed = cli("sessions", "list", "--from", MONDAY, "--json").json()
+    assert next(v for v in listed if v["id"] == series)["sequence"] == sequence  # type: ignore[union-attr]
     assert " 1 room;" in shown and "1 rooms" not in shown  # ports: "1 room; … in use then"

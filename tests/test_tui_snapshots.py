@@ -131,6 +131,31 @@ def test_cancelled_session_says_so_and_offers_no_cancel(
     assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
 
 
+def test_session_detail_of_a_session_a_reimport_broke(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    """Its sitting needing attention, in bold red with the reason the scheduler gives."""
+    from confsched_tui.screens.session import SessionScreen
+
+    run = steps("f3", "down", "down", "down", "enter", then=SessionScreen)
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
+def test_cancelled_sitting_says_so_and_offers_no_cancel(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    """The weekly session's sitting of today is cancelled: headline, no `c`, no self-test."""
+    from confsched_tui.screens.session import SessionScreen
+
+    def cancel_today(scheduler: Any) -> None:
+        weekly = next(s for s in scheduler.booker.sessions if s["rrule"])
+        weekly["occurrences"][0]["cancelled"] = True
+
+    fake.call(cancel_today)  # the series now sorts by its next live sitting: last of four
+    run = steps("f3", "down", "down", "down", "enter", then=SessionScreen)
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
 def test_booking_form_with_conflicts_in_the_preview(
     snap_compare: Snap, fake: FakeServerThread
 ) -> None:

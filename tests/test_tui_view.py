@@ -17,11 +17,15 @@ from confsched_tui.fleetview import (
     tile_label,
 )
 from confsched_tui.sessionview import (
+    attention_lines,
     booking_body,
+    bridge_detail,
+    bridge_lines,
     conflict_text,
     readiness_rows,
     readiness_text,
     session_state,
+    sitting_cancelled,
     visible_sessions,
 )
 from confsched_tui.text import fmt_ago, fmt_span, fold
@@ -133,6 +137,54 @@ def test_visible_sessions_leave_out_ended_ones_and_sort_by_next_occurrence() -> 
     later = _session(NOW + timedelta(days=1), 60, id="later")
     live = _session(NOW - timedelta(minutes=5), 60, id="live")
     assert [s["id"] for s in visible_sessions([later, ended, live], NOW)] == ["live", "later"]
+
+
+THREE_BRIDGES = {
+    "bridges": [
+        {"bridge": "mcu-a", "participants": 100, "links": 2, "ports_used": 102,
+         "capacity": 120, "in_use": 118},
+        {"bridge": "mcu-b", "participants": 70, "links": 1, "ports_used": 71, "capacity": 96,
+         "in_use": 96},
+        {"bridge": "mcu-c", "participants": 22, "links": 1, "ports_used": 23, "capacity": 40},
+    ]
+}  # fmt: skip
+
+
+def test_every_bridge_of_a_cascade_is_listed_with_its_load_across_sessions() -> None:
+    assert bridge_lines(THREE_BRIDGES) == [
+        "mcu-a 102/120 · 118 in use",
+        "mcu-b 71/96 · 96 in use",
+        "mcu-c 23/40",
+    ]
+    bridges = THREE_BRIDGES["bridges"]
+    assert bridge_detail(bridges[0]) == (
+        "mcu-a  102 ports (100 rooms + 2 links) · 118/120 in use then, all sessions"
+    )
+    assert bridge_detail(bridges[2], 8) == "mcu-c     23 ports (22 rooms + 1 link) of 40"
+
+
+def test_sittings_needing_attention_read_in_local_time_with_the_reason() -> None:
+    session = {
+        "needs_attention": [
+            {"start": "2026-12-09T01:00:00+00:00", "end": "2026-12-09T04:00:00+00:00",
+             "reason": "bridge mcu-b would need 98 ports, has 90"}
+        ]
+    }  # fmt: skip
+    assert attention_lines(session, TZ) == [
+        "Wed 09 Dec 08:00–11:00: bridge mcu-b would need 98 ports, has 90"
+    ]
+    assert attention_lines({}, TZ) == []
+
+
+def test_a_cancelled_sitting_of_a_series_counts_as_cancelled_until_it_has_passed() -> None:
+    today = {"start": NOW.isoformat(), "end": (NOW + timedelta(hours=1)).isoformat()}
+    later = {"start": (NOW + timedelta(days=7)).isoformat(),
+             "end": (NOW + timedelta(days=7, hours=1)).isoformat(), "cancelled": False}  # fmt: skip
+    series = {"status": "scheduled", "occurrences": [{**today, "cancelled": True}, later]}
+    assert sitting_cancelled(series, NOW)
+    assert not sitting_cancelled(series, NOW + timedelta(hours=2))
+    assert sitting_cancelled({"status": "cancelled"}, NOW)
+    assert not sitting_cancelled({"status": "scheduled", "occurrences": [later]}, NOW)
 
 
 def test_readiness_text_says_ready_n_of_m_and_what_is_missing() -> None:

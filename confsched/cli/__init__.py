@@ -11,7 +11,7 @@ import click
 
 from confsched import __version__
 from confsched.cli.common import data_option
-from confsched.errors import BookingRefused, ConfschedError
+from confsched.errors import BookingRefused, ConfschedError, FleetImportRefused
 from confsched.store.faults import unavailable
 
 # command name -> "module:attribute"; each owner registers its command here.
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except BookingRefused as exc:
+    except (BookingRefused, FleetImportRefused) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CONFLICT)
     except ConfschedError as exc:

@@ -25,7 +25,6 @@ from confsched.errors import BookingRefused, InvalidInput
 from confsched.services import booking as svc
 from confsched.services.inventory import require_fleet
 from confsched.services.invites import invites_lines, invites_view
-from confsched.store.calendar import calendar_entry
 
 
 def _exit_code_conflict() -> int:
@@ -185,8 +184,16 @@ def list_(
     end = svc.parse_bound(to, fleet)
     found = svc.list_sessions(db, start, end, status)
     window_end = end or start + timedelta(days=30)
+    attention = svc.needing_attention(db, svc.now_utc())
     views = [
-        svc.session_view(fleet, s, svc.session_occurrences(db, s.id, start, window_end), tz)
+        svc.session_view(
+            fleet,
+            s,
+            svc.session_occurrences(db, s.id, start, window_end),
+            tz,
+            attention=attention.get(s.id, ()),
+            sequence=svc.calendar_sequence(db, s.id),
+        )
         for s in found
     ]
     if as_json:
@@ -206,7 +213,7 @@ def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
         view["id"],
         span(start, end, tz),
         str(view["endpoint_count"]),
-        view["status"],
+        view["status"] + (", needs attention" if view["needs_attention"] else ""),
         "yes" if view["rrule"] else "",
         view["title"],
     ]
@@ -409,19 +416,30 @@ def _print_session(
     occurrences = svc.session_occurrences(db, session.id, now, now + timedelta(days=days))
     detail = readiness_detail(db, fleet, session, occurrences, now)
     invites = invites_view(db, session.id, tz)
+    sequence = svc.calendar_sequence(db, session.id)  # the invite's, not the row's
+    attention = svc.needing_attention(db, now).get(session.id, [])
     if as_json:
         readiness = svc.readiness_counts(db, session, occurrences, now)
         load = svc.bridge_load(db, occurrences, now)
-        view = svc.session_view(fleet, session, occurrences, tz, readiness, load, rooms=True)
+        view = svc.session_view(
+            fleet,
+            session,
+            occurrences,
+            tz,
+            readiness,
+            load,
+            rooms=True,
+            attention=attention,
+            sequence=sequence,
+        )
         print_json({**view, "readiness_detail": detail, **invites})
         return
-    sequence = calendar_entry(db, session.id).sequence  # the invite's, not the row's
     label = f"Occurrences (next {days} days):" if session.rrule else "Occurrence:"
     if not occurrences:  # nothing soon: show what comes next instead of an empty window
         occurrences = svc.session_occurrences(db, session.id, now)[:3]
         label = "Next occurrences:" if session.rrule else "Occurrence:"
     load = svc.bridge_load(db, occurrences, now)
-    text = SessionText(fleet, tz, rooms, load, sequence)
+    text = SessionText(fleet, tz, rooms, load, sequence, tuple(attention))
     click.echo("\n".join(text.lines(session, occurrences, headline, label)))
     for line in readiness_lines(detail, rooms):
         click.echo(line)

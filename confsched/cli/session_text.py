@@ -33,6 +33,8 @@ class SessionText:
     load: BridgeLoad | None = None
     sequence: int = 0
     """The calendar sequence agencies' calendars see (the invite's, not the row's)."""
+    attention: tuple[Occurrence, ...] = ()
+    """Its sittings a forced re-import broke (whatever the window shown)."""
 
     def lines(
         self, session: Session, occurrences: list[Occurrence], headline: str, label: str
@@ -43,6 +45,7 @@ class SessionText:
         lines = [
             f"{headline} {session.id}: {session.title}",
             f"  Status:     {session.status.value} (calendar sequence {self.sequence})",
+            *self._attention(),
             f"  Organizer:  {organizer.name if organizer else session.organizer} "
             f"({session.organizer})",
             f"  Chair:      {chair.name if chair else session.chair} ({session.chair})",
@@ -62,6 +65,18 @@ class SessionText:
         lines.extend(self._occurrence(o) for o in occurrences)
         if not occurrences:
             lines.append("    none to come")
+        return lines
+
+    def _attention(self) -> list[str]:
+        if not self.attention:
+            return []
+        lines = [
+            f"  Attention:  {plural(len(self.attention), 'sitting')} need"
+            f"{'s' if len(self.attention) == 1 else ''} attention (a forced re-import broke "
+            f"{'it' if len(self.attention) == 1 else 'them'}: move or cancel)"
+        ]
+        for o in self.attention:
+            lines.append(f"{INDENT}{span(o.start, o.end, self.tz)}: {o.attention}")
         return lines
 
     def _rooms(self, session: Session) -> list[str]:
@@ -117,6 +132,8 @@ class SessionText:
 
     def _occurrence(self, o: Occurrence) -> str:
         marks = [m for m, on in (("moved", o.moved), ("cancelled", o.cancelled)) if on]
+        if o.attention and not o.cancelled:
+            marks.append("needs attention")
         if o.allocation is not None:
             marks.append("own bridges: " + ", ".join(o.allocation.by_bridge))
         suffix = f"  ({', '.join(marks)}, sequence {o.sequence})" if marks else ""

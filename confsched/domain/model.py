@@ -205,6 +205,9 @@ class Occurrence:
     allocation: PortAllocation | None = None
     """Its own bridge ports when the session's allocation did not fit at this time; None: the
     session's ``allocation`` applies."""
+    attention: str = ""
+    """Why an operator must look at this sitting ("" when nothing is wrong): a forced re-import
+    broke it and no other bridge could take it. Moving or cancelling the sitting clears it."""
 
     @property
     def busy_from(self) -> datetime:

@@ -38,6 +38,7 @@ from confsched.domain.slots import Slot, SlotQuery
 from confsched.domain.timeparse import parse_duration, parse_local_time, parse_window_bound
 from confsched.errors import BookingRefused, InvalidInput, NotFound
 from confsched.store import booking as store
+from confsched.store.calendar import calendar_entry
 from confsched.store.health import load_readiness
 
 STATUSES = ("scheduled", "cancelled", "all")
@@ -188,6 +189,21 @@ def bridge_load(
     return BridgeLoad(current.start, peak_usage(loads, current.busy_from, current.end))
 
 
+def calendar_sequence(db: sqlite_utils.Database, session_id: str) -> int:
+    """The SEQUENCE agencies' calendars see for the session (after a moved or cancelled sitting
+    it is above the session row's own)."""
+    return calendar_entry(db, session_id).sequence
+
+
+def needing_attention(db: sqlite_utils.Database, now: datetime) -> dict[str, list[Occurrence]]:
+    """Per session, its sittings still to end that a forced re-import broke (see
+    ``confsched.services.fleet_import``): whatever the window shown, a session lists them."""
+    found: dict[str, list[Occurrence]] = {}
+    for occurrence in store.sittings_needing_attention(db, now):
+        found.setdefault(occurrence.session_id, []).append(occurrence)
+    return found
+
+
 def bridge_usage(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:
     """Ports in use on each bridge at the instant ``at`` (a bridge not listed uses none)."""
     return store.ports_in_use(db, at)
@@ -233,11 +249,17 @@ def session_view(
     readiness: Mapping[str, Any] | None = None,
     load: BridgeLoad | None = None,
     rooms: bool = False,
+    *,
+    attention: Sequence[Occurrence] = (),
+    sequence: int | None = None,
 ) -> dict[str, Any]:
     """The session as docs/api.md shows it (times local with their offset).
 
     ``load`` adds each bridge's ports in use across all sessions (``in_use``); ``rooms`` adds the
     bridge every room dials (a list of 192 entries: for one session's view, not for listings).
+    ``attention``: its sittings needing attention (``needing_attention``); ``sequence``: the
+    calendar SEQUENCE agencies' calendars see (the series' or its sittings', whichever is
+    highest), when the caller read it; else the session row's.
     """
     organizer = fleet.agencies.get(session.organizer)
     chair = fleet.endpoints.get(session.chair or "")
@@ -257,7 +279,10 @@ def session_view(
         "rrule": session.rrule,
         "exdates": [_iso(d, tz) for d in session.exdates],
         "status": session.status.value,
-        "sequence": session.sequence,
+        "sequence": session.sequence if sequence is None else sequence,
+        "needs_attention": [
+            {**_occurrence_view(fleet, o, tz), "reason": o.attention} for o in attention
+        ],
         "allocation": allocation_view(
             fleet,
             session.allocation,
@@ -331,6 +356,7 @@ def _occurrence_view(fleet: Fleet, occurrence: Occurrence, tz: ZoneInfo) -> dict
         "cancelled": occurrence.cancelled,
         "moved": occurrence.moved,
         "sequence": occurrence.sequence,
+        "attention": occurrence.attention,
     }
     if occurrence.allocation is not None:
         view["allocation"] = allocation_view(fleet, occurrence.allocation)

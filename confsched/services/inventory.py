@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlite_utils
 
 from confsched.domain.model import Fleet
 from confsched.errors import ConfschedError, NotFound
-from confsched.fleetfile import load_fleet_file
-from confsched.store.inventory import ImportReport, load_fleet, save_fleet
+from confsched.services.fleet_import import import_fleet
+from confsched.store.inventory import load_fleet
 
 
 class NoFleet(ConfschedError):
@@ -17,10 +15,7 @@ class NoFleet(ConfschedError):
         super().__init__("no fleet imported yet: run 'confsched rooms import sample_rooms.yaml'")
 
 
-def import_fleet(db: sqlite_utils.Database, path: str | Path) -> ImportReport:
-    """Validate the whole file first: a refused file changes nothing stored."""
-    fleet = load_fleet_file(path)
-    return save_fleet(db, fleet)
+__all__ = ["NoFleet", "endpoint_view", "find_endpoint", "import_fleet", "require_fleet"]
 
 
 def require_fleet(db: sqlite_utils.Database) -> Fleet:

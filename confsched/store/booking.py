@@ -98,6 +98,7 @@ def insert_occurrences(
                 o.sequence,
                 int(o.moved),
                 own,
+                o.attention,
                 json.dumps(ports),
             )
         )
@@ -105,7 +106,7 @@ def insert_occurrences(
             day = day_number(o.busy_from)
             busy_rows.extend((day, e, busy_from, until, session.id, rid) for e in session.endpoints)
     conn.executemany(
-        f"INSERT INTO occurrences ({OCCURRENCE_COLUMNS}, ports) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO occurrences ({OCCURRENCE_COLUMNS}, ports) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         occurrence_rows,
     )
     longest = max((o.end - o.busy_from for o in occurrences), default=timedelta(0))
@@ -348,4 +349,27 @@ def occurrences_in_setup(
         "ORDER BY o.starts_at",
         [to_db_time(now - _lookback(db)), to_db_time(now), to_db_time(now)],
     ).fetchall()
-    return [(occurrence_from_row(r), tuple(json.loads(r[9]))) for r in rows]
+    return [(occurrence_from_row(r), tuple(json.loads(r[10]))) for r in rows]
+
+
+def sittings_to_come(db: sqlite_utils.Database, now: datetime) -> list[tuple[Session, Occurrence]]:
+    """Live occurrences of scheduled sessions still to end at ``now``, with their sessions, by
+    start (what a re-import must not break)."""
+    rows = db.execute(
+        f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences "
+        "WHERE ends_at > ? AND cancelled = 0 ORDER BY starts_at, session_id",
+        [to_db_time(now)],
+    ).fetchall()
+    found = [occurrence_from_row(r) for r in rows]
+    sessions = load_sessions(db, {o.session_id for o in found})
+    return [(sessions[o.session_id], o) for o in found]
+
+
+def sittings_needing_attention(db: sqlite_utils.Database, now: datetime) -> list[Occurrence]:
+    """Live sittings still to end that a forced re-import marked as needing attention."""
+    rows = db.execute(
+        f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences "
+        "WHERE attention != '' AND ends_at > ? AND cancelled = 0 ORDER BY starts_at",
+        [to_db_time(now)],
+    ).fetchall()
+    return [occurrence_from_row(r) for r in rows]

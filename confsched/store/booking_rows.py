@@ -16,7 +16,7 @@ SESSION_COLUMNS = (
 )
 OCCURRENCE_COLUMNS = (
     "session_id, recurrence_id, starts_at, ends_at, busy_from, cancelled, sequence, moved, "
-    "allocation"
+    "allocation, attention"
 )
 
 
@@ -94,4 +94,5 @@ def occurrence_from_row(row: Sequence[Any]) -> Occurrence:
         sequence=row[6],
         moved=bool(row[7]),
         allocation=decode_allocation(row[8]) if row[8] else None,
+        attention=row[9],
     )

@@ -54,6 +54,22 @@ _TABLES = ("agencies", "sites", "bridges", "endpoints")
 
 def save_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
     """Replace the stored inventory with ``fleet`` in one transaction; report the differences."""
+    with immediate(db):
+        return write_fleet(db, fleet)
+
+
+def fleet_changes(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
+    """What ``save_fleet`` would report, storing nothing."""
+    return _sync(db, fleet, write=False)
+
+
+def write_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
+    """``save_fleet`` inside the caller's write transaction (the re-import checks its bookings
+    under the same lock)."""
+    return _sync(db, fleet, write=True)
+
+
+def _sync(db: sqlite_utils.Database, fleet: Fleet, *, write: bool) -> ImportReport:
     wanted = {
         "agencies": {a.id: asdict(a) for a in fleet.agencies.values()},
         "sites": {s.id: _site_row(s) for s in fleet.sites.values()},
@@ -63,14 +79,14 @@ def save_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
         },
     }
     report = ImportReport()
-    with immediate(db):
-        for table in _TABLES:
-            report.changes[table] = _sync_table(db, table, wanted[table])
-        meta = _meta_rows(fleet)
-        current = {row["key"]: row["value"] for row in db.table("fleet_meta").rows}
-        if current:
-            changed = [r["key"] for r in meta if current.get(r["key"]) != r["value"]]
-            report.settings = [k.removesuffix("_s") for k in changed]  # as the file names them
+    for table in _TABLES:
+        report.changes[table] = _sync_table(db, table, wanted[table], write)
+    meta = _meta_rows(fleet)
+    current = {row["key"]: row["value"] for row in db.table("fleet_meta").rows}
+    if current:
+        changed = [r["key"] for r in meta if current.get(r["key"]) != r["value"]]
+        report.settings = [k.removesuffix("_s") for k in changed]  # as the file names them
+    if write:
         db.table("fleet_meta").upsert_all(meta, pk="key")
         if report.changed:
             bump_revision(db, "inventory")
@@ -78,7 +94,7 @@ def save_fleet(db: sqlite_utils.Database, fleet: Fleet) -> ImportReport:
 
 
 def _sync_table(
-    db: sqlite_utils.Database, table: str, wanted: dict[str, dict[str, Any]]
+    db: sqlite_utils.Database, table: str, wanted: dict[str, dict[str, Any]], write: bool
 ) -> KindChanges:
     current = {row["id"]: row for row in db.table(table).rows}
     changes = KindChanges()
@@ -90,6 +106,8 @@ def _sync_table(
             same = all(current[ident].get(k) == v for k, v in row.items() if k != "position")
             (moved if same else changes.updated).append(ident)
     changes.removed = [ident for ident in current if ident not in wanted]
+    if not write:
+        return changes
     for ident in changes.removed:
         db.execute(f"DELETE FROM [{table}] WHERE id = ?", [ident])
     rows = [wanted[i] for i in changes.added + changes.updated + moved]

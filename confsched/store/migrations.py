@@ -230,6 +230,13 @@ def m010_allocation_homes(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m011_occurrence_attention(db: sqlite_utils.Database) -> None:
+    """Why a sitting needs an operator ('' when nothing is wrong): set by a forced re-import
+    that broke it (a booked room removed, a bridge too small) when no other bridge could take it."""
+    db.execute("ALTER TABLE occurrences ADD COLUMN attention TEXT NOT NULL DEFAULT ''")
+
+
 def _with_moved(text: str, homes: dict[str, str]) -> str:
     allocation = json.loads(text)
     allocation["moved"] = {

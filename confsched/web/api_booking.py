@@ -10,6 +10,7 @@ come (read from the readiness rows the readiness check stores), ``null`` before.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,19 @@ from confsched.web.common import CTX, json_response, read_json
 DEFAULT_WINDOW = timedelta(days=30)
 
 
-Loaded = list[tuple[Session, list[Occurrence], dict[str, int] | None, svc.BridgeLoad | None]]
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """One session as read on a store thread, ready to render."""
+
+    session: Session
+    occurrences: list[Occurrence]
+    readiness: dict[str, int] | None
+    load: svc.BridgeLoad | None
+    attention: list[Occurrence]
+    sequence: int
+
+
+Loaded = list[_Loaded]
 
 
 def _load(
@@ -35,19 +48,38 @@ def _load(
 ) -> Loaded:
     """On a store thread: each session with its occurrences in the window and its readiness."""
     now = svc.now_utc()
+    attention = svc.needing_attention(db, now)
     loaded = []
     for session in sessions:
         occurrences = svc.session_occurrences(db, session.id, start, end)
         upcoming = svc.session_occurrences(db, session.id, now, now + timedelta(days=2))
-        readiness = svc.readiness_counts(db, session, upcoming, now)
-        loaded.append((session, occurrences, readiness, svc.bridge_load(db, occurrences, now)))
+        loaded.append(
+            _Loaded(
+                session,
+                occurrences,
+                svc.readiness_counts(db, session, upcoming, now),
+                svc.bridge_load(db, occurrences, now),
+                attention.get(session.id, []),
+                svc.calendar_sequence(db, session.id),
+            )
+        )
     return loaded
 
 
 def _render(ctx: ServerContext, loaded: Loaded, rooms: bool = False) -> list[dict[str, Any]]:
     return [
-        svc.session_view(ctx.fleet, s, occurrences, ctx.tz, readiness, load, rooms)
-        for s, occurrences, readiness, load in loaded
+        svc.session_view(
+            ctx.fleet,
+            one.session,
+            one.occurrences,
+            ctx.tz,
+            one.readiness,
+            one.load,
+            rooms,
+            attention=one.attention,
+            sequence=one.sequence,
+        )
+        for one in loaded
     ]
 
 

@@ -104,6 +104,8 @@ class FakeScheduler:
 
     def session_view(self, session: dict[str, Any], with_endpoints: bool) -> dict[str, Any]:
         view = dict(session)
+        view["allocation"] = self.booker.with_load(session)
+        view["load_at"] = session["start"]
         ready = self.readiness(session)
         view["readiness"] = ready["summary"] if ready else None
         if not with_endpoints:

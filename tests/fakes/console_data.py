@@ -37,6 +37,7 @@ SECOND = ("Sơn", "Thịnh", "Lương", "Bình", "Tiến", "Xuyên", "Hà", "L�
 BRIDGES = (
     {"id": "mcu-tinh-1", "name": "MCU Tỉnh 1 — Trung tâm dữ liệu tỉnh", "ports": 120},
     {"id": "mcu-tinh-2", "name": "MCU Tỉnh 2 — Dự phòng", "ports": 96},
+    {"id": "mcu-vung-cao", "name": "MCU Vùng cao — Định Hóa", "ports": 40},  # no room's home
 )
 REASONS = {
     "degraded": ["loss 3% to bridge", "conferencing client not running", "rtt 210 ms to bridge"],

@@ -28,6 +28,23 @@ def current_occurrence(session: Mapping[str, Any], now: datetime) -> tuple[str |
     return session.get("start"), session.get("end")
 
 
+def current_sitting(session: Mapping[str, Any], now: datetime) -> Mapping[str, Any] | None:
+    """The first occurrence still to end, cancelled or not (what the operator looks at)."""
+    for occurrence in session.get("occurrences") or []:
+        end = parse_time(occurrence.get("end"))
+        if end is not None and end > now:
+            return occurrence
+    return None
+
+
+def sitting_cancelled(session: Mapping[str, Any], now: datetime) -> bool:
+    """True when the whole session is cancelled, or the sitting it is at now is."""
+    if session.get("status") == "cancelled":
+        return True
+    sitting = current_sitting(session, now)
+    return bool(sitting and sitting.get("cancelled"))
+
+
 def session_state(session: Mapping[str, Any], now: datetime) -> str:
     """``live``, ``setup`` (the connection test before the start), ``upcoming``, ``ended`` or
     ``cancelled``."""
@@ -84,15 +101,43 @@ def readiness_text(readiness: Mapping[str, Any] | None) -> str:
     return " · ".join([text, *extras])
 
 
-def allocation_text(allocation: Mapping[str, Any] | None) -> str:
-    """``mcu-tinh-1 120/120 · mcu-tinh-2 74/96`` (ports used of capacity, per bridge)."""
-    return " · ".join(bridge_lines(allocation)) or "—"
-
-
 def bridge_lines(allocation: Mapping[str, Any] | None) -> list[str]:
-    """``mcu-tinh-1 107/120`` per bridge (ports used of capacity)."""
+    """``mcu-tinh-1 107/120 · 118 in use`` per bridge: this session's ports of the capacity,
+    then the ports in use then across all sessions (when the scheduler tells it)."""
     bridges = (allocation or {}).get("bridges") or []
-    return [f"{b.get('bridge')} {b.get('ports_used', 0)}/{b.get('capacity', '?')}" for b in bridges]
+    lines = []
+    for b in bridges:
+        line = f"{b.get('bridge')} {b.get('ports_used', 0)}/{b.get('capacity', '?')}"
+        if b.get("in_use") is not None:
+            line += f" · {b['in_use']} in use"
+        lines.append(line)
+    return lines
+
+
+def bridge_detail(bridge: Mapping[str, Any], width: int = 0) -> str:
+    """One bridge of a session in full: its ports for this session (rooms and cascade links),
+    and the ports in use then across all sessions, of its capacity; ids padded to ``width``."""
+    capacity = bridge.get("capacity", "?")
+    rooms = plural(int(bridge.get("participants") or 0), "room")
+    links = int(bridge.get("links") or 0)
+    own = f"{bridge.get('ports_used', 0)} ports ({rooms}" + (
+        f" + {plural(links, 'link')})" if links else ")"
+    )
+    text = f"{bridge.get('bridge')!s:{width}}  {own}"
+    if bridge.get("in_use") is not None:
+        text += f" · {bridge['in_use']}/{capacity} in use then, all sessions"
+    else:
+        text += f" of {capacity}"
+    return text
+
+
+def attention_lines(session: Mapping[str, Any], tz: tzinfo) -> list[str]:
+    """``Mon 07/12 08:00–10:00: bridge … would need 98 ports, has 96`` per sitting a forced
+    fleet re-import broke (the scheduler lists them whatever the window)."""
+    return [
+        f"{fmt_span(s.get('start'), s.get('end'), tz)}: {nfc(s.get('reason'))}"
+        for s in session.get("needs_attention") or []
+    ]
 
 
 def conflict_text(conflict: Mapping[str, Any], tz: tzinfo) -> str:

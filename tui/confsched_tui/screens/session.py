@@ -1,4 +1,5 @@
-"""Session detail: when, who, bridges, and every room's readiness, the ones not ready first."""
+"""Session detail: when, who, every bridge with its load across all sessions, the sittings that
+need attention, and every room's readiness, the ones not ready first."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from confsched_tui.api import ApiProblem, RouteMissing
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import (
     READINESS_LABEL,
-    allocation_text,
+    attention_lines,
+    bridge_detail,
+    current_sitting,
     readiness_rows,
     readiness_text,
     session_state,
+    sitting_cancelled,
     when_text,
 )
-from confsched_tui.text import fmt_time, nfc
+from confsched_tui.text import fmt_span, fmt_time, nfc
 
 
 def room_name(name: str | None) -> str:
@@ -96,9 +100,15 @@ class SessionScreen(LiveScreen):
     def cancelled(self) -> bool:
         return self.session.get("status") == "cancelled"
 
+    @property
+    def sitting_cancelled(self) -> bool:
+        """The session, or the sitting of a series it is at now, is cancelled."""
+        return bool(self.session) and sitting_cancelled(self.session, self.console.now())
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A cancelled session offers no cancel (False hides the key from the footer too)."""
-        return not (action == "cancel_session" and self.cancelled)
+        """A cancelled session or sitting offers no cancel (False hides the key from the footer
+        too): the series goes on, cancelled from its next live sitting."""
+        return not (action == "cancel_session" and self.sitting_cancelled)
 
     async def _readiness(self) -> Mapping[str, Any] | None:
         try:
@@ -112,11 +122,15 @@ class SessionScreen(LiveScreen):
         grid.add_column(style="bold")
         grid.add_column()
         title = Text()
-        if self.cancelled:
+        if self.sitting_cancelled:
             title.append(" Cancelled ", style="bold reverse red")
             title.append("  ")
         title.append(nfc(session.get("title")), style="bold")
-        if not self.cancelled:
+        sitting = current_sitting(session, now)
+        if not self.cancelled and self.sitting_cancelled and sitting is not None:
+            when = fmt_span(sitting.get("start"), sitting.get("end"), tz)
+            title.append(f"   the sitting of {when} is cancelled", style="italic")
+        elif not self.cancelled:
             title.append(f"   {session_state(session, now)}", style="italic")
         rows: list[tuple[str, Text | str]] = [
             ("Title", title),
@@ -127,12 +141,24 @@ class SessionScreen(LiveScreen):
                 "Rooms",
                 f"{session.get('endpoint_count')} · {', '.join(session.get('selectors') or [])}",
             ),
-            ("Bridges", allocation_text(session.get("allocation"))),
+            ("Bridges", self._bridges(session)),
             ("Repeats", str(session.get("rrule") or "no")),
         ]
+        attention = attention_lines(session, tz)
+        if attention:
+            rows.append(("Attention", Text("\n".join(attention), style="bold red")))
         for label, value in rows:
             grid.add_row(label, value)
         self.query_one("#session-info", Static).update(grid)
+
+    def _bridges(self, session: Mapping[str, Any]) -> str:
+        """Every bridge of the cascade on its own line, with its load then across all sessions."""
+        bridges = (session.get("allocation") or {}).get("bridges") or []
+        width = max((len(str(b.get("bridge"))) for b in bridges), default=0)
+        lines = [bridge_detail(b, width) for b in bridges]
+        links = (session.get("allocation") or {}).get("links") or []
+        lines += [f"cascade {' ⇄ '.join(link)}" for link in links]
+        return "\n".join(lines) or "—"
 
     def _show_readiness(self, readiness: Mapping[str, Any] | None) -> None:
         table = self.query_one(DataTable)
@@ -162,6 +188,8 @@ class SessionScreen(LiveScreen):
         state = session_state(self.session, self.console.now())
         if state == "cancelled":
             return "none (the session is cancelled, no self-test will run)"
+        if self.sitting_cancelled:
+            return "none (this sitting is cancelled, no self-test will run for it)"
         if state == "ended":
             return "none (the session has ended)"
         return "not checked yet (the self-test runs at the setup time)"

@@ -1,4 +1,6 @@
-"""Sessions: live and upcoming sessions with their bridges and readiness; Enter opens one."""
+"""Sessions: live and upcoming sessions with every bridge (its ports for the session and in use
+across all sessions) and readiness; a session a forced fleet re-import broke says so; Enter
+opens one."""
 
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ class SessionsScreen(LiveScreen):
         table.add_column("When", key="when")
         table.add_column("Title · organizer", key="title")
         table.add_column("Rooms", key="rooms")
-        table.add_column("Bridges: ports used", key="bridges")
+        table.add_column("Bridges: ports used · in use", key="bridges")
         table.add_column("Readiness", key="readiness")
         table.focus()
 
@@ -69,26 +71,31 @@ class SessionsScreen(LiveScreen):
         keep = _cursor_key(table)
         table.clear()
         now, tz = self.console.now(), self.console.tz
-        title_width = max(20, self.size.width - 78)
+        title_width = max(20, self.size.width - 94)
         for session in self.sessions:
             state = session_state(session, now)
             when = Text(when_text(session, now, tz))
             when.append(f"\n{state}", style=STATE_STYLE.get(state, ""))
+            if session.get("needs_attention"):
+                when.append(" ⚠ attention", style="bold red")
             title = Text(ellipsize(nfc(session.get("title")), title_width), style="bold")
             organizer = nfc(session.get("organizer_name") or session.get("organizer"))
             title.append("\n" + ellipsize(organizer, title_width), style="dim")
+            bridges = bridge_lines(session.get("allocation"))
             table.add_row(
                 when,
                 title,
                 str(session.get("endpoint_count") or ""),
-                "\n".join(bridge_lines(session.get("allocation"))),
+                "\n".join(bridges),
                 _readiness_cell(session.get("readiness")),
                 key=str(session["id"]),
-                height=2,
+                height=max(2, len(bridges)),  # every bridge of the cascade, not the first two
             )
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
-        summary = f"{sessions_summary(self.sessions, now)} — Enter opens one"
+        broken = sum(1 for s in self.sessions if s.get("needs_attention"))
+        attention = f", {broken} need{'s' if broken == 1 else ''} attention" if broken else ""
+        summary = f"{sessions_summary(self.sessions, now)}{attention} — Enter opens one"
         self.query_one("#sessions-summary", Static).update(summary)
 
     @on(DataTable.RowSelected, "#sessions")
