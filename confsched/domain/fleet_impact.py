@@ -14,13 +14,14 @@ its port. The projected allocations are what the import stores when nothing brea
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from confsched.domain.model import Fleet, PortAllocation
-from confsched.domain.ports import Load, peak_usage, usage
+from confsched.domain.ports import usage
 
 Key = tuple[str, datetime]
 """A sitting: (session id, recurrence id)."""
@@ -98,18 +99,28 @@ class Impact:
 
 
 def impact(old: Fleet, new: Fleet, booked: Sequence[Booked]) -> Impact:
-    """What importing ``new`` over ``old`` does to ``booked`` (the live sittings still to end)."""
+    """What importing ``new`` over ``old`` does to ``booked`` (the live sittings still to end).
+
+    One sweep per bridge over every sitting's projected ports gives the bridge's level between
+    consecutive start and end times; a sitting on a bridge is broken when a level during its
+    window (setup included) is above the bridge's new ports. O(n log n) for n sittings.
+    """
     projected = {b.key: project(b.allocation, old, new) for b in booked}
     problems: dict[Key, list[Problem]] = {
         b.key: [RoomRemoved(e) for e in b.endpoints if e not in new.endpoints] for b in booked
     }
-    loads = [Load(b.busy_from, b.end, usage(projected[b.key]), *b.key) for b in booked]
-    for bridge in _overfull(loads, new):
+    ports = [usage(projected[b.key]) for b in booked]
+    for bridge in sorted({x for used in ports for x in used}):
         capacity = new.bridges[bridge].ports if bridge in new.bridges else 0
-        for b, load in zip(booked, loads, strict=True):
-            if not load.ports.get(bridge):
-                continue
-            needed = peak_usage(loads, b.busy_from, b.end).get(bridge, 0)
+        on_it = [
+            (b, used[bridge]) for b, used in zip(booked, ports, strict=True) if used.get(bridge)
+        ]
+        segments = _levels(on_it)
+        if max((level for _, _, level in segments), default=0) <= capacity:
+            continue
+        starts = [start for start, _, _ in segments]
+        for b, _ in on_it:
+            needed = _peak(segments, starts, b.busy_from, b.end)
             if needed > capacity:
                 problems[b.key].append(BridgeShort(bridge, needed, capacity))
     affected = tuple(
@@ -121,18 +132,37 @@ def impact(old: Fleet, new: Fleet, booked: Sequence[Booked]) -> Impact:
     return Impact(affected, changed)
 
 
-def _overfull(loads: Sequence[Load], new: Fleet) -> list[str]:
-    """Bridges used beyond their new ports at some instant (a removed bridge has none)."""
-    if not loads:
-        return []
-    start = min(load.busy_from for load in loads)
-    end = max(load.end for load in loads)
-    peak = peak_usage(loads, start, end)
-    return [
-        bridge
-        for bridge, ports in peak.items()
-        if ports > (new.bridges[bridge].ports if bridge in new.bridges else 0)
-    ]
+Segment = tuple[datetime, datetime, int]
+"""From, until, and the ports in use on one bridge in between."""
+
+
+def _levels(on_it: Sequence[tuple[Booked, int]]) -> list[Segment]:
+    """The ports in use on one bridge between consecutive event times (ends before starts)."""
+    events = sorted(
+        [(b.busy_from, 1, n) for b, n in on_it] + [(b.end, 0, -n) for b, n in on_it],
+        key=lambda e: (e[0], e[1]),
+    )
+    segments: list[Segment] = []
+    level = 0
+    for (at, _, delta), (following, _, _) in zip(events, [*events[1:], events[-1]], strict=True):
+        level += delta
+        if following > at:
+            segments.append((at, following, level))
+    return segments
+
+
+def _peak(
+    segments: Sequence[Segment], starts: Sequence[datetime], since: datetime, until: datetime
+) -> int:
+    """The highest level of the segments overlapping ``[since, until)``."""
+    first = max(0, bisect_right(starts, since) - 1)
+    peak = 0
+    for start, end, level in segments[first:]:
+        if start >= until:
+            break
+        if end > since:
+            peak = max(peak, level)
+    return peak
 
 
 def project(allocation: PortAllocation, old: Fleet, new: Fleet) -> PortAllocation:
