@@ -230,13 +230,6 @@ def m010_allocation_homes(db: sqlite_utils.Database) -> None:
     )
 
 
-@MIGRATIONS()
-def m011_occurrence_attention(db: sqlite_utils.Database) -> None:
-    """Why a sitting needs an operator ('' when nothing is wrong): set by a forced re-import
-    that broke it (a booked room removed, a bridge too small) when no other bridge could take it."""
-    db.execute("ALTER TABLE occurrences ADD COLUMN attention TEXT NOT NULL DEFAULT ''")
-
-
 def _with_moved(text: str, homes: dict[str, str]) -> str:
     allocation = json.loads(text)
     allocation["moved"] = {
@@ -253,3 +246,10 @@ def m011_client_process(db: sqlite_utils.Database) -> None:
     """The conferencing client's process name per PC endpoint (``client: {process}`` in the
     fleet file, the endpoint's own or the fleet's), for ``agents enroll`` to fill in."""
     db.table("endpoints").add_column("client_process", str)
+
+
+@MIGRATIONS()
+def m012_occurrence_attention(db: sqlite_utils.Database) -> None:
+    """Why a sitting needs an operator ('' when nothing is wrong): set by a forced re-import
+    that broke it (a booked room removed, a bridge too small) when no other bridge could take it."""
+    db.execute("ALTER TABLE occurrences ADD COLUMN attention TEXT NOT NULL DEFAULT ''")
