@@ -21,10 +21,10 @@ LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
 
 def test_a_billion_laughs_is_refused_fast_and_small() -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU: a loaded machine does not inflate it
     with pytest.raises(FleetInvalid, match="expands to more than 400,000 values"):
         parse_fleet_text(LAUGHS, "laughs.yaml")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kib < 100 * 1024
 
