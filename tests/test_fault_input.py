@@ -126,6 +126,9 @@ def booking(**extra: Any) -> bytes:
         ({"title": "Họp\x00"}, "control character (U+0000) at position 4"),
         ({"title": "\x1b[31mHọp"}, "control character (U+001B) at position 1"),
         ({"title": "Họp\ngiao ban"}, "control character (U+000A)"),
+        ({"start": None}, "missing field 'start'"),
+        ({"title": None}, "missing field 'title'"),
+        ({"with": None}, "missing field 'with'"),
     ],
 )
 def test_api_refuses_out_of_range_booking_with_a_json_400(

@@ -473,7 +473,7 @@ def request_from_json(fleet: Fleet, body: Mapping[str, Any]) -> BookingRequest:
     if unknown:
         raise InvalidInput(f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(known))})")
     for key in ("title", "with", "start"):
-        if key not in body:
+        if body.get(key) is None:
             raise InvalidInput(f"missing field {key!r}")
     for key in ("title", "organizer", "chair", "start", "duration", "end", "setup", "repeat"):
         if body.get(key) is not None and not isinstance(body[key], str):
