@@ -179,8 +179,7 @@ async def simulate(args: argparse.Namespace) -> None:
         status = {
             "connected": sum(link.connected.is_set() for link in links),
             "back": sum(s.back_at is not None for s in spools),
-            "attempts": sum(link.attempts for link in links),
-            "connects": sum(link.connects for link in links),
+            "failures": sum(link.failures for link in links),
         }
         print(json.dumps(status), flush=True)
         await asyncio.sleep(0.5)
@@ -198,7 +197,7 @@ def free_port() -> int:
 class Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        self.status: dict[str, int] = {"connected": 0, "back": 0, "attempts": 0, "connects": 0}
+        self.status: dict[str, int] = {"connected": 0, "back": 0, "failures": 0}
         self.times: asyncio.Future[list[float]] | None = None
         self.reader = asyncio.create_task(self._read())
 
@@ -307,7 +306,7 @@ class Bench:
     async def until_all_back(self, since: float, limit: float) -> dict[str, float]:
         """Poll the simulators until every agent is back; a line of progress every 5 s."""
         n = self.args.agents
-        attempts0 = self.total("attempts") - self.total("connects")
+        failures0 = self.total("failures")
         first_connected = None
         next_print = since + 5
         while True:
@@ -326,7 +325,7 @@ class Bench:
                 break
         per_worker = [await w.back_times() for w in self.workers]
         times = sorted(t - since for ts in per_worker for t in ts)
-        failed = self.total("attempts") - self.total("connects") - attempts0
+        failed = self.total("failures") - failures0
         return {
             "all_back_s": round(times[-1], 1) if len(times) >= n else -1.0,
             "back": len(times),

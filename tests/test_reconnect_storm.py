@@ -11,9 +11,10 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
+import asyncssh
 import pytest
 from confsched_agent.agent import Agent
-from confsched_agent.link import Link
+from confsched_agent.link import BACKOFF_FIRST, NOT_LISTENING_CAP, Link
 from confsched_agent.spool import MemorySpool
 
 from confsched.agentlink.keys import ensure_host_key, public_text
@@ -98,3 +99,31 @@ async def test_300_agents_are_back_after_a_restart_and_no_login_is_refused(
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await scheduler.stop()
+
+
+async def test_an_agent_retries_a_scheduler_that_is_not_listening_within_15_s() -> None:
+    """Connection refused (the scheduler restarting) is retried within 15 s however long it
+    lasts, so no agent sits out a minute of backoff after the scheduler is back."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    host_key = public_text(asyncssh.generate_private_key("ssh-ed25519"))
+    link = Link(
+        "room",
+        ("127.0.0.1", free_port()),
+        key,
+        host_key,
+        MemorySpool(),
+        _no_command,
+        rng=random.Random(5),
+    )
+    delays: list[float] = []
+
+    async def record(delay: float) -> None:  # instead of waiting: note the delay
+        delays.append(delay)
+        if len(delays) == 8:
+            link.stop()
+
+    link._sleep = record  # type: ignore[method-assign]
+    await asyncio.wait_for(link.run(), 30)
+    assert link.failures == 8
+    assert max(delays) <= NOT_LISTENING_CAP == 15.0
+    assert max(delays) > BACKOFF_FIRST  # it does back off, up to the cap

@@ -38,6 +38,10 @@ BACKOFF_FIRST = 5.0
 """Spread of the first reconnect: agents that all lost the scheduler at once come back over
 this many seconds, not in the same one."""
 BACKOFF_CAP = 60.0
+NOT_LISTENING_CAP = 15.0
+"""Cap while the scheduler is not listening (connection refused: it is restarting). Such an
+attempt costs the scheduler nothing, and agents that waited a minute would come back long
+after it is up again."""
 CIPHERS = ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com")
 """AES-GCM first: one AEAD call per packet (cheaper than ChaCha20-Poly1305 in asyncssh on
 machines with AES instructions, on the scheduler's side too)."""
@@ -56,9 +60,11 @@ class Spool(Protocol):
 CommandHandler = Callable[[Command], Awaitable[Message | None]]
 
 
-def backoff_delay(attempt: int, rng: random.Random, first: float = BACKOFF_FIRST) -> float:
+def backoff_delay(
+    attempt: int, rng: random.Random, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP
+) -> float:
     """Full jitter: uniform over [0.1, min(cap, first * 2**attempt)]."""
-    return rng.uniform(0.1, min(BACKOFF_CAP, first * 2**attempt))
+    return rng.uniform(0.1, min(cap, first * 2**attempt))
 
 
 class Link:
@@ -94,9 +100,9 @@ class Link:
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
-        self.attempts = 0
-        """Connection attempts, failed or not (``connects`` counts those that succeeded)."""
         self.connects = 0
+        self.failures = 0
+        """Connection attempts that failed (refused, timed out, lost before the session)."""
         self.last_error = ""
 
     def wake(self) -> None:
@@ -113,19 +119,23 @@ class Link:
         attempt = 0
         while not self._stopping:
             started = loop.time()
+            cap = BACKOFF_CAP
             try:
                 await self._connected_session()
                 if not self._stopping:
                     log.warning("%s: disconnected: the scheduler closed the session", self.endpoint)
             except (OSError, asyncssh.Error, TimeoutError) as exc:
+                self.failures += 1
                 self.last_error = _explain(exc)
                 log.warning("%s: %s", self.endpoint, self.last_error)
+                if isinstance(exc, ConnectionRefusedError):
+                    cap = NOT_LISTENING_CAP
             self.connected.clear()
             if self._stopping:
                 break
             if loop.time() - started > STABLE_AFTER:
                 attempt = 0
-            await self._sleep(backoff_delay(attempt, self._rng, self._backoff_first))
+            await self._sleep(backoff_delay(attempt, self._rng, self._backoff_first, cap))
             attempt += 1
 
     async def _sleep(self, delay: float) -> None:
@@ -140,7 +150,6 @@ class Link:
 
     async def _connected_session(self) -> None:
         host, port = self._address
-        self.attempts += 1
         async with asyncssh.connect(
             host,
             port,
@@ -154,7 +163,7 @@ class Link:
             encryption_algs=CIPHERS,
             keepalive_interval=30,
             keepalive_count_max=3,
-            connect_timeout=15,
+            connect_timeout=30,
             login_timeout=15,
         ) as conn:
             channel, made = await conn.create_session(lambda: _AgentSession(self), encoding=None)

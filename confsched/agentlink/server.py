@@ -243,8 +243,11 @@ class AgentLink:
             task.add_done_callback(self._handshakes.discard)
 
     async def _handshake(self, sock: socket.socket) -> None:
+        """One login from accept to authenticated (or refused), holding a place meanwhile; the
+        place is given back after the login grace (and a little) whatever asyncssh does."""
         try:
-            await asyncssh.run_server(sock, options=self._options)
+            async with asyncio.timeout(self.limits.login_timeout + 2.0):
+                await asyncssh.run_server(sock, options=self._options)
         except (OSError, asyncssh.Error, TimeoutError):
             pass  # refused, timed out or hung up: counted by _Login, nothing to do here
         finally:
