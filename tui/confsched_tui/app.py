@@ -20,6 +20,7 @@ from textual.reactive import reactive
 
 from confsched_tui.api import ApiClient
 from confsched_tui.catalog import CatalogCache
+from confsched_tui.host import Console
 from confsched_tui.live import LiveFeed
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.screens.booking import BookingScreen
@@ -157,3 +158,8 @@ class ConsoleApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+def _is_a_console(app: ConsoleApp) -> Console:
+    """mypy checks here that the app gives screens all that ``host.Console`` promises."""
+    return app

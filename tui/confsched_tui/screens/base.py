@@ -7,17 +7,15 @@ folded into one more load after it, so a busy scheduler cannot pile up requests.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from confsched_tui.api import ApiProblem, Unreachable
+from confsched_tui.host import Console
 from confsched_tui.widgets.status import StatusLine
-
-if TYPE_CHECKING:
-    from confsched_tui.app import ConsoleApp
 
 
 class LiveScreen(Screen[Any]):
@@ -35,8 +33,8 @@ class LiveScreen(Screen[Any]):
         self.loads = 0
 
     @property
-    def console(self) -> ConsoleApp:
-        return cast("ConsoleApp", self.app)
+    def console(self) -> Console:
+        return cast(Console, self.app)
 
     def compose_header(self) -> ComposeResult:
         yield Header(icon="◉")
