@@ -18,6 +18,7 @@ import asyncssh
 from confsched_agent import wire
 
 from confsched.domain.health import Observation, judge
+from confsched.domain.model import CallState
 from confsched.services.health import HealthBoard, HealthService
 from confsched.store.health import StoredHealth
 
@@ -112,6 +113,7 @@ class AgentSession(asyncssh.SSHServerSession):
             {name: c.ok for name, c in report.checks.items()},
             {name: c.detail for name, c in report.checks.items() if c.detail},
             report.measurements,
+            call=CallState(report.call.active, report.call.remote) if report.call else None,
         )
         board = self._link.board
         health = judge(obs, board.thresholds)

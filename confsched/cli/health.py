@@ -91,6 +91,7 @@ def room_health_lines(view: dict[str, Any]) -> list[str]:
     ]
     checks = ", ".join(f"{name} {'ok' if ok else 'FAILED'}" for name, ok in view["checks"].items())
     lines.append(f"{'Checks:':10} {checks or '—'}")
+    lines.append(f"{'Call:':10} {views.call_text(view['call'])}")
     lines.append(
         f"{'Changes:':10} {'none in the last 24 h' if not view['changes'] else ''}".rstrip()
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from confsched.domain.health import Observation
+from confsched.domain.model import CallState
 
 
 class FailureKind(StrEnum):
@@ -93,7 +94,8 @@ def observation(endpoint: str, status: CodecStatus, received_at: datetime) -> Ob
         measurements["loss_ratio"] = status.loss_ratio
     if status.in_call and status.jitter_ms is not None:
         measurements["jitter_ms"] = status.jitter_ms
-    return Observation(endpoint, received_at, checks, {}, measurements, reasons)
+    call = CallState(status.in_call, status.remote if status.in_call else "")
+    return Observation(endpoint, received_at, checks, {}, measurements, reasons, call)
 
 
 def _devices(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from confsched.domain.model import EndpointHealth, EndpointState
+from confsched.domain.model import CallState, EndpointHealth, EndpointState
 
 # A failed check that makes the room unusable for a session.
 CRITICAL_CHECKS: Mapping[str, str] = {
@@ -61,6 +61,8 @@ class Observation:
     details: Mapping[str, str] = field(default_factory=dict)
     measurements: Mapping[str, float] = field(default_factory=dict)
     reasons: Mapping[str, str] = field(default_factory=dict)
+    call: CallState | None = None
+    """In a call and with whom, when the source can tell (a codec always, an agent maybe)."""
 
 
 @dataclass(slots=True)
@@ -95,6 +97,7 @@ def judge(obs: Observation, limits: Thresholds = Thresholds()) -> EndpointHealth
         jitter_ms=m.get("jitter_ms"),
         loss_ratio=m.get("loss_ratio"),
         measurements=dict(m),
+        call=obs.call,
     )
 
 

@@ -227,6 +227,15 @@ class EndpointState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CallState:
+    """Whether a room is in a call and with whom (a codec's remote URI, or the bridge an agent
+    saw its client's media go to), as of its last report."""
+
+    active: bool
+    remote: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointHealth:
     """The judged state of one endpoint, with the reasons a person can act on."""
 
@@ -242,6 +251,8 @@ class EndpointHealth:
     """Short bounded labels parallel to ``reasons`` (for metrics): "camera", "loss", "no_report"."""
     measurements: Mapping[str, float] = field(default_factory=dict)
     """Everything numeric the last report carried (cpu_ratio, disk_free_ratio, uptime_s, …)."""
+    call: CallState | None = None
+    """In a call or not, as of the last report; None when its source cannot tell."""
 
 
 class Readiness(StrEnum):

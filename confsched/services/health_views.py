@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from confsched.domain.forecast import RoomRisk
-from confsched.domain.model import EndpointHealth, EndpointState, Fleet
+from confsched.domain.model import CallState, EndpointHealth, EndpointState, Fleet
 from confsched.services.risk import AtRisk
 
 STATES: tuple[str, ...] = tuple(s.value for s in EndpointState)
@@ -74,7 +74,22 @@ def room_row(
         "last_report_at": local_iso(health.last_report_at, tz),
         "last_report_age_s": age_seconds(health.last_report_at, now),
         "bridge": bridge or (endpoint.bridge if endpoint else None),
+        "call": call_view(health.call),
     }
+
+
+def call_view(call: CallState | None) -> dict[str, Any] | None:
+    """``{"active": true, "remote": "sip:…"}``; None when the room's source cannot tell."""
+    return None if call is None else {"active": call.active, "remote": call.remote}
+
+
+def call_text(view: dict[str, Any] | None) -> str:
+    """A :func:`call_view` in words, for ``rooms show``."""
+    if view is None:
+        return "unknown (its source cannot tell)"
+    if not view["active"]:
+        return "not in a call"
+    return f"in a call with {view['remote']}" if view["remote"] else "in a call"
 
 
 def risk_room_view(fleet: Fleet, room: RoomRisk, now: datetime, tz: tzinfo) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from confsched.domain.model import EndpointHealth, EndpointState, Readiness
+from confsched.domain.model import CallState, EndpointHealth, EndpointState, Readiness
 from confsched.store.db import bump_revision, from_db_time, immediate, to_db_time
 
 KEYS_AREA = "agent_keys"
@@ -117,15 +117,15 @@ class StoredHealth:
 
 _COLUMNS = (
     "endpoint, seq, report_time, received_at, interval, state, reasons, codes, checks, "
-    "measurements, instance"
+    "measurements, instance, call"
 )
-_PLACEHOLDERS = ", ".join("?" * 11)
+_PLACEHOLDERS = ", ".join("?" * 12)
 _UPSERT = (
     f"INSERT INTO health_latest ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
     "ON CONFLICT(endpoint) DO UPDATE SET seq = excluded.seq, report_time = excluded.report_time, "
     "received_at = excluded.received_at, interval = excluded.interval, state = excluded.state, "
     "reasons = excluded.reasons, codes = excluded.codes, checks = excluded.checks, "
-    "measurements = excluded.measurements, instance = excluded.instance"
+    "measurements = excluded.measurements, instance = excluded.instance, call = excluded.call"
 )
 _INSERT = f"INSERT INTO health_history ({_COLUMNS}) VALUES ({_PLACEHOLDERS})"
 
@@ -178,7 +178,21 @@ def _row(item: StoredHealth) -> tuple:
         _cached_json(tuple(h.checks.items())),
         json.dumps(h.measurements),
         item.instance,
+        _call_json(h.call),
     )
+
+
+def _call_json(call: CallState | None) -> str | None:
+    if call is None:
+        return None
+    return json.dumps({"active": call.active, "remote": call.remote}, ensure_ascii=False)
+
+
+def _call(text: str | None) -> CallState | None:
+    if not text:
+        return None
+    value = json.loads(text)
+    return CallState(bool(value["active"]), str(value.get("remote", "")))
 
 
 def to_db_ms(moment: datetime) -> str:
@@ -242,6 +256,7 @@ def _stored(row: Sequence) -> StoredHealth:
         jitter_ms=measurements.get("jitter_ms"),
         loss_ratio=measurements.get("loss_ratio"),
         measurements=measurements,
+        call=_call(row[11]),
     )
     return StoredHealth(health, row[1], from_db_time(row[2]), row[4], row[10])
 

@@ -253,3 +253,11 @@ def m012_occurrence_attention(db: sqlite_utils.Database) -> None:
     """Why a sitting needs an operator ('' when nothing is wrong): set by a forced re-import
     that broke it (a booked room removed, a bridge too small) when no other bridge could take it."""
     db.execute("ALTER TABLE occurrences ADD COLUMN attention TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m013_call_state(db: sqlite_utils.Database) -> None:
+    """In a call or not, and with whom, per report: ``{"active", "remote"}`` as JSON, NULL when
+    the source could not tell (an agent without a client or bridge to watch)."""
+    for table in ("health_latest", "health_history"):
+        db.table(table).add_column("call", str)

@@ -18,7 +18,13 @@ from confsched.domain.timeparse import parse_duration
 from confsched.errors import InvalidInput, NotFound
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
-from confsched.services.health_views import local_iso, parse_states, risk_view, state_counts
+from confsched.services.health_views import (
+    call_view,
+    local_iso,
+    parse_states,
+    risk_view,
+    state_counts,
+)
 from confsched.services.readiness import readiness_summary
 from confsched.services.risk import explained, room_facts, upcoming_risks
 from confsched.store.health import StoredHealth, history, list_keys
@@ -53,6 +59,7 @@ def health_view(
         "jitter_ms": health.jitter_ms,
         "loss_ratio": health.loss_ratio,
         "measurements": dict(health.measurements),
+        "call": call_view(health.call),
     }
     if connected is not None:
         view["connected"] = connected
