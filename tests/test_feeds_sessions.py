@@ -151,6 +151,10 @@ async def test_invite_over_the_api_requests_then_cancels(server: Components) -> 
     assert calendar["METHOD"] == "REQUEST"
     (event,) = calendar.walk("VEVENT")
     assert datetime.now(UTC) - event["DTSTAMP"].dt < timedelta(minutes=1)  # the send time
+    status, _, body = await fetch(server, path + "?room=ioc")
+    (own,) = vevents(body)
+    assert status == 200 and "Gọi vào cầu (MCU):" in str(own["DESCRIPTION"])
+    assert (await fetch(server, path + "?room=dt-hung-son"))[0] == 400  # not one of its rooms
     await api(server, f"/api/v1/sessions/{session['id']}/cancel", {})
     status, headers, body = await fetch(server, path)
     assert headers["Content-Type"].endswith("method=CANCEL")

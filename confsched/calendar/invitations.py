@@ -1,7 +1,9 @@
 """The invite an announced change becomes: the iTIP object and the words around it.
 
 The mailer calls :func:`compose` for each change recorded by a booking transaction; the same
-iTIP bytes are what ``sessions show --ics`` prints, so a user can check what was mailed.
+iTIP bytes are what ``sessions show --ics`` prints (``--room`` for what a room's agency got), so
+a user can check what was mailed. The organizer is told every bridge; an agency with rooms in
+the session only the bridges its rooms dial, each with its dial-in.
 A change to the whole session sends the series (REQUEST with its moved sittings, or CANCEL);
 a change to one sitting sends that sitting alone, named by its RECURRENCE-ID.
 """
@@ -15,7 +17,7 @@ import sqlite_utils
 
 from confsched.calendar import ics, text
 from confsched.domain.calendar import CalendarEntry
-from confsched.domain.invites import Invitation, InviteAction, InviteChange, recipients
+from confsched.domain.invites import Invitation, InviteAction, InviteChange, Letter, recipients
 from confsched.domain.model import Fleet, Occurrence
 from confsched.errors import NotFound
 from confsched.store import booking as booking_store
@@ -50,14 +52,23 @@ def compose(
     if _over(db, entry, sitting, now):
         return None
     method = ics.Method.CANCEL if change.action is InviteAction.CANCEL else ics.Method.REQUEST
-    calendar = ics.invite(entry, fleet, now, method, sitting=sitting, organizer=sender)
     start = sitting.start if sitting else entry.session.start
     tz = ZoneInfo(fleet.timezone)
     when = start.astimezone(tz).strftime("%H:%M %d/%m/%Y")
     word = _subject_word(change.action, sitting is not None, entry.sequence > 0)
     subject = f"{word}: {text.printable(entry.session.title)} ({when})"
-    body = _body(fleet, entry, sitting, change.action, subject, tz)
-    return Invitation(subject, body, calendar, method.value, recipients(fleet, entry.session))
+
+    def letter(rooms: tuple[str, ...] | None) -> Letter:
+        """The words and iTIP object for a reader of ``rooms`` (None: every bridge)."""
+        calendar = ics.invite(
+            entry, fleet, now, method, sitting=sitting, organizer=sender, rooms=rooms
+        )
+        return Letter(_body(fleet, entry, sitting, change.action, subject, tz, rooms), calendar)
+
+    everyone = letter(None)
+    told = recipients(fleet, entry.session)
+    own = {r.address.lower(): letter(r.rooms) for r in told if r.rooms}
+    return Invitation(subject, everyone.text, everyone.calendar, method.value, told, own)
 
 
 def _over(
@@ -77,8 +88,10 @@ def _body(
     action: InviteAction,
     subject: str,
     tz: ZoneInfo,
+    rooms: tuple[str, ...] | None = None,
 ) -> str:
-    """The plain-text part: what a reader without a calendar client needs to act."""
+    """The plain-text part: what a reader without a calendar client needs to act (for a
+    reader of ``rooms``, only the bridges they dial)."""
     session = entry.session
     start, end = (sitting.start, sitting.end) if sitting else (session.start, session.end)
     span = f"{start.astimezone(tz):%H:%M}–{end.astimezone(tz):%H:%M, %d/%m/%Y}"
@@ -90,6 +103,6 @@ def _body(
         if session.rrule and sitting is None:
             lines.append(f"Lặp lại: {session.rrule}")
     lines.append(f"Địa điểm: {text.location(fleet, session)}")
-    lines += ["", text.description(fleet, session, start, tz, invited=True), ""]
+    lines += ["", text.description(fleet, session, start, tz, True, rooms), ""]
     lines.append("Lời mời kèm theo (invite.ics) mở được bằng Outlook, Gmail, Thunderbird.")
     return "\n".join(lines)

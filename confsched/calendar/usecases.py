@@ -27,13 +27,14 @@ def invite_for_session(
     method: str | None = None,
     now: datetime | None = None,
     occurrence: datetime | None = None,
+    room: str | None = None,
 ) -> bytes:
     """The iTIP invite of one session: REQUEST, or CANCEL once cancelled (``method`` forces one).
 
     DTSTAMP is the send time (``now``); SEQUENCE is the session's, so a client that saw an
     earlier invite applies this one as an update. ``occurrence`` (a sitting's original start)
     gives that sitting alone, with its RECURRENCE-ID: what was mailed when it was moved or
-    cancelled.
+    cancelled. ``room``: the invite as that room reads it, naming only the bridge it dials.
     """
     chosen = None
     if method is not None:
@@ -42,7 +43,11 @@ def invite_for_session(
         chosen = ics.Method(method.upper())
     entry = calendar_entry(db, session_id)
     sitting = sitting_of(db, entry, occurrence) if occurrence is not None else None
-    return ics.invite(entry, fleet, now or datetime.now(UTC), chosen, sitting=sitting)
+    if room is not None and room not in entry.session.endpoints:
+        raise InvalidInput(f"room {room!r} does not take part in session {session_id}")
+    rooms = None if room is None else [room]
+    stamp = now or datetime.now(UTC)
+    return ics.invite(entry, fleet, stamp, chosen, sitting=sitting, rooms=rooms)
 
 
 def feed_url(base: str, key: FeedKey, token: str) -> str:

@@ -233,6 +233,10 @@ def _list_row(view: dict[str, Any], tz: ZoneInfo) -> list[str]:
     "--occurrence",
     help="With --ics: only this sitting of a series (its original local start), as mailed.",
 )
+@click.option(
+    "--room",
+    help="With --ics: the invite as this room reads it (only the bridge it dials, its dial-in).",
+)
 @data_option
 @json_option
 def show(
@@ -241,6 +245,7 @@ def show(
     days: int,
     ics: bool,
     occurrence: str | None,
+    room: str | None,
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -250,16 +255,19 @@ def show(
     Examples:
       confsched sessions show 1a2b3c4d --rooms
       confsched sessions show 1a2b3c4d --ics > invite.ics
+      confsched sessions show 1a2b3c4d --ics --room dt-hung-son
     """
     db = open_store(data_dir)
     fleet = require_fleet(db)
     if occurrence is not None and not ics:
         raise InvalidInput("--occurrence goes with --ics (the invite of one sitting)")
+    if room is not None and not ics:
+        raise InvalidInput("--room goes with --ics (the invite as that room reads it)")
     if ics:
         from confsched.calendar.usecases import invite_for_session
 
         sitting = svc.parse_instant(occurrence, fleet)
-        invite = invite_for_session(db, fleet, session_id, occurrence=sitting)
+        invite = invite_for_session(db, fleet, session_id, occurrence=sitting, room=room)
         # Binary stdout: the CRLF line ends RFC 5545 requires must reach the file untouched.
         sys.stdout.buffer.write(invite)
         sys.stdout.flush()

@@ -8,7 +8,8 @@ an e-mail address is named in the invite's description, never given an invented 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -48,11 +49,23 @@ class InviteChange:
 class Recipient:
     address: str
     name: str
+    rooms: tuple[str, ...] = ()
+    """The session's rooms this recipient answers for (told only the bridges they dial);
+    empty for the organizer, who is told every bridge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """The words and the iCalendar object as one recipient reads them."""
+
+    text: str
+    calendar: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Invitation:
-    """What every recipient of one change is sent: the words and the iCalendar object."""
+    """What the recipients of one change are sent: the words and the iCalendar object, and for
+    a recipient with rooms of its own, its own letter (its rooms' bridges and dial-in)."""
 
     subject: str
     text: str
@@ -60,23 +73,36 @@ class Invitation:
     method: str
     """REQUEST or CANCEL: the ``method`` parameter of the ``text/calendar`` part."""
     recipients: tuple[Recipient, ...]
+    letters: Mapping[str, Letter] = field(default_factory=dict)
+    """By address (lower case); a recipient without one gets ``text`` and ``calendar``."""
+
+    def letter_for(self, recipient: Recipient) -> Letter:
+        return self.letters.get(recipient.address.lower(), Letter(self.text, self.calendar))
 
 
 def recipients(fleet: Fleet, session: Session) -> tuple[Recipient, ...]:
     """The organizer and every agency owning a room in the session, if it has an address.
 
-    In fleet order, each address once (two agencies may share a secretariat's mailbox).
+    In fleet order, each address once (two agencies may share a secretariat's mailbox: it
+    answers for the rooms of both; the organizer's mailbox for all of them).
     """
-    owners = [session.organizer]
+    owned: dict[str, list[str]] = {session.organizer: []}
     for endpoint_id in session.endpoints:
         endpoint = fleet.endpoints.get(endpoint_id)
         if endpoint is not None:
-            owners.append(endpoint.agency)
+            owned.setdefault(endpoint.agency, []).append(endpoint_id)
     found: dict[str, Recipient] = {}
-    for agency_id in dict.fromkeys(owners):
+    for agency_id, rooms in owned.items():
         agency = fleet.agencies.get(agency_id)
-        if agency is not None and agency.email and agency.email.lower() not in found:
-            found[agency.email.lower()] = Recipient(agency.email, agency.name)
+        if agency is None or not agency.email:
+            continue
+        key = agency.email.lower()
+        held = found.get(key)
+        if held is None:
+            chosen = () if agency_id == session.organizer else tuple(rooms)
+            found[key] = Recipient(agency.email, agency.name, chosen)
+        elif held.rooms:  # a shared mailbox (not the organizer's): both agencies' rooms
+            found[key] = Recipient(held.address, held.name, (*held.rooms, *rooms))
     return tuple(found.values())
 
 

@@ -53,16 +53,17 @@ def build(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = msgid
     message["Content-Class"] = "urn:content-classes:calendarmessage"  # Outlook's hint
-    message.set_content(invitation.text, charset="utf-8", cte="base64")
+    letter = invitation.letter_for(recipient)
+    message.set_content(letter.text, charset="utf-8", cte="base64")
     message.add_alternative(
-        invitation.calendar,
+        letter.calendar,
         maintype="text",
         subtype="calendar",
         params={"method": invitation.method, "charset": "utf-8"},
         cte="base64",
     )
     message.add_attachment(
-        invitation.calendar, maintype="application", subtype="ics", filename=FILENAME
+        letter.calendar, maintype="application", subtype="ics", filename=FILENAME
     )
     return b"Subject: " + encoded_words(invitation.subject) + b"\r\n" + message.as_bytes()
 

@@ -9,8 +9,9 @@ Any token that does not open a feed — never issued, revoked, rotated away,
 of the other kind — gets exactly the router's own 404, so the answer says nothing about whether
 an agency or room exists.
 
-``GET /api/v1/sessions/{id}/invite.ics[?method=request|cancel][&occurrence=T]`` is the
-session's iTIP invite (``occurrence``: that sitting alone, with its RECURRENCE-ID).
+``GET /api/v1/sessions/{id}/invite.ics[?method=request|cancel][&occurrence=T][&room=ID]`` is
+the session's iTIP invite (``occurrence``: that sitting alone, with its RECURRENCE-ID; ``room``:
+as that room reads it, naming only the bridge it dials).
 """
 
 from __future__ import annotations
@@ -141,7 +142,10 @@ async def session_invite(request: web.Request) -> web.Response:
     session_id = request.match_info["id"]
     method = request.query.get("method")
     occurrence = parse_instant(request.query.get("occurrence"), ctx.fleet)
-    body = await ctx.store.read(invite_for_session, ctx.fleet, session_id, method, None, occurrence)
+    room = request.query.get("room")
+    body = await ctx.store.read(
+        invite_for_session, ctx.fleet, session_id, method, None, occurrence, room
+    )
     found = _METHOD_LINE.search(body)
     itip = found.group(1).decode() if found else "REQUEST"
     filename = _UNSAFE.sub("_", session_id) + ".ics"
