@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from confsched_tui.api import ApiClient, ApiError, Refused, RouteMissing, Unreachable
 from confsched_tui.live import LiveFeed
+from confsched_tui.sessionview import at_risk_counts
 
 from confsched.runtime.components import Components
 from tests.conftest import http_url
 from tests.fakes.console_api import FakeScheduler, serve
+from tests.test_metrics_booking import book
 
 
 @pytest_asyncio.fixture
@@ -100,11 +103,26 @@ async def test_real_scheduler_answers_in_the_shapes_the_console_reads(
         with pytest.raises(ApiError, match="no level 'cluster'") as refused:
             await api.select("level:cluster")
         assert refused.value.status == 400
+        assert await api.risk("24h") == []  # nothing booked: nothing at risk
         fleet = await api.fleet()
         assert fleet["levels"] == ["province", "district", "commune"]
         assert {"id": "h-dai-tu", "name": "Huyện Đại Từ", "level": "district"} in fleet["areas"]
     finally:
         await api.close()
+
+
+async def test_real_schedulers_forecast_gives_the_sessions_screen_its_at_risk_counts(
+    server: Components,
+) -> None:
+    start = (datetime.now(UTC) + timedelta(hours=5)).replace(second=0, microsecond=0)
+    session = await server.ctx.store.write(book, server.ctx.fleet, "district:h-dai-tu", start)
+    api = ApiClient(http_url(server), server.ctx.operator_token)
+    try:
+        forecast = await api.risk("24h")
+    finally:
+        await api.close()
+    assert at_risk_counts(forecast) == {session.id: 30}  # nobody reported yet: all at risk
+    assert forecast[0]["total"] == 30 and forecast[0]["ready"] == 0
 
 
 async def test_live_feed_reports_a_change_then_a_lost_scheduler_then_reconnects() -> None:

@@ -17,6 +17,8 @@ from confsched_tui.fleetview import (
     tile_label,
 )
 from confsched_tui.sessionview import (
+    at_risk_counts,
+    at_risk_text,
     attention_lines,
     booking_body,
     bridge_detail,
@@ -191,6 +193,19 @@ def test_readiness_text_says_ready_n_of_m_and_what_is_missing() -> None:
     counts = {"ready": 187, "not_ready": 3, "no_answer": 2, "pending": 0, "total": 192}
     assert readiness_text(counts) == "ready 187 of 192 · 3 not ready · 2 no answer"
     assert readiness_text(None) == "—"
+
+
+def test_at_risk_counts_take_each_sessions_soonest_occurrence() -> None:
+    forecast = [
+        {"session_id": "weekly", "start": "2026-12-07T14:00:00+07:00", "at_risk": 3},
+        {"session_id": "dai-tu", "start": "2026-12-08T14:00:00+07:00", "at_risk": 0},
+        {"session_id": "weekly", "start": "2026-12-14T14:00:00+07:00", "at_risk": 9},
+    ]
+    assert at_risk_counts(forecast) == {"weekly": 3, "dai-tu": 0}
+    assert at_risk_text(3) == "3 rooms"
+    assert at_risk_text(1) == "1 room"
+    assert at_risk_text(0) == "none"
+    assert at_risk_text(None) == "—"  # beyond the forecast's 24 hours
 
 
 def test_readiness_rows_put_the_rooms_not_ready_first() -> None:

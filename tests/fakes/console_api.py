@@ -207,6 +207,25 @@ async def _readiness(request: web.Request) -> web.Response:
     return _json(fake.readiness(session) or {"summary": None, "occurrence": None, "endpoints": []})
 
 
+async def _risk(request: web.Request) -> web.Response:
+    """The forecast as the real scheduler words it: every room not ok of each session starting
+    within 24 h (or running) is at risk."""
+    fake = _fake(request)
+    horizon = fake.now + timedelta(hours=24)
+    found = []
+    for session in fake.booker.listing():
+        start, end = (datetime.fromisoformat(session[k]) for k in ("start", "end"))
+        if session.get("status") == "cancelled" or end <= fake.now or start > horizon:
+            continue
+        rooms = [e for e in session["endpoints"] if fake.states.get(e, "unknown") != "ok"]
+        found.append({"session_id": session["id"], "title": session["title"],
+                      "start": session["start"], "total": len(session["endpoints"]),
+                      "ready": len(session["endpoints"]) - len(rooms), "at_risk": len(rooms),
+                      "rooms": [{"endpoint": e, "state": fake.states.get(e, "unknown")}
+                                for e in rooms]})  # fmt: skip
+    return _json({"now": fake.now.isoformat(), "sessions": found})
+
+
 async def _book(request: web.Request) -> web.Response:
     fake = _fake(request)
     session = fake.booker.book(await request.json())
@@ -259,6 +278,7 @@ def _routes() -> list[tuple[str, str, Callable[[web.Request], Any]]]:
         ("GET", f"{base}/sessions/{{id}}/readiness", _readiness),
         ("POST", f"{base}/sessions/{{id}}/cancel", _cancel),
         ("GET", f"{base}/slots", _slots),
+        ("GET", f"{base}/risk", _risk),
     ]
 
 

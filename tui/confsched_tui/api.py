@@ -104,6 +104,12 @@ class ApiClient:
         body = await self.get(f"/api/v1/sessions/{quote(session_id)}/readiness")
         return normalize.readiness(body)
 
+    async def risk(self, within: str = "24h") -> list[JSON]:
+        """The forecast: occurrences starting within ``within`` (or running), each with its
+        rooms that would not be ready now (``at_risk`` counts them)."""
+        body = await self.get("/api/v1/risk", {"within": within})
+        return list(body.get("sessions") or [])
+
     # -- sessions and booking --------------------------------------------------------------
     async def sessions(self, start: str | None = None, end: str | None = None) -> list[JSON]:
         params = {k: v for k, v in (("from", start), ("to", end)) if v}

@@ -101,6 +101,22 @@ def readiness_text(readiness: Mapping[str, Any] | None) -> str:
     return " · ".join([text, *extras])
 
 
+def at_risk_counts(forecast: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Session id → rooms at risk in its soonest forecast occurrence (the one the screen
+    shows: the forecast comes soonest first)."""
+    counts: dict[str, int] = {}
+    for item in forecast:
+        counts.setdefault(str(item.get("session_id")), int(item.get("at_risk") or 0))
+    return counts
+
+
+def at_risk_text(count: int | None) -> str:
+    """``3 rooms`` (at risk), ``none``, or ``—`` beyond the forecast's 24 hours."""
+    if count is None:
+        return "—"
+    return plural(count, "room") if count else "none"
+
+
 def bridge_lines(allocation: Mapping[str, Any] | None) -> list[str]:
     """``mcu-tinh-1 107/120 · 118 in use`` per bridge: this session's ports of the capacity,
     then the ports in use then across all sessions (when the scheduler tells it)."""

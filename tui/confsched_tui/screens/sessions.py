@@ -16,6 +16,8 @@ from textual.widgets import DataTable, Static
 from confsched_tui.api import RouteMissing
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import (
+    at_risk_counts,
+    at_risk_text,
     bridge_lines,
     readiness_text,
     session_state,
@@ -39,6 +41,8 @@ class SessionsScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self.sessions: list[Mapping[str, Any]] = []
+        self.at_risk: dict[str, int] = {}
+        """Session id → rooms that would not be ready now (sessions within 24 h)."""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -64,7 +68,15 @@ class SessionsScreen(LiveScreen):
             return
         await self.console.catalog.get()
         self.sessions = visible_sessions(listing, self.console.now())
+        self.at_risk = await self._forecast()
         self._fill()
+
+    async def _forecast(self) -> dict[str, int]:
+        """Rooms at risk per session from ``/api/v1/risk`` (none from an older scheduler)."""
+        try:
+            return at_risk_counts(await self.console.api.risk("24h"))
+        except RouteMissing:
+            return {}
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -82,14 +94,16 @@ class SessionsScreen(LiveScreen):
             organizer = nfc(session.get("organizer_name") or session.get("organizer"))
             title.append("\n" + ellipsize(organizer, title_width), style="dim")
             bridges = bridge_lines(session.get("allocation"))
+            cell = _readiness_cell(session.get("readiness"), self.at_risk.get(str(session["id"])))
             table.add_row(
                 when,
                 title,
                 str(session.get("endpoint_count") or ""),
                 "\n".join(bridges),
-                _readiness_cell(session.get("readiness")),
+                cell,
                 key=str(session["id"]),
-                height=max(2, len(bridges)),  # every bridge of the cascade, not the first two
+                # every bridge of the cascade, not the first two; the forecast under readiness
+                height=max(2, len(bridges), len(cell.plain.splitlines())),
             )
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
@@ -126,11 +140,17 @@ def _cursor_key(table: DataTable[Any]) -> str | None:
     return str(row_key.value)
 
 
-def _readiness_cell(readiness: Mapping[str, Any] | None) -> Text:
+def _readiness_cell(readiness: Mapping[str, Any] | None, at_risk: int | None) -> Text:
+    """ "ready N of M" and what is missing (once checked), then the forecast's rooms at risk
+    (for a session within 24 h): "not checked yet" / "1 room at risk"."""
     if not readiness:
-        return Text("not checked yet", style="dim")
-    bad = readiness.get("not_ready") or readiness.get("no_answer")
-    first, _, rest = readiness_text(readiness).partition(" · ")
-    text = Text(first, style="bold yellow" if bad else "bold green")
-    text.append("\n" + rest.replace(" · ", ", "), style="yellow")
+        text = Text("not checked yet", style="dim")
+    else:
+        bad = readiness.get("not_ready") or readiness.get("no_answer")
+        first, _, rest = readiness_text(readiness).partition(" · ")
+        text = Text(first, style="bold yellow" if bad else "bold green")
+        if rest:
+            text.append("\n" + rest.replace(" · ", ", "), style="yellow")
+    if at_risk is not None:
+        text.append(f"\n{at_risk_text(at_risk)} at risk", style="yellow" if at_risk else "green")
     return text
