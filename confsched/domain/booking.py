@@ -312,6 +312,8 @@ def _endpoint_conflicts(
                 wanted_start=occurrence.start,
             )
         )
+    if not found:
+        return found  # the common case: no 10,000-entry position map for a free booking
     position = {e: i for i, e in enumerate(fleet.endpoints)}
     found.sort(key=lambda c: (c.start, c.session, position.get(c.endpoint, 0)))
     return found

@@ -122,6 +122,8 @@ def allocate(
     usable = [b for b in bridges if free.get(b, 0) > 0]
     best: _Plan | None = None
     for subset in _candidate_sets(usable, homes, free):
+        if best is not None and best.score <= (0, len(subset) - 1):
+            continue  # no plan over this set can beat it: it moves >= 0 rooms with more links
         plan = _plan(subset, len(participants), homes, free)
         if plan is not None and (best is None or plan.score < best.score):
             best = plan

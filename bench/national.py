@@ -1,0 +1,151 @@
+"""Benchmark: a national fleet and a year of sessions; what listing and reading cost.
+
+Builds 10,000 rooms in 34 provinces (``bench/_national.py``) and a year of 50 sessions of 192
+rooms per working day (13,100 sessions, 2.5 million busy rows at the default ``--days 262``),
+then measures, from the middle of the year:
+
+* ``list month``: the sessions of one month with their sittings in the window, as
+  ``confsched sessions list --from --to`` reads them (target under 300 ms, the CLI's own work);
+* ``list week``: the same for one week;
+* ``detail``: one session's view with its sittings of the next two days (target under 20 ms);
+* ``book``: one more 192-room session into the full year;
+* the data directory's size.
+
+Run: ``python bench/national.py [--days 262]`` (``--days 20`` for a quick look). Prints the
+figures and one machine-readable line starting with ``RESULT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import _repo  # noqa: F401  (the repository on sys.path)
+from _national import PROVINCES, ROOMS, national_yaml, province_of
+
+from confsched.domain.booking import BookingRequest
+from confsched.services import booking as svc
+from confsched.services.inventory import import_fleet, require_fleet
+from confsched.store.db import open_db
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+YEAR_START = datetime(2027, 1, 4, tzinfo=TZ)  # a Monday
+PER_DAY = 50
+ROOMS_PER_SESSION = 192
+
+
+def working_days(count: int) -> list[datetime]:
+    days, day = [], YEAR_START
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def build(db, fleet, days: list[datetime]) -> int:  # type: ignore[no-untyped-def]
+    """PER_DAY sessions a day: province k % 34 at 08:00, 10:00 or 14:00 (no room twice)."""
+    rooms_of: dict[int, list[str]] = {}
+    for i in range(ROOMS):
+        rooms_of.setdefault(province_of(i), []).append(f"r-{i}")
+    now = YEAR_START - timedelta(days=1)
+    booked = 0
+    for day in days:
+        for k in range(PER_DAY):
+            province = k % PROVINCES + 1
+            hour = (8, 10, 14)[k // PROVINCES]
+            start = day.replace(hour=hour).astimezone(UTC)
+            rooms = rooms_of[province][:ROOMS_PER_SESSION]
+            request = BookingRequest(
+                f"Hội nghị tỉnh {province}", tuple(rooms), start, start + timedelta(minutes=90)
+            )
+            svc.book(db, fleet, request, now=now)
+            booked += 1
+    return booked
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def listing(db, start: datetime, end: datetime) -> int:  # type: ignore[no-untyped-def]
+    """What ``sessions list --from --to`` reads: the sessions, each with its sittings."""
+    sessions = svc.list_sessions(db, start, end)
+    for session in sessions:
+        svc.session_occurrences(db, session.id, start, end)
+    return len(sessions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=262, help="working days of sessions")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    days = working_days(args.days)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        fleet_file = Path(tmp) / "national.yaml"
+        fleet_file.write_text(national_yaml(), encoding="utf-8")
+        db = open_db(data)
+        import_fleet(db, fleet_file)
+        fleet = require_fleet(db)
+        started = time.perf_counter()
+        sessions = build(db, fleet, days)
+        built = time.perf_counter() - started
+        busy = db.execute("SELECT count(*) FROM busy").fetchone()[0]
+        middle = days[len(days) // 2].astimezone(UTC)
+        month = (middle, middle + timedelta(days=30))
+        week = (middle, middle + timedelta(days=7))
+        listed = listing(db, *month)
+        month_ms = timed(lambda: listing(db, *month), args.runs)
+        week_ms = timed(lambda: listing(db, *week), args.runs)
+        some = svc.list_sessions(db, *week)[0]
+        detail_ms = timed(
+            lambda: svc.session_occurrences(db, some.id, middle, middle + timedelta(days=2)),
+            args.runs * 10,
+        )
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        disk = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
+        db.close()
+    figures = {
+        "sessions": sessions,
+        "busy_rows": busy,
+        "build_s": round(built, 1),
+        "listed_month": listed,
+        "list_month_ms": round(statistics.median(month_ms), 1),
+        "list_week_ms": round(statistics.median(week_ms), 1),
+        "detail_ms": round(statistics.median(detail_ms), 2),
+        "disk_mb": round(disk / 1e6, 1),
+    }
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{sessions} sessions over {ROOMS} rooms ({busy} busy rows), built in {built:.0f} s; "
+        f"data directory {disk / 1e6:.0f} MB"
+    )
+    print(f"list a month ({listed} sessions): median {figures['list_month_ms']} ms (target < 300)")
+    print(f"list a week: median {figures['list_week_ms']} ms")
+    print(f"one session's sittings: median {figures['detail_ms']} ms (target < 20)")
+    print("RESULT " + json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
