@@ -41,9 +41,9 @@ def health(selectors: str, states: str | None, data_dir: Path | None, as_json: b
     db = open_store(data_dir)
     fleet = require_fleet(db)
     tz, now = ZoneInfo(fleet.timezone), now_utc()
-    chosen = expand_selectors(fleet, selectors)
+    chosen = set(expand_selectors(fleet, selectors))
     facts = stored_facts(db, fleet, now)
-    healths = {e: h for e, h in explained(facts).items() if e in set(chosen)}
+    healths = {e: h for e, h in explained(facts).items() if e in chosen}
     listed = views.by_state(healths, wanted)
     counts = views.state_counts(healths.values())
     rows = [views.room_row(fleet, h, now, tz) for h in listed]

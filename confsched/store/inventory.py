@@ -172,25 +172,40 @@ def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
             for r in db.table("sites").rows
         },
         bridges={r["id"]: Bridge(**r) for r in db.table("bridges").rows},
-        endpoints={
-            r["id"]: _endpoint(r) for r in db.table("endpoints").rows_where(order_by="position")
-        },
+        endpoints=_endpoints(db),
         levels=tuple(json.loads(meta.get("levels") or "null") or DEFAULT_LEVELS),
     )
 
 
-def _endpoint(row: dict[str, Any]) -> Endpoint:
-    return Endpoint(
-        id=row["id"],
-        name=row["name"],
-        kind=EndpointKind(row["kind"]),
-        agency=row["agency"],
-        site=row["site"],
-        level=row["level"],
-        area=row["area"],
-        address=row["address"] or "",
-        bridge=row["bridge"],
-        tags=tuple(json.loads(row["tags"] or "[]")),
-        codec=CodecAccess(**json.loads(row["codec"])) if row.get("codec") else None,
-        client_process=row.get("client_process") or "",
-    )
+_ENDPOINT_COLUMNS = (
+    "id, name, kind, agency, site, level, area, address, bridge, tags, codec, client_process"
+)
+
+
+def _endpoints(db: sqlite_utils.Database) -> dict[str, Endpoint]:
+    """Every endpoint in file order. Plain tuples and one parse per distinct tag list: a national
+    fleet has 10,000 rows and every CLI command reads them."""
+    tags: dict[str | None, tuple[str, ...]] = {None: (), "": (), "[]": ()}
+    kinds = {k.value: k for k in EndpointKind}
+    found = {}
+    for row in db.execute(f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints ORDER BY position"):
+        (id_, name, kind, agency, site, level, area, address, bridge, tag_text, codec, process) = (
+            row
+        )
+        if tag_text not in tags:
+            tags[tag_text] = tuple(json.loads(tag_text))
+        found[id_] = Endpoint(
+            id=id_,
+            name=name,
+            kind=kinds[kind],
+            agency=agency,
+            site=site,
+            level=level,
+            area=area,
+            address=address or "",
+            bridge=bridge,
+            tags=tags[tag_text],
+            codec=CodecAccess(**json.loads(codec)) if codec else None,
+            client_process=process or "",
+        )
+    return found
