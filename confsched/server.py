@@ -79,9 +79,13 @@ class ServerContext:
 
 async def open_context(settings: Settings) -> ServerContext:
     store = StoreRunner(settings.data_dir)
-    if settings.rooms_file is not None:
-        await store.write(import_fleet, settings.rooms_file)
-    fleet = await store.read(require_fleet)
+    try:
+        if settings.rooms_file is not None:  # refused when it would break a booked sitting
+            await store.write(import_fleet, settings.rooms_file)
+        fleet = await store.read(require_fleet)
+    except BaseException:
+        store.close()
+        raise
     ctx = ServerContext(settings, store, fleet, operator_token(settings.data_dir))
     ctx._revisions = await store.read(revisions)
     return ctx

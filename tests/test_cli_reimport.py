@@ -226,3 +226,16 @@ async def test_api_session_views_carry_needs_attention(cli, tmp_path, booked, se
             listing = await resp.json()
     assert view["needs_attention"][0]["reason"] == "bridge mcu-b would need 4 ports, has 3"
     assert listing[0]["needs_attention"][0]["start"].startswith(f"{MONDAY}T08:00")
+
+
+async def test_serve_refuses_to_start_on_a_file_that_breaks_a_booking(
+    cli, tmp_path, booked
+) -> None:  # type: ignore[no-untyped-def]
+    from confsched.errors import FleetImportRefused
+    from confsched.server import open_context
+
+    data, _ = booked
+    smaller = edited(tmp_path, "ports: 10", "ports: 3")
+    with pytest.raises(FleetImportRefused, match="1 booked sitting of 1 session would break"):
+        await open_context(Settings(data_dir=data, http_port=0, ssh_port=0, rooms_file=smaller))
+    assert stored_unchanged(cli, tmp_path, data)

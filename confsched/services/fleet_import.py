@@ -119,7 +119,8 @@ def _refusal(found: Impact) -> str:
     return (
         f"import refused: {len(sittings)} booked sitting{'s' if len(sittings) != 1 else ''} of "
         f"{len(sessions)} session{'s' if len(sessions) != 1 else ''} would break; nothing stored "
-        "(--check lists them, --force applies and marks what cannot be re-allocated)"
+        "('confsched rooms import FILE --check' lists them; --force applies and marks what "
+        "cannot be re-allocated)"
     )
 
 
