@@ -72,6 +72,11 @@ def test_fleet_screen_of_a_two_tier_province_has_one_province_band(snap_compare:
         assert snap_compare(console(two_tier), terminal_size=SIZE, run_before=steps())
 
 
+def test_fleet_tiles_grow_on_a_wall_screen_and_no_two_read_alike(snap_compare: Snap) -> None:
+    with FakeServerThread(long_poll_s=30.0, sessions=False, two_tier=True) as two_tier:
+        assert snap_compare(console(two_tier), terminal_size=(200, 50), run_before=steps())
+
+
 def test_fleet_filtered_to_rooms_down(snap_compare: Snap, fake: FakeServerThread) -> None:
     assert snap_compare(console(fake), terminal_size=SIZE, run_before=steps("3"))
 

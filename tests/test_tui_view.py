@@ -3,18 +3,23 @@ shapes it accepts from the scheduler, completion."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from confsched_tui import normalize
 from confsched_tui.complete import complete, selector_candidates
 from confsched_tui.fleetview import (
     SYMBOLS,
     FleetFilter,
     count_states,
+    distinct_texts,
     filter_groups,
     group_endpoints,
     tile_label,
+    tile_width,
 )
 from confsched_tui.sessionview import (
     at_risk_counts,
@@ -32,6 +37,8 @@ from confsched_tui.sessionview import (
 )
 from confsched_tui.text import fmt_ago, fmt_span, fold
 
+from confsched.domain.model import Fleet
+from confsched.services.inventory import endpoint_view
 from tests.fakes.console_data import make_endpoints
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -321,3 +328,53 @@ def test_tui_command_is_documented_and_reads_the_token_from_the_data_dir(
     (data_dir / "operator.token").write_text("s3cret\n", encoding="utf-8")
     assert read_token(data_dir) == "s3cret"
     assert read_token(data_dir / "missing") is None
+
+
+def _visible_clashes(endpoints: list[dict[str, Any]], levels: list[str], columns: int) -> list[str]:
+    """Texts shown by more than one tile of a group when the grid is ``columns`` wide."""
+    groups = group_endpoints(endpoints, {}, levels)
+    width = tile_width(columns, (t.label for g in groups for t in g.tiles))
+    clashes = []
+    for group in groups:
+        texts = distinct_texts([t.label for t in group.tiles], width - 2)
+        assert all(len(text) <= width - 2 for text in texts)
+        clashes += [f"{group.label}: {t}" for t, n in Counter(texts).items() if n > 1]
+    return clashes
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_no_two_tiles_of_a_group_read_alike_in_the_sample_or_the_two_tier_fleet(
+    sample_fleet: Fleet, two_tier_fleet: Fleet, columns: int
+) -> None:
+    sample = [endpoint_view(sample_fleet, e) for e in sample_fleet.endpoints]
+    merged = [endpoint_view(two_tier_fleet, e) for e in two_tier_fleet.endpoints]
+    synthetic = make_endpoints(1000)
+    assert _visible_clashes(sample, ["province", "district", "commune"], columns) == []
+    assert _visible_clashes(merged, list(two_tier_fleet.levels), columns) == []
+    assert _visible_clashes(synthetic, ["province", "district", "commune"], columns) == []
+
+
+def test_rooms_of_the_same_place_name_keep_their_kind_and_clashing_cuts_keep_their_ends() -> None:
+    rooms = [
+        {"id": "h-phu-luong", "level": "district", "name": "Phòng họp UBND huyện Phú Lương",
+         "site_name": "Huyện Phú Lương"},
+        {"id": "x-phu-luong", "level": "commune", "name": "Phòng họp UBND xã Phú Lương",
+         "site_name": "Xã Phú Lương"},
+        {"id": "x-hung-son", "level": "commune", "name": "Phòng họp", "site_name": "Xã Hùng Sơn"},
+    ]  # fmt: skip
+    labels = [t.label for t in group_endpoints(rooms, {})[0].tiles]
+    assert labels == ["Huyện Phú Lương", "Xã Phú Lương", "Hùng Sơn"]
+    assert distinct_texts(["Thượng Khánh", "Thượng Vinh", "Tân Long"], 8) == [
+        "…Khánh",
+        "…Vinh",
+        "Tân Long",
+    ]
+    assert len(set(distinct_texts(["Trung Thành A", "Trung Thành B", "Trung Thành"], 6))) == 3
+
+
+def test_tiles_grow_with_the_screen_up_to_the_longest_label() -> None:
+    labels = ["Phan Đình Phùng", "IOC"]
+    assert tile_width(80, labels) == 12
+    assert tile_width(120, labels) == 13
+    assert tile_width(200, labels) == len("Phan Đình Phùng") + 2
+    assert tile_width(200, ["IOC"]) == 12

@@ -29,6 +29,7 @@ _ROOM_PREFIX = re.compile(r"^(Phòng họp|Phòng điều hành|Phòng)\s+", re.
 _SHORT_AREA = (("Thành phố ", "TP "), ("Thị xã ", "TX "))
 DEFAULT_LEVELS = ("province", "district", "commune")
 PROVINCE_GROUP = "Province"
+MIN_TILE_WIDTH = 12
 
 
 def symbol(state: str) -> str:
@@ -42,6 +43,84 @@ def tile_label(endpoint: Mapping[str, Any], top_level: str = DEFAULT_LEVELS[0]) 
         return _ROOM_PREFIX.sub("", nfc(endpoint.get("name")))
     place = nfc(endpoint.get("site_name") or endpoint.get("name"))
     return _ADMIN_PREFIX.sub("", place)
+
+
+def _label_candidates(endpoint: Mapping[str, Any], top_level: str) -> tuple[str, ...]:
+    """Ever longer names for one room, tried in turn while two rooms of a group still share
+    one: the short place, the place with its kind (``Xã Phú Lương`` beside ``Huyện Phú
+    Lương``), the room's full name, and last its id (always unique)."""
+    short_label = tile_label(endpoint, top_level)
+    place = nfc(endpoint.get("site_name") or endpoint.get("name"))
+    return (short_label, place, nfc(endpoint.get("name")), str(endpoint.get("id")))
+
+
+def distinct_labels(candidates: Sequence[Sequence[str]]) -> list[str]:
+    """One label per room, each the shortest of its candidates that no other room of the
+    group shares in full; rooms whose short names clash move on to longer ones together."""
+    step = [0] * len(candidates)
+    labels = [c[0] for c in candidates]
+    for _ in range(max((len(c) for c in candidates), default=0)):
+        clashing = {label for label, n in Counter(labels).items() if n > 1}
+        if not clashing:
+            break
+        for i, label in enumerate(labels):
+            if label in clashing and step[i] + 1 < len(candidates[i]):
+                step[i] += 1
+                labels[i] = candidates[i][step[i]]
+    return labels
+
+
+def distinct_texts(labels: Sequence[str], width: int) -> list[str]:
+    """What the tiles of one group show in ``width`` cells, no two alike.
+
+    A label that fits is kept; labels whose cut forms clash drop the words they all start
+    with (``Thượng Khánh``, ``Thượng Vinh`` → ``…Khánh``, ``…Vinh``), then keep their ends;
+    a clash left after that (labels alike in the cells shown) is numbered."""
+    texts = [ellipsize(label, width) for label in labels]
+    for shorten in (_drop_shared_words, _keep_end):
+        for members in _clashes(texts):
+            for i, text in zip(members, shorten([labels[i] for i in members], width), strict=True):
+                texts[i] = text
+    used = set(texts)
+    seen: set[str] = set()
+    for i, text in enumerate(texts):
+        if text not in seen:
+            seen.add(text)
+            continue
+        n = 2
+        while (numbered := f"{ellipsize(labels[i], width - len(str(n)))}{n}") in used:
+            n += 1
+        texts[i] = numbered
+        used.add(numbered)
+    return texts
+
+
+def _clashes(texts: Sequence[str]) -> list[list[int]]:
+    where: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        where.setdefault(text, []).append(i)
+    return [members for members in where.values() if len(members) > 1]
+
+
+def _drop_shared_words(labels: Sequence[str], width: int) -> list[str]:
+    words = [label.split() for label in labels]
+    shared = 0
+    while all(len(w) > shared + 1 and w[shared] == words[0][shared] for w in words):
+        shared += 1
+    if not shared:
+        return [ellipsize(label, width) for label in labels]
+    return [ellipsize("…" + " ".join(w[shared:]), width) for w in words]
+
+
+def _keep_end(labels: Sequence[str], width: int) -> list[str]:
+    return [label if len(label) <= width else "…" + label[-(width - 1) :] for label in labels]
+
+
+def tile_width(screen_width: int, labels: Iterable[str]) -> int:
+    """Cells per tile: 12 at 80 columns, growing with the screen (an eighth of the width
+    beside the band labels) up to what the longest label needs."""
+    longest = max((len(label) for label in labels), default=0)
+    return max(MIN_TILE_WIDTH, min(longest + 2, (screen_width - 15) // 8))
 
 
 def area_label(name: str | None) -> str:
@@ -80,19 +159,23 @@ def group_endpoints(
     """The rooms of no area first (the province's, and in a two-tier province every commune),
     then each area (a district: its own room first, then its communes), in the fleet's order.
     ``levels``: the fleet's level names, top-down. ``states`` maps endpoint id to state;
-    missing ids are ``unknown``."""
+    missing ids are ``unknown``. No two tiles of a group get the same label."""
     groups: dict[str, Group] = {"": Group("", PROVINCE_GROUP)}
     rank = {name: i for i, name in enumerate(levels)}
     top = levels[0] if levels else DEFAULT_LEVELS[0]
+    members: dict[str, list[Mapping[str, Any]]] = {"": []}
     for endpoint in sorted(endpoints, key=lambda e: rank.get(str(e.get("level")), len(rank))):
         key = str(endpoint.get("area") or "")
         if key not in groups:
             groups[key] = Group(key, area_label(endpoint.get("area_name")) or key)
-        state = states.get(str(endpoint["id"]), "unknown")
-        tile = Tile(
-            str(endpoint["id"]), tile_label(endpoint, top), str(endpoint.get("level")), state
-        )
-        groups[key].tiles.append(tile)
+            members[key] = []
+        members[key].append(endpoint)
+    for key, rooms in members.items():
+        labels = distinct_labels([_label_candidates(e, top) for e in rooms])
+        groups[key].tiles = [
+            Tile(str(e["id"]), label, str(e.get("level")), states.get(str(e["id"]), "unknown"))
+            for e, label in zip(rooms, labels, strict=True)
+        ]
     return [g for g in groups.values() if g.tiles]
 
 

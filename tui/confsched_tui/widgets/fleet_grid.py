@@ -19,11 +19,18 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from confsched_tui.fleetview import STATES, Group, Tile, symbol
+from confsched_tui.fleetview import (
+    MIN_TILE_WIDTH,
+    STATES,
+    Group,
+    Tile,
+    distinct_texts,
+    symbol,
+    tile_width,
+)
 from confsched_tui.text import ellipsize
 
 LABEL_WIDTH = 15
-TILE_WIDTH = 12
 GAP = 1
 
 
@@ -81,6 +88,9 @@ class FleetGrid(ScrollView, can_focus=True):
         self._rows: list[_Row] = []
         self._where: list[tuple[int, int]] = []
         """(row, column) of every tile."""
+        self._texts: list[str] = []
+        """What every tile shows at the current width (distinct within its group)."""
+        self._tile_width = MIN_TILE_WIDTH
         self._strips: dict[int, Strip] = {}
         self._styles: dict[str, Style] = {}
         self.cursor = 0
@@ -105,12 +115,15 @@ class FleetGrid(ScrollView, can_focus=True):
         self.cursor = ids.index(keep) if keep in ids else min(self.cursor, max(0, len(ids) - 1))
         self._layout()
 
-    def _per_row(self) -> int:
-        width = self.scrollable_content_region.width or self.size.width or 80
-        return max(1, (width - LABEL_WIDTH + GAP) // (TILE_WIDTH + GAP))
-
     def _layout(self) -> None:
-        per_row = self._per_row()
+        width = self.scrollable_content_region.width or self.size.width or 80
+        self._tile_width = tile_width(width, (t.label for t in self._tiles))
+        per_row = max(1, (width - LABEL_WIDTH + GAP) // (self._tile_width + GAP))
+        self._texts = [
+            text
+            for group in self._groups
+            for text in distinct_texts([t.label for t in group.tiles], self._tile_width - 2)
+        ]
         rows: list[_Row] = []
         where: list[tuple[int, int]] = []
         index = 0
@@ -127,7 +140,7 @@ class FleetGrid(ScrollView, can_focus=True):
             index += count
         self._rows, self._where = rows, where
         self._strips.clear()
-        self.virtual_size = Size(LABEL_WIDTH + per_row * (TILE_WIDTH + GAP), len(rows))
+        self.virtual_size = Size(LABEL_WIDTH + per_row * (self._tile_width + GAP), len(rows))
         self.refresh()
 
     # -- drawing ---------------------------------------------------------------------------
@@ -167,8 +180,8 @@ class FleetGrid(ScrollView, can_focus=True):
             style = self._style(tile.state if tile.state in STATES else "unknown")
             if index == self.cursor:
                 style += self._style("cursor")
-            text = f"{symbol(tile.state)} {ellipsize(tile.label, TILE_WIDTH - 2)}"
-            segments.append(Segment(text.ljust(TILE_WIDTH), style))
+            text = f"{symbol(tile.state)} {self._texts[index]}"
+            segments.append(Segment(text.ljust(self._tile_width), style))
             segments.append(Segment(" " * GAP, base))
         return Strip(segments).simplify()
 
@@ -208,7 +221,7 @@ class FleetGrid(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         row = event.y + self.scroll_offset.y
-        column = (event.x + self.scroll_offset.x - LABEL_WIDTH) // (TILE_WIDTH + GAP)
+        column = (event.x + self.scroll_offset.x - LABEL_WIDTH) // (self._tile_width + GAP)
         if 0 <= row < len(self._rows) and event.x >= LABEL_WIDTH:
             tiles = self._rows[row].tiles
             if 0 <= column < len(tiles):
