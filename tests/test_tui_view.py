@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from confsched_tui import normalize
+from confsched_tui.catalog import Catalog
 from confsched_tui.complete import complete, selector_candidates
 from confsched_tui.fleetview import (
     SYMBOLS,
     FleetFilter,
+    call_text,
     count_states,
     distinct_texts,
     filter_groups,
@@ -39,7 +41,7 @@ from confsched_tui.text import fmt_ago, fmt_span, fold
 
 from confsched.domain.model import Fleet
 from confsched.services.inventory import endpoint_view
-from tests.fakes.console_data import make_endpoints
+from tests.fakes.console_data import fleet_summary, make_endpoints
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 12, 7, 9, 40, tzinfo=TZ)
@@ -378,3 +380,25 @@ def test_tiles_grow_with_the_screen_up_to_the_longest_label() -> None:
     assert tile_width(120, labels) == 13
     assert tile_width(200, labels) == len("Phan Đình Phùng") + 2
     assert tile_width(200, ["IOC"]) == 12
+
+
+def test_hints_name_the_loaded_fleets_own_ids_and_levels(two_tier_fleet: Fleet) -> None:
+    merged = [endpoint_view(two_tier_fleet, e) for e in two_tier_fleet.endpoints]
+    summary = {**fleet_summary(merged), "levels": list(two_tier_fleet.levels)}
+    examples = Catalog(summary, merged, {e["id"]: e for e in merged}).examples()
+    assert examples.site in two_tier_fleet.sites
+    assert examples.level == "commune" and examples.level in two_tier_fleet.levels
+    assert examples.agency in two_tier_fleet.agencies
+    assert examples.endpoint in two_tier_fleet.endpoints
+    hint = examples.selectors()
+    assert f"under:{examples.site}" in hint and "h-dai-tu" not in hint
+    if examples.tag:
+        assert any(examples.tag in e.tags for e in two_tier_fleet.endpoints.values())
+    three_tier = Catalog(fleet_summary(ENDPOINTS), ENDPOINTS, BY_ID).examples()
+    assert three_tier.selectors() == "under:tp-thai-nguyen, level:commune, tag:lanh-dao"
+
+
+def test_call_state_reads_in_words_and_says_nothing_when_the_source_cannot_tell() -> None:
+    assert call_text({"active": True, "remote": "sip:hop@mcu1"}) == "In call with sip:hop@mcu1"
+    assert call_text({"active": False, "remote": ""}) == "Not in a call"
+    assert call_text(None) == ""

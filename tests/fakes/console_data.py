@@ -161,8 +161,12 @@ def health_entry(endpoint_id: str, state: str, now: datetime) -> JSON:
             checks[word] = False
     if state == "unknown":
         return {"endpoint": endpoint_id, "state": state, "reasons": [], "last_report_at": None,
-                "rtt_ms": None, "jitter_ms": None, "loss_ratio": None, "checks": {}}  # fmt: skip
+                "rtt_ms": None, "jitter_ms": None, "loss_ratio": None, "checks": {},
+                "call": None}  # fmt: skip
     age = 40 if state == "offline" else seed % 9
+    # in a call on the bridge, not in one, or (an offline room's agent) cannot tell
+    in_call = {"active": True, "remote": "sip:hop@mcu1.vc.thainguyen.gov.vn"}
+    call = None if state == "offline" else in_call if seed % 2 else {"active": False, "remote": ""}
     return {
         "endpoint": endpoint_id,
         "state": state,
@@ -172,6 +176,7 @@ def health_entry(endpoint_id: str, state: str, now: datetime) -> JSON:
         "jitter_ms": 2.0 + seed % 5,
         "loss_ratio": 0.03 if state == "degraded" else 0.0,
         "checks": checks,
+        "call": call,
     }
 
 

@@ -19,6 +19,22 @@ from confsched_tui.fleetview import DEFAULT_LEVELS
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 
+@dataclass(frozen=True, slots=True)
+class Examples:
+    """Real ids of the loaded fleet, so hints show what this operator can type."""
+
+    site: str
+    level: str
+    tag: str
+    agency: str
+    endpoint: str
+
+    def selectors(self) -> str:
+        """``under:h-dai-tu, level:commune, tag:vung-cao`` (no tag: left out)."""
+        words = [f"under:{self.site}", f"level:{self.level}"]
+        return ", ".join(words + ([f"tag:{self.tag}"] if self.tag else []))
+
+
 @dataclass
 class Catalog:
     fleet: dict[str, Any] = field(default_factory=dict)
@@ -50,6 +66,21 @@ class Catalog:
 
     def tags(self) -> list[str]:
         return sorted({t for e in self.endpoints for t in e.get("tags") or []})
+
+    def examples(self) -> Examples:
+        """Ids of this fleet for the hints: an area (or, with none, the top site), the lowest
+        level, a tag, the first agency and room."""
+        first = self.endpoints[0] if self.endpoints else {}
+        areas = self.areas()
+        levels = self.levels()
+        tags = self.tags()
+        return Examples(
+            site=areas[0][0] if areas else str(first.get("site") or "SITE"),
+            level=levels[-1] if levels else "LEVEL",
+            tag=tags[0] if tags else "",
+            agency=next(iter(self.agencies()), str(first.get("agency") or "AGENCY")),
+            endpoint=str(first.get("id") or "ROOM"),
+        )
 
     def knows(self, ids: Iterable[str]) -> bool:
         return all(i in self.by_id for i in ids)

@@ -123,6 +123,17 @@ def tile_width(screen_width: int, labels: Iterable[str]) -> int:
     return max(MIN_TILE_WIDTH, min(longest + 2, (screen_width - 15) // 8))
 
 
+def call_text(call: Mapping[str, Any] | None) -> str:
+    """A health's ``call`` in words: with whom the room is in a call, that it is in none, or
+    "" when its source cannot tell (``null``: saying "not in a call" would be a guess)."""
+    if not isinstance(call, Mapping):
+        return ""
+    if not call.get("active"):
+        return "Not in a call"
+    remote = nfc(call.get("remote"))
+    return f"In call with {remote}" if remote else "In a call"
+
+
 def area_label(name: str | None) -> str:
     label = nfc(name)
     for long, short in _SHORT_AREA:

@@ -33,9 +33,9 @@ from confsched_tui.widgets.preview import (
 DEBOUNCE_S = 0.35
 FIELDS = (
     ("title", "Title", "Giao ban trực tuyến …"),
-    ("organizer", "Organizer", "agency id, e.g. ubnd-tinh"),
-    ("chair", "Chair", "endpoint id, e.g. ubnd-tinh"),
-    ("with", "With", "all, level:commune, under:h-dai-tu, tag:vung-cao, ids …"),
+    ("organizer", "Organizer", "agency id"),
+    ("chair", "Chair", "endpoint id"),
+    ("with", "With", "all, level:…, under:…, tag:…, ids …"),
     ("start", "Start", "YYYY-MM-DD HH:MM (local)"),
     ("duration", "Duration", "90m, 2h, 1h30m"),
     ("setup", "Setup", "15m (connection test before the start)"),
@@ -105,6 +105,11 @@ class BookingScreen(LiveScreen):
         self._completers["with"].candidates = selector_candidates(
             ids, catalog.levels(), catalog.areas(), catalog.tags()
         )
+        examples = catalog.examples()
+        self.query_one("#f-organizer", Input).placeholder = f"agency id, e.g. {examples.agency}"
+        self.query_one("#f-chair", Input).placeholder = f"endpoint id, e.g. {examples.endpoint}"
+        selectors = f"all, {examples.selectors()}, ids …"
+        self.query_one("#f-with", Input).placeholder = selectors
         start = self.query_one("#f-start", Input)
         if not start.value:
             start.placeholder = f"{form_time(self.console.next_hour(), self.console.tz)} (local)"

@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from confsched_tui.api import ApiError, RouteMissing
-from confsched_tui.fleetview import symbol
+from confsched_tui.fleetview import call_text, symbol
 from confsched_tui.freshness import last_known_age
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import readiness_text, sessions_for_endpoint, when_text
@@ -111,6 +111,7 @@ class EndpointScreen(LiveScreen):
         grid.add_column()
         now = self.console.now()
         last = health.get("last_report_at")
+        call = call_text(health.get("call"))
         rows = [
             ("Agency", endpoint.get("agency_name"), "Kind", endpoint.get("kind")),
             ("Site", endpoint.get("site_name"), "Level", endpoint.get("level")),
@@ -118,7 +119,7 @@ class EndpointScreen(LiveScreen):
             ("Bridge", endpoint.get("bridge_name") or endpoint.get("bridge") or "—",
              "Tags", ", ".join(endpoint.get("tags") or []) or "—"),
             ("Last report", f"{fmt_day_time(last, self.console.tz)} ({fmt_ago(last, now)})"
-             if last else "never", "", ""),
+             if last else "never", "Call" if call else "", call),
         ]  # fmt: skip
         for row in rows:
             grid.add_row(*(nfc(str(cell or "")) for cell in row))

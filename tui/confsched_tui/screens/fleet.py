@@ -29,7 +29,7 @@ from confsched_tui.screens.base import LiveScreen
 from confsched_tui.widgets.counts import CountsBar
 from confsched_tui.widgets.fleet_grid import FleetGrid
 
-FILTER_HINT = "/ filter: words, state:down, under:SITE, tag:… — 1-5 toggle states, 0 clears"
+FILTER_HINT = "/ filter: words, state:down, {selectors} — 1-5 toggle states, 0 clears"
 
 
 class FleetScreen(LiveScreen):
@@ -63,7 +63,7 @@ class FleetScreen(LiveScreen):
         yield from self.compose_header()
         yield CountsBar(id="counts")
         yield Input(
-            placeholder=FILTER_HINT,
+            placeholder=FILTER_HINT.format(selectors="under:SITE, tag:…"),
             id="fleet-filter",
             compact=True,
         )
@@ -86,6 +86,8 @@ class FleetScreen(LiveScreen):
         if catalog.endpoints is not self.ordered:
             self.texts = haystacks(catalog.endpoints)
             self.selection_for = ""  # the inventory changed: resolve the selectors again
+            hint = FILTER_HINT.format(selectors=catalog.examples().selectors())
+            self.query_one("#fleet-filter", Input).placeholder = hint
         self.ordered = catalog.endpoints
         self.endpoints = catalog.by_id
         self.levels = catalog.levels()

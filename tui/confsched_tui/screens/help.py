@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from confsched_tui.fleetview import STATES, symbol
+from confsched_tui.host import Console
 
 KEYS = (
     ("Anywhere", ""),
@@ -25,7 +26,7 @@ KEYS = (
     ("Fleet", ""),
     ("arrows, Home, End", "Move between rooms"),
     ("Enter / click", "Open the room: checks, RTT and loss, its sessions"),
-    ("/", "Filter: words (no diacritics needed), state:down, under:h-dai-tu"),
+    ("/", "Filter: words (no diacritics needed), state:down, {selectors}"),
     ("1 … 5", "Show only ok / degraded / down / offline / unknown (toggle)"),
     ("0", "Clear the filters"),
     ("Sessions", ""),
@@ -47,17 +48,22 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Static(self._keys())
+            yield Static(self._keys(self._selectors()))
             yield Static(self._legend())
 
+    def _selectors(self) -> str:
+        """Selector examples of the loaded fleet (placeholders before it has loaded)."""
+        catalog = cast(Console, self.app).catalog.current
+        return catalog.examples().selectors() if catalog.endpoints else "under:SITE, level:LEVEL"
+
     @staticmethod
-    def _keys() -> Table:
+    def _keys(selectors: str) -> Table:
         table = Table(title="confsched console — keys", expand=True, show_header=False)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         for key, what in KEYS:
             if what:
-                table.add_row(key, what)
+                table.add_row(key, what.format(selectors=selectors))
             else:
                 table.add_row(Text(key, style="bold underline"), "")
         return table
