@@ -60,6 +60,9 @@ class BookingScreen(LiveScreen):
             "with": Completer(multiple=True),
         }
         self.last_preview: Mapping[str, Any] | None = None
+        self._outcome = False
+        """A booking is on its way or its answer (booked, refused) is shown: a quiet re-check
+        after the scheduler changed must not replace it; the next edit of the form does."""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -127,6 +130,7 @@ class BookingScreen(LiveScreen):
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("f-")
+        self._outcome = False
         if name in HINTED:
             self._hint(name, event.value.strip())
         if self._timer is not None:
@@ -150,6 +154,8 @@ class BookingScreen(LiveScreen):
         """``quiet``: a re-check after a change elsewhere; keep the last answer up meanwhile."""
         fields = self.fields()
         needed = missing(fields, PREVIEW_NEEDS)
+        if quiet and self._outcome:
+            return
         if needed:
             self._show(render_problem(f"Fill in {', '.join(needed)} to see conflicts.", "dim"))
             return
@@ -165,6 +171,8 @@ class BookingScreen(LiveScreen):
         except ApiProblem as exc:
             self._show(render_problem(str(exc), "yellow"))
             return
+        if quiet and self._outcome:
+            return  # a booking started while this re-check was on its way
         self.last_preview = result
         self._show(render_preview(result, self.console.tz))
 
@@ -186,6 +194,7 @@ class BookingScreen(LiveScreen):
                         exit_on_error=False)  # fmt: skip
 
     async def _book(self, body: dict[str, str]) -> None:
+        self._outcome = True
         self._show(render_problem("Booking…", "dim"))
         try:
             session = await self.console.api.book(body)
