@@ -16,12 +16,14 @@ from confsched.domain.timeparse import parse_duration
 from confsched.services import health_views as views
 from confsched.services.booking import now_utc
 from confsched.services.inventory import require_fleet
+from confsched.services.readiness import stage_view
 from confsched.services.risk import (
     DEFAULT_WITHIN,
     occurrence_readiness,
     stored_facts,
     upcoming_risks,
 )
+from confsched.store.health import load_stages
 
 EPILOG = """\b
 Examples:
@@ -91,8 +93,10 @@ def readiness_detail(
         return None
     tz = ZoneInfo(fleet.timezone)
     found = occurrence_readiness(db, fleet, session, occurrence, now)
+    stages = load_stages(db, session.id, occurrence.recurrence_id)
     return {
         "stage": found.stage,
+        "stages": [stage_view(s, tz) for s in stages],
         "occurrence": views.local_iso(occurrence.recurrence_id, tz),
         "text": f"ready {found.ready} of {len(found.rooms)}",
         "endpoints": [
@@ -117,6 +121,9 @@ def readiness_lines(detail: dict[str, Any] | None, every: bool) -> list[str]:
         return []
     label = "self-test" if detail["stage"] == "selftest" else "forecast from current health"
     lines = [f"  Readiness:  {detail['text']} ({label})"]
+    if detail.get("stages"):
+        kept = " · ".join(f"{s['stage']} ({s['at'][11:16]}): {s['text']}" for s in detail["stages"])
+        lines.append(f"  Stages:     {kept}")
     shown = [
         r
         for r in detail["endpoints"]

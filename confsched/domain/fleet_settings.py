@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from confsched.domain.located import SLUG, Checker, LocatedList, LocatedMap
 from confsched.domain.model import DEFAULT_LEVELS, WorkingHours
+from confsched.domain.stages import DEFAULT_STAGES, ReadinessStage, parse_stage
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
@@ -32,6 +33,7 @@ class FleetHeader:
     levels: tuple[str, ...]
     client_process: str = ""
     """The conferencing client every room PC runs, unless its endpoint names its own."""
+    readiness_stages: tuple[ReadinessStage, ...] = DEFAULT_STAGES
 
 
 def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
@@ -56,7 +58,34 @@ def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
         _interval(check, fleet),
         _levels(check, fleet),
         read_client(check, fleet),
+        _stages(check, fleet),
     )
+
+
+def _stages(check: Checker, fleet: LocatedMap) -> tuple[ReadinessStage, ...]:
+    """``readiness_stages: [forecast 24h, selftest 60m, selftest setup]``: one to eight
+    distinct stages (the default when not given)."""
+    raw = fleet.get("readiness_stages")
+    if raw is None:
+        return DEFAULT_STAGES
+    line = check.line(fleet, "readiness_stages")
+    if not isinstance(raw, LocatedList) or not 1 <= len(raw) <= 8:
+        check.problem(
+            line, "readiness_stages must be a list such as [forecast 24h, selftest setup]"
+        )
+        return DEFAULT_STAGES
+    stages: list[ReadinessStage] = []
+    for item, item_line in zip(raw, raw.lines, strict=True):
+        try:
+            stage = parse_stage(item) if isinstance(item, str) else parse_stage(repr(item))
+        except ValueError as exc:
+            check.problem(item_line, str(exc))
+            continue
+        if stage in stages:
+            check.problem(item_line, f"readiness stage {stage.name!r} is given twice")
+        else:
+            stages.append(stage)
+    return tuple(stages) or DEFAULT_STAGES
 
 
 _PROCESS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}$")

@@ -73,6 +73,7 @@ def build_fleet(root: Any, file: str) -> tuple[Fleet | None, list[FleetProblem]]
         bridges,
         endpoints,
         header.levels,
+        header.readiness_stages,
     )
     return fleet, []
 

@@ -39,7 +39,10 @@ class LocatedList(list[Any]):
 
 
 _KEYS = {
-    "fleet": ({"name"}, {"timezone", "report_interval", "working_hours", "levels", "client"}),
+    "fleet": (
+        {"name"},
+        {"timezone", "report_interval", "working_hours", "levels", "client", "readiness_stages"},
+    ),
     "bridges": ({"id", "ports"}, {"name", "address", "dial_in"}),
     "agencies": ({"id", "name"}, {"email"}),
     "sites": ({"id", "name", "level"}, {"parent", "district"}),

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+from confsched.domain.stages import DEFAULT_STAGES, ReadinessStage
+
 DEFAULT_LEVELS: tuple[str, ...] = ("province", "district", "commune")
 """The levels of a fleet file that declares none: the seed's three tiers. Since July 2025 a
 province has two (``province``, ``commune``); the fleet file says which, top-down."""
@@ -118,6 +120,8 @@ class Fleet:
     endpoints: Mapping[str, Endpoint]
     levels: tuple[str, ...] = DEFAULT_LEVELS
     """Declared level names, top-down."""
+    readiness_stages: tuple[ReadinessStage, ...] = DEFAULT_STAGES
+    """When before a session its rooms are looked at (forecast, self-tests)."""
 
 
 # --- sessions ---------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Readiness checks: at each occurrence's setup time, ask every participant's agent to self-test.
+"""Readiness checks by stages (the fleet's ``readiness_stages``; by default a forecast a day
+before, a self-test an hour before and at the setup time), each stage's "ready N of M" kept.
+
+At a self-test stage every participant's agent is asked to self-test; at a forecast stage the
+rooms' current health is counted.
 
 Per endpoint the answer is ``ready``, ``not_ready`` (with the reasons the self-test showed) or
 ``no_answer`` (agent not connected, or silent for ``SELFTEST_TIMEOUT``). Rows are written as
@@ -20,17 +24,27 @@ from confsched_agent.wire import SelftestResult
 from confsched.agentlink.server import AgentLink
 from confsched.domain.health import Observation, Thresholds, is_ready, judge
 from confsched.domain.model import Occurrence, Readiness
+from confsched.domain.stages import ReadinessStage, StageKind, due_stage, lead
 from confsched.server import ServerContext
-from confsched.services.readiness import due_occurrences, unready_endpoints
-from confsched.store.health import ReadinessRow, checked_occurrences, save_readiness
+from confsched.services.readiness import Staged, staged_occurrences, unready_endpoints
+from confsched.services.risk import room_facts, upcoming_forecast
+from confsched.store.health import (
+    ReadinessRow,
+    StageRecord,
+    list_keys,
+    save_readiness,
+    save_stage,
+)
 
 log = logging.getLogger(__name__)
 
 SELFTEST_TIMEOUT = 30.0
 POLL_SECONDS = 5.0
 RECHECK_SECONDS = 30.0
-"""During the setup window, rooms not yet ready are asked again this often: a room whose agent
-connects (or whose camera is plugged back in) before the start turns ready."""
+"""From the first self-test stage to the start, rooms not yet ready are asked again this often:
+a room whose agent connects (or whose camera is plugged back in) before the start turns ready."""
+LONGEST_SETUP = timedelta(hours=24)
+"""How far ahead to look for occurrences a stage "at the setup time" may be due for."""
 
 Key = tuple[str, datetime]
 
@@ -126,33 +140,85 @@ class ReadinessChecker:
         running: dict[Key, asyncio.Task[list[ReadinessRow]]],
         last_checked: dict[Key, datetime],
     ) -> None:
-        """Start a check for every due occurrence not being checked and not checked lately."""
+        """For every occurrence whose next readiness stage has come, look (a forecast, or a
+        self-test of every room); between self-tests, ask the rooms not yet ready again."""
         store, now = self.ctx.store, datetime.now(UTC)
+        stages = self.ctx.fleet.readiness_stages
         try:
-            due = await store.read(due_occurrences, now)
-            done = await store.read(checked_occurrences, now - timedelta(days=1))
+            found = await store.read(staged_occurrences, now, lead(stages, LONGEST_SETUP))
         except Exception:  # never let a store hiccup stop readiness checks for good
-            log.exception("readiness: cannot list due occurrences")
-            due, done = [], set()
-        for occurrence, endpoints in due:
+            log.exception("readiness: cannot list upcoming occurrences")
+            found = []
+        for item in found:
+            occurrence = item.occurrence
             key = (occurrence.session_id, occurrence.recurrence_id)
-            if occurrence.cancelled or key in running:
+            if key in running:
                 continue
-            first = key not in done and key not in last_checked
-            since = (now - last_checked.get(key, now)).total_seconds()
-            if first:
-                targets: Sequence[str] = endpoints
-            elif since >= RECHECK_SECONDS or key not in last_checked:
+            stage = due_stage(stages, occurrence.start, occurrence.setup, now, item.done)
+            if stage is not None and stage.kind is StageKind.FORECAST:
+                await self._forecast(item, stage, now)
+            elif stage is not None:
+                self._start(running, key, item, item.session.endpoints, stage)
+                last_checked[key] = now
+            elif self._asked(item, stages) and _due_again(last_checked.get(key), now):
+                last_checked[key] = now
                 targets = await store.read(unready_endpoints, *key)
-            else:
-                continue
-            last_checked[key] = now
-            if not targets:
-                continue
-            log.info("readiness check for %s (%d rooms)", occurrence.session_id, len(targets))
-            task = asyncio.create_task(self.check(occurrence, targets, first=first))
-            running[key] = task
-            task.add_done_callback(partial(_forget, running, key))
+                if targets:
+                    self._start(running, key, item, targets, None)
+
+    @staticmethod
+    def _asked(item: Staged, stages: Sequence[ReadinessStage]) -> bool:
+        """A self-test stage already looked at this occurrence: re-ask the unready rooms."""
+        return any(s.kind is StageKind.SELFTEST and s.name in item.done for s in stages)
+
+    def _start(
+        self,
+        running: dict[Key, asyncio.Task[list[ReadinessRow]]],
+        key: Key,
+        item: Staged,
+        targets: Sequence[str],
+        stage: ReadinessStage | None,
+    ) -> None:
+        """A self-test of ``targets``: a stage's (every room, its count kept) or a re-ask."""
+        log.info("readiness check for %s (%d rooms)", key[0], len(targets))
+        first = stage is not None and not any(
+            name.startswith(StageKind.SELFTEST.value) for name in item.done
+        )  # the first self-test marks every room pending; later ones keep earlier answers
+        task = asyncio.create_task(self._selftest(item, targets, stage, first))
+        running[key] = task
+        task.add_done_callback(partial(_forget, running, key))
+
+    async def _selftest(
+        self, item: Staged, targets: Sequence[str], stage: ReadinessStage | None, first: bool
+    ) -> list[ReadinessRow]:
+        asked = datetime.now(UTC)
+        rows = await self.check(item.occurrence, targets, first=first)
+        if stage is not None:
+            ready = sum(1 for r in rows if r.status is Readiness.READY)
+            await self._record(item, stage, asked, ready, len(targets))
+        return rows
+
+    async def _forecast(self, item: Staged, stage: ReadinessStage, now: datetime) -> None:
+        """The forecast stage: every room's current health, counted, nothing asked."""
+        fleet, board = self.ctx.fleet, self.link.board
+        endpoints = [e for e in item.session.endpoints if e in fleet.endpoints]
+        keys = await self.ctx.store.read(list_keys)
+        facts = room_facts(fleet, board.snapshot(endpoints, now), keys, board.disconnects)
+        risk = upcoming_forecast(fleet, item.session, item.occurrence, facts)
+        await self._record(item, stage, now, risk.ready, risk.total)
+
+    async def _record(
+        self, item: Staged, stage: ReadinessStage, at: datetime, ready: int, total: int
+    ) -> None:
+        o = item.occurrence
+        record = StageRecord(o.session_id, o.recurrence_id, stage.name, at, ready, total)
+        await self.ctx.store.write(save_stage, record)
+        self.ctx.touch()
+        log.info("readiness %s for %s: ready %d of %d", stage.name, o.session_id, ready, total)
+
+
+def _due_again(last: datetime | None, now: datetime) -> bool:
+    return last is None or (now - last).total_seconds() >= RECHECK_SECONDS
 
 
 def _forget(running: dict[Key, asyncio.Task[list[ReadinessRow]]], key: Key, _task: object) -> None:

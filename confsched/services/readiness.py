@@ -7,14 +7,14 @@ The checks themselves (asking agents over the link at setup time) are a runtime 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlite_utils
 
-from confsched.domain.model import Fleet, Occurrence, Readiness
+from confsched.domain.model import Fleet, Occurrence, Readiness, Session
 from confsched.store import booking as booking_store
-from confsched.store.health import ReadinessRow, load_readiness
+from confsched.store.health import ReadinessRow, StageRecord, load_readiness, load_stages
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,8 @@ class ReadinessSummary:
     session_id: str
     recurrence_id: datetime | None
     rows: tuple[ReadinessRow, ...]
+    stages: tuple[StageRecord, ...] = ()
+    """Each readiness stage that looked at the occurrence, with its "ready N of M"."""
 
     @property
     def total(self) -> int:
@@ -44,7 +46,19 @@ class ReadinessSummary:
             "summary": {**counts, "total": self.total},
             "text": f"ready {self.ready} of {self.total}" if self.total else "not checked yet",
             "endpoints": [_row_view(r, fleet, tz) for r in self.rows],
+            "stages": [stage_view(s, tz) for s in self.stages],
         }
+
+
+def stage_view(record: StageRecord, tz: tzinfo) -> dict[str, Any]:
+    """One stage's kept count: ``{"stage": "selftest 60m", "at", "ready", "total", "text"}``."""
+    return {
+        "stage": record.stage,
+        "at": record.at.astimezone(tz).isoformat(),
+        "ready": record.ready,
+        "total": record.total,
+        "text": f"ready {record.ready} of {record.total}",
+    }
 
 
 def _row_view(row: ReadinessRow, fleet: Fleet, tz: tzinfo) -> dict[str, Any]:
@@ -64,17 +78,8 @@ def readiness_summary(
     """'ready N of M' for one occurrence (or the session's latest checked one)."""
     rows = tuple(load_readiness(db, session_id, recurrence_id))
     occurrence = rows[0].recurrence_id if rows else recurrence_id
-    return ReadinessSummary(session_id, occurrence, rows)
-
-
-def due_occurrences(
-    db: sqlite_utils.Database, now: datetime
-) -> list[tuple[Occurrence, tuple[str, ...]]]:
-    """Occurrences inside their setup window (busy_from <= now < start), with participants."""
-    occurrences = booking_store.occurrences_between(db, now, now)
-    due = [o for o in occurrences if o.busy_from <= now < o.start]
-    sessions = booking_store.load_sessions(db, {o.session_id for o in due})
-    return [(o, sessions[o.session_id].endpoints) for o in due if o.session_id in sessions]
+    stages = tuple(load_stages(db, session_id, occurrence)) if occurrence else ()
+    return ReadinessSummary(session_id, occurrence, rows, stages)
 
 
 def unready_endpoints(
@@ -82,3 +87,28 @@ def unready_endpoints(
 ) -> list[str]:
     rows = load_readiness(db, session_id, recurrence_id)
     return [r.endpoint for r in rows if r.status in (Readiness.NOT_READY, Readiness.NO_ANSWER)]
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """An occurrence a readiness stage may look at: its session and the stages already done."""
+
+    session: Session
+    occurrence: Occurrence
+    done: frozenset[str]
+
+
+def staged_occurrences(db: sqlite_utils.Database, now: datetime, lead: timedelta) -> list[Staged]:
+    """Live occurrences starting after ``now`` and within ``lead``, with their stages done."""
+    occurrences = booking_store.occurrences_between(db, now, now + lead)
+    upcoming = [o for o in occurrences if now < o.start <= now + lead and not o.cancelled]
+    sessions = booking_store.load_sessions(db, {o.session_id for o in upcoming})
+    return [
+        Staged(
+            sessions[o.session_id],
+            o,
+            frozenset(s.stage for s in load_stages(db, o.session_id, o.recurrence_id)),
+        )
+        for o in upcoming
+        if o.session_id in sessions
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -331,10 +331,45 @@ def load_readiness(
     ]
 
 
-def checked_occurrences(db: sqlite_utils.Database, since: datetime) -> set[tuple[str, datetime]]:
-    """(session, occurrence) pairs whose readiness check already started, from ``since`` on."""
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    """One readiness stage's look at an occurrence: when, and how many of its rooms were ready."""
+
+    session_id: str
+    recurrence_id: datetime
+    stage: str
+    at: datetime
+    ready: int
+    total: int
+
+
+def save_stage(db: sqlite_utils.Database, record: StageRecord) -> None:
+    with immediate(db):
+        db.execute(
+            "INSERT INTO readiness_stages (session_id, recurrence_id, stage, at, ready, total) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, recurrence_id, stage) DO UPDATE "
+            "SET at = excluded.at, ready = excluded.ready, total = excluded.total",
+            [
+                record.session_id,
+                to_db_time(record.recurrence_id),
+                record.stage,
+                to_db_time(record.at),
+                record.ready,
+                record.total,
+            ],
+        )
+        bump_revision(db, READINESS_AREA)
+
+
+def load_stages(
+    db: sqlite_utils.Database, session_id: str, recurrence_id: datetime
+) -> list[StageRecord]:
+    """The stages that looked at one occurrence, in the order they looked."""
     rows = db.execute(
-        "SELECT DISTINCT session_id, recurrence_id FROM readiness WHERE recurrence_id >= ?",
-        [to_db_time(since - timedelta(days=1))],
+        "SELECT stage, at, ready, total FROM readiness_stages WHERE session_id = ? "
+        "AND recurrence_id = ? ORDER BY at",
+        [session_id, to_db_time(recurrence_id)],
     ).fetchall()
-    return {(r[0], from_db_time(r[1])) for r in rows}
+    return [
+        StageRecord(session_id, recurrence_id, r[0], from_db_time(r[1]), r[2], r[3]) for r in rows
+    ]

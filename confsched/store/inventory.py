@@ -20,6 +20,7 @@ from confsched.domain.model import (
     Site,
     WorkingHours,
 )
+from confsched.domain.stages import DEFAULT_STAGES, parse_stage
 from confsched.store.db import bump_revision, immediate
 
 
@@ -138,6 +139,7 @@ def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
         {"key": "timezone", "value": fleet.timezone},
         {"key": "report_interval_s", "value": str(int(fleet.report_interval.total_seconds()))},
         {"key": "levels", "value": json.dumps(list(fleet.levels))},
+        {"key": "readiness_stages", "value": json.dumps([s.name for s in fleet.readiness_stages])},
         {
             "key": "working_hours",
             "value": json.dumps(
@@ -174,6 +176,10 @@ def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
         bridges={r["id"]: Bridge(**r) for r in db.table("bridges").rows},
         endpoints=_endpoints(db),
         levels=tuple(json.loads(meta.get("levels") or "null") or DEFAULT_LEVELS),
+        readiness_stages=tuple(
+            parse_stage(s) for s in json.loads(meta.get("readiness_stages") or "null") or ()
+        )
+        or DEFAULT_STAGES,
     )
 
 

@@ -271,3 +271,20 @@ def m014_series_to_extend_index(db: sqlite_utils.Database) -> None:
         "CREATE INDEX sessions_to_extend ON sessions(materialised_until) "
         "WHERE rrule IS NOT NULL AND status = 'scheduled' AND materialised_until IS NOT NULL"
     )
+
+
+@MIGRATIONS()
+def m015_readiness_stages(db: sqlite_utils.Database) -> None:
+    """Each readiness stage's "ready N of M" per occurrence (the forecast a day before, each
+    self-test), kept once the stage has looked."""
+    db.table("readiness_stages").create(
+        {
+            "session_id": str,
+            "recurrence_id": str,
+            "stage": str,  # its name as the fleet file says it: "selftest 60m"
+            "at": str,
+            "ready": int,
+            "total": int,
+        },
+        pk=("session_id", "recurrence_id", "stage"),
+    )
