@@ -163,8 +163,8 @@ class Link:
             encryption_algs=CIPHERS,
             keepalive_interval=30,
             keepalive_count_max=3,
-            connect_timeout=30,
-            login_timeout=15,
+            connect_timeout=30,  # a paced login waits its turn in the scheduler's queue
+            login_timeout=30,
         ) as conn:
             channel, made = await conn.create_session(lambda: _AgentSession(self), encoding=None)
             session = cast(_AgentSession, made)  # the factory above made it

@@ -45,9 +45,12 @@ class Limits:
     """Logins in flight from one address: a quarter of ``max_unauthenticated``, so one address
     cannot hold every place, yet agents behind one NAT that reconnect together after a
     scheduler restart (spread by their jittered backoff) are not turned away."""
-    listen_backlog: int = 4096
-    """Connections the kernel holds for us while every handshake place is taken (capped by
-    ``net.core.somaxconn``): a fleet's reconnect waits here for its turn."""
+    listen_backlog: int = 512
+    """Connections the kernel holds for us while every handshake place is taken: a fleet's
+    reconnect waits here for its turn. Short on purpose: a queue longer than a couple of
+    seconds of logins holds agents past their own login timeout, and the scheduler then spends
+    its places on connections already given up (goodput collapses). Beyond it the kernel drops
+    the SYN and the agent's TCP retries it a second or more later, costing nobody anything."""
     login_timeout: float = 6.0
     """Grace from TCP accept to authenticated: a slow-loris connection frees its place soon."""
     keepalive_interval: float = 30.0
