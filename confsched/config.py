@@ -62,6 +62,9 @@ class Settings:
     """Invites are mailed when set; otherwise changes wait in the outbox."""
     feed_history: timedelta | None = timedelta(days=30)
     """Feeds keep a session this long after its last sitting (None: every session ever)."""
+    metrics_need_token: bool = False
+    """``/metrics`` answers only with an API token (a viewer token in Prometheus's
+    ``authorization`` block); open by default, like most exporters on a private network."""
 
     @property
     def base_url(self) -> str:

@@ -7,6 +7,7 @@
     ├── BookingRefused               the booking engine said no; carries every conflict
     ├── FleetImportRefused           a re-import would break booked sittings; carries them
     ├── Unauthorized                 a token or key was missing or wrong
+    │   └── Forbidden                a good token that may not do this (a viewer writing)
     └── StoreUnavailable             the store cannot write now (disk full, busy); nothing was
                                      written, the same request may succeed later
 
@@ -38,6 +39,10 @@ class NotFound(ConfschedError):
 
 class Unauthorized(ConfschedError):
     """Missing or wrong credentials."""
+
+
+class Forbidden(Unauthorized):
+    """Credentials that are good but not enough for this (a viewer token asked to write)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from confsched.config import Settings, operator_token
+from confsched.domain.access import Role, token_digest
 from confsched.domain.model import Fleet
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import data_version, revisions
 from confsched.store.runner import StoreRunner
+from confsched.store.tokens import AREA as TOKENS_AREA
+from confsched.store.tokens import live_digests
 
 ChangeListener = Callable[[set[str]], Awaitable[None] | None]
 
@@ -35,6 +39,9 @@ class ServerContext:
     operator_token: str
     revision: int = 0
     """Grows on every change an operator should see; the console long-polls it."""
+    api_tokens: dict[str, Role] = field(default_factory=dict)
+    """The live tokens of ``confsched tokens`` by digest, reloaded when that command changes
+    them (a revoked token stops working within a second)."""
     _listeners: list[ChangeListener] = field(default_factory=list)
     _revisions: dict[str, int] = field(default_factory=dict)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -51,6 +58,12 @@ class ServerContext:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
         return self.revision
+
+    def role_of(self, token: str) -> Role | None:
+        """What ``token`` may do: the operator's file token, or a made one; None if neither."""
+        if token and hmac.compare_digest(token.encode(), self.operator_token.encode()):
+            return Role.OPERATOR
+        return self.api_tokens.get(token_digest(token)) if token else None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -69,6 +82,8 @@ class ServerContext:
             return changed
         if "inventory" in changed:
             self.fleet = await self.store.read(require_fleet)
+        if TOKENS_AREA in changed:
+            self.api_tokens = await self.store.read(live_digests)
         self.touch()
         for listener in list(self._listeners):
             result = listener(changed)
@@ -87,6 +102,7 @@ async def open_context(settings: Settings) -> ServerContext:
         store.close()
         raise
     ctx = ServerContext(settings, store, fleet, operator_token(settings.data_dir))
+    ctx.api_tokens = await store.read(live_digests)
     ctx._revisions = await store.read(revisions)
     return ctx
 

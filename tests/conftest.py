@@ -1,15 +1,24 @@
 """Shared fixtures: the sample province parsed once, a data directory with it imported, and a
-running scheduler on loopback (port 0 for HTTP and SSH)."""
+running scheduler on loopback (port 0 for HTTP and SSH).
+
+The JSON API needs a token for every call, reads included. To call it as the operator:
+``async with api_session(server) as http: …`` (an aiohttp session that sends the operator
+token), the ``api_http`` fixture (the same, opened and closed for you), or
+``headers=operator_auth(server)`` on one request. ``viewer_token(server)`` makes a read-only
+token.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 import pytest_asyncio
 import sqlite_utils
@@ -79,24 +88,58 @@ def settings(data_dir: Path) -> Settings:
     return Settings(data_dir=data_dir, http_port=0, ssh_port=0)
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[Components]:
-    """A real scheduler on loopback, as its components; ``http_port`` and ``ssh_port`` are bound."""
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Components]:
+    """A real scheduler on loopback with these settings, stopped on leaving."""
     ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()  # raises the start-up error
-    ctx = ready.result()
     try:
-        yield ctx
+        yield ready.result()
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
 
+@pytest_asyncio.fixture
+async def server(settings: Settings) -> AsyncIterator[Components]:
+    """A real scheduler on loopback, as its components; ``http_port`` and ``ssh_port`` are bound."""
+    async with running(settings) as components:
+        yield components
+
+
 def http_url(ctx: Components, path: str = "") -> str:
     return f"http://127.0.0.1:{ctx.http_port}{path}"
+
+
+def operator_auth(ctx: Components) -> dict[str, str]:
+    """The header that opens the API as the operator (reads and writes)."""
+    return {"Authorization": f"Bearer {ctx.ctx.operator_token}"}
+
+
+def api_session(ctx: Components) -> aiohttp.ClientSession:
+    """An aiohttp session that sends the operator token with every request."""
+    return aiohttp.ClientSession(headers=operator_auth(ctx))
+
+
+@pytest_asyncio.fixture
+async def api_http(server: Components) -> AsyncIterator[aiohttp.ClientSession]:
+    """``api_session(server)``, opened for the test and closed after it."""
+    async with api_session(server) as http:
+        yield http
+
+
+async def viewer_token(ctx: Components, name: str = "viewer") -> str:
+    """A read-only token made as ``confsched tokens create --viewer`` would, already accepted
+    by the running ``ctx`` (no wait for the change watcher)."""
+    from confsched.domain.access import Role
+    from confsched.store.tokens import create_token, live_digests
+
+    token = await ctx.ctx.store.write(create_token, name, Role.VIEWER, datetime.now(UTC))
+    ctx.ctx.api_tokens = await ctx.ctx.store.read(live_digests)
+    return token
 
 
 class CliResult:

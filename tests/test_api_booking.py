@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from confsched.runtime.components import Components
-from tests.conftest import http_url
+from tests.conftest import http_url, operator_auth
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _today = datetime.now(TZ).date()
@@ -20,14 +20,14 @@ MONDAY = (_today + timedelta(days=14 - _today.weekday())).isoformat()
 class Api:
     def __init__(self, ctx: Components, http: aiohttp.ClientSession) -> None:
         self.ctx, self.http = ctx, http
-        self.auth = {"Authorization": f"Bearer {ctx.ctx.operator_token}"}
+        self.auth = operator_auth(ctx)
 
     async def post(self, path: str, body: Any) -> tuple[int, Any]:
         async with self.http.post(http_url(self.ctx, path), json=body, headers=self.auth) as resp:
             return resp.status, await resp.json()
 
     async def get(self, path: str) -> tuple[int, Any]:
-        async with self.http.get(http_url(self.ctx, path)) as resp:
+        async with self.http.get(http_url(self.ctx, path), headers=self.auth) as resp:
             return resp.status, await resp.json()
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import aiohttp
 
 from confsched.runtime.components import Components
-from tests.conftest import http_url
+from tests.conftest import api_session, http_url
 
 
 async def test_healthz_and_endpoint_detail_keep_vietnamese(server: Components) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with api_session(server) as http:
         async with http.get(http_url(server, "/healthz")) as resp:
             assert resp.status == 200
         async with http.get(http_url(server, "/api/v1/endpoints/dhy-hoa-thuong")) as resp:
@@ -19,7 +19,7 @@ async def test_healthz_and_endpoint_detail_keep_vietnamese(server: Components) -
 
 
 async def test_endpoints_by_selector_and_unknown_id(server: Components) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with api_session(server) as http:
         async with http.get(http_url(server, "/api/v1/endpoints?with=level:province")) as resp:
             assert len(await resp.json()) == 5
         async with http.get(http_url(server, "/api/v1/endpoints?with=district:nowhere")) as resp:
@@ -70,7 +70,7 @@ async def test_server_notices_an_import_by_another_process(server: Components, t
 async def test_changes_long_poll_answers_when_something_changes(server: Components) -> None:
     import asyncio
 
-    async with aiohttp.ClientSession() as http:
+    async with api_session(server) as http:
         async with http.get(http_url(server, "/api/v1/changes?since=-1")) as resp:
             first = (await resp.json())["revision"]
         waiting = asyncio.ensure_future(
@@ -84,7 +84,7 @@ async def test_changes_long_poll_answers_when_something_changes(server: Componen
 
 
 async def test_bad_history_window_is_a_400_naming_the_parameter(server: Components) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with api_session(server) as http:
         for query in ("hours=abc", "hours=0", "hours=9999", "limit=-1"):
             url = http_url(server, f"/api/v1/endpoints/tinh-uy/health?{query}")
             async with http.get(url) as resp:
@@ -110,7 +110,7 @@ async def test_changed_timezone_and_working_hours_are_served_within_two_seconds(
     report = import_fleet(other, edited)
     other.close()
     assert sorted(report.settings) == ["timezone", "working_hours"]
-    async with aiohttp.ClientSession() as http:
+    async with api_session(server) as http:
         for _ in range(40):
             async with http.get(http_url(server, "/api/v1/fleet")) as resp:
                 if (await resp.json())["timezone"] == "Asia/Bangkok":

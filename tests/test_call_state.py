@@ -7,7 +7,6 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 from confsched_agent.probes import Findings
 from confsched_agent.wire import Call
 
@@ -17,7 +16,7 @@ from confsched.domain.model import CallState
 from confsched.runtime.components import Components
 from confsched.store.db import open_db
 from confsched.store.health import load_latest
-from tests.conftest import http_url
+from tests.conftest import api_session, http_url
 from tests.test_agentlink import ENDPOINT, OTHER, Room, enrolled, eventually, make_agent
 from tests.test_codecs_server import _state, polled  # noqa: F401 - the fixture
 
@@ -37,7 +36,7 @@ class InCall(Room):
 
 async def api_health(ctx: Components, endpoint: str) -> dict[str, Any]:
     url = http_url(ctx, f"/api/v1/endpoints/{endpoint}/health")
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+    async with api_session(ctx) as http, http.get(url) as resp:
         assert resp.status == 200
         return await resp.json()
 

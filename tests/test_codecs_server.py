@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import aiohttp
 import pytest_asyncio
 
 from confsched.config import Settings
@@ -17,7 +16,7 @@ from confsched.devsim.codec_server import CodecLab
 from confsched.domain.model import EndpointState
 from confsched.runtime.components import Components
 from confsched.runtime.root import run_server
-from tests.conftest import http_url
+from tests.conftest import api_session, http_url
 
 FAULTS = CodecFaults(
     camera_unplugged=frozenset({"h-vo-nhai"}),
@@ -82,7 +81,7 @@ async def test_credentials_never_leave_the_data_directory(
     ctx, lab = polled
     await _state(ctx, "so-tttt", ("down", "codec auth failed (HTTP 401)"), 10)
     passwords = [c.password for c in lab.codecs.values()]
-    async with aiohttp.ClientSession() as http:
+    async with api_session(ctx) as http:
         bodies = []
         for path in ("/api/v1/health", "/api/v1/endpoints", "/metrics", "/api/v1/fleet"):
             async with http.get(http_url(ctx, path)) as response:

@@ -9,14 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import icalendar
 import recurring_ical_events
 
 from confsched.config import Settings
 from confsched.runtime.components import Components
 from confsched.runtime.root import run_server
-from tests.conftest import http_url
+from tests.conftest import api_session, http_url, operator_auth
 from tests.test_feeds_http import feed_path, fetch
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -32,10 +31,9 @@ def next_monday(weeks_ahead: int = 2) -> date:
 
 
 async def api(ctx: Components, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {ctx.ctx.operator_token}"}
     async with (
-        aiohttp.ClientSession() as http,
-        http.post(http_url(ctx, path), json=body, headers=headers) as resp,
+        api_session(ctx) as http,
+        http.post(http_url(ctx, path), json=body) as resp,
     ):
         answer: dict[str, Any] = await resp.json()
         assert resp.status in (200, 201), answer
@@ -144,24 +142,25 @@ async def test_invite_over_the_api_requests_then_cancels(server: Components) -> 
         {"title": "Họp HĐND", "with": "hdnd-tinh,ioc", "start": f"{day} 09:00", "duration": "1h"},
     )
     path = f"/api/v1/sessions/{session['id']}/invite.ics"
-    status, headers, body = await fetch(server, path)
+    auth = operator_auth(server)
+    status, headers, body = await fetch(server, path, **auth)
     assert status == 200
     assert headers["Content-Type"] == "text/calendar; charset=utf-8; method=REQUEST"
     calendar = icalendar.Calendar.from_ical(body)
     assert calendar["METHOD"] == "REQUEST"
     (event,) = calendar.walk("VEVENT")
     assert datetime.now(UTC) - event["DTSTAMP"].dt < timedelta(minutes=1)  # the send time
-    status, _, body = await fetch(server, path + "?room=ioc")
+    status, _, body = await fetch(server, path + "?room=ioc", **auth)
     (own,) = vevents(body)
     assert status == 200 and "Gọi vào cầu (MCU):" in str(own["DESCRIPTION"])
-    assert (await fetch(server, path + "?room=dt-hung-son"))[0] == 400  # not one of its rooms
+    assert (await fetch(server, path + "?room=dt-hung-son", **auth))[0] == 400  # not its room
     await api(server, f"/api/v1/sessions/{session['id']}/cancel", {})
-    status, headers, body = await fetch(server, path)
+    status, headers, body = await fetch(server, path, **auth)
     assert headers["Content-Type"].endswith("method=CANCEL")
     (event,) = vevents(body)
     assert (event["STATUS"], event["SEQUENCE"]) == ("CANCELLED", 1)
-    assert (await fetch(server, "/api/v1/sessions/nope/invite.ics"))[0] == 404
-    assert (await fetch(server, path + "?method=publish"))[0] == 400
+    assert (await fetch(server, "/api/v1/sessions/nope/invite.ics", **auth))[0] == 404
+    assert (await fetch(server, path + "?method=publish", **auth))[0] == 400
 
 
 @contextlib.asynccontextmanager

@@ -7,7 +7,6 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 import asyncssh
 from confsched_agent.agent import Agent
 from confsched_agent.config import load
@@ -15,7 +14,7 @@ from confsched_agent.link import Link
 from confsched_agent.spool import MemorySpool
 
 from confsched.runtime.components import Components
-from tests.conftest import http_url
+from tests.conftest import api_session, http_url
 from tests.test_agentlink import ENDPOINT, Room, eventually
 
 
@@ -47,7 +46,7 @@ async def test_agent_enrolled_with_the_cli_config_reports_and_the_api_shows_it(
     try:
         await agent.report_once()
         await eventually(lambda: server.board.reports_accepted == 1)
-        async with aiohttp.ClientSession() as http:
+        async with api_session(server) as http:
             async with http.get(http_url(server, "/api/v1/health")) as resp:
                 fleet = await resp.json()
             async with http.get(http_url(server, f"/api/v1/endpoints/{ENDPOINT}/health")) as resp:

@@ -6,21 +6,20 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
 import sqlite_utils
 from confsched_agent import wire
 
 from confsched.domain.model import EndpointState
 from confsched.runtime.components import Components
-from tests.conftest import http_url
+from tests.conftest import api_session, http_url
 from tests.test_agentlink import ENDPOINT, enrolled, eventually, make_agent
 from tests.test_agentlink_refusals import raw_channel, replies
 from tests.test_cli_health import DOWN, OK, book_tomorrow, report
 
 
 async def get(ctx: Components, path: str) -> tuple[int, dict]:
-    async with aiohttp.ClientSession() as http, http.get(http_url(ctx, path)) as resp:
+    async with api_session(ctx) as http, http.get(http_url(ctx, path)) as resp:
         return resp.status, await resp.json()
 
 

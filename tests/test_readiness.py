@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
 
 from confsched.domain.model import Occurrence, Readiness
 from confsched.runtime.components import Components
 from confsched.services.readiness import readiness_summary
-from tests.conftest import http_url
+from tests.conftest import api_session, http_url
 from tests.test_agentlink import Room, enrolled, eventually, make_agent
 
 READY, BROKEN, ABSENT = "tinh-uy", "ubnd-tinh", "hdnd-tinh"
@@ -42,7 +41,7 @@ async def test_selftests_give_ready_n_of_m_with_reasons(server: Components) -> N
     assert (summary.ready, summary.total) == (1, 3)
     assert summary.as_dict(server.ctx.fleet, server.ctx.tz)["text"] == "ready 1 of 3"
     url = http_url(server, "/api/v1/sessions/s-1/readiness")
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+    async with api_session(server) as http, http.get(url) as resp:
         body = await resp.json()
     assert body["text"] == "ready 1 of 3"
     assert body["summary"] == {"pending": 0, "ready": 1, "not_ready": 1, "no_answer": 1, "total": 3}

@@ -26,6 +26,7 @@ COMMANDS = {
     "simulate": "confsched.cli.agents:simulate",
     "feeds": "confsched.cli.feeds:feeds",
     "health": "confsched.cli.health:health",
+    "tokens": "confsched.cli.tokens:tokens",
     "tui": "confsched.cli.console:tui",
 }
 

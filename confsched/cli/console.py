@@ -1,8 +1,8 @@
 """``confsched tui``: open the console against a scheduler's HTTP API.
 
-The console is an API client, so it runs anywhere the API is reachable; the operator token
-(needed to book or cancel) comes from ``--token``, or from ``DATA/operator.token`` when the
-console runs on the scheduler's host.
+The console is an API client, so it runs anywhere the API is reachable. Every call carries a
+token: ``--token`` (an operator's, or a viewer's for a read-only console), or
+``DATA/operator.token`` when the console runs on the scheduler's host.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def read_token(data_dir: Path | None) -> str | None:
     "--token",
     envvar="CONFSCHED_TOKEN",
     default=None,
-    help="Operator token for bookings (default: DATA/operator.token, or $CONFSCHED_TOKEN).",
+    help="API token; a viewer token cannot book (default: DATA/operator.token).",
 )
 @data_option
 def tui(url: str, token: str | None, data_dir: Path | None) -> None:

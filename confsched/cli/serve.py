@@ -110,6 +110,11 @@ def run_until_signal(main: Coroutine[Any, Any, None]) -> None:
     show_default=True,
     help="How long feeds keep a session after its last sitting (e.g. 90d; 'all': for ever).",
 )
+@click.option(
+    "--metrics-need-token",
+    is_flag=True,
+    help="/metrics answers only with an API token (a viewer token for Prometheus).",
+)
 @click.option("--smtp", default="", help="Mail invites through this relay (HOST:PORT).")
 @click.option("--smtp-from", default="", help="Sender address of the invites (with --smtp).")
 @click.option(
@@ -138,6 +143,7 @@ def serve(
     ssh: str,
     public_url: str,
     feed_history: str,
+    metrics_need_token: bool,
     smtp: str,
     smtp_from: str,
     smtp_security: str,
@@ -154,7 +160,9 @@ def serve(
         --smtp-secrets /etc/confsched/smtp.secrets
     """
     settings = build_settings(data_dir, rooms, http, ssh, public_url)
-    settings = settings.with_(feed_history=history_window(feed_history))
+    settings = settings.with_(
+        feed_history=history_window(feed_history), metrics_need_token=metrics_need_token
+    )
     if smtp:
         security = SmtpSecurity(smtp_security)
         mail = smtp_settings(smtp, smtp_from, security, smtp_secrets, smtp_cafile)

@@ -288,3 +288,18 @@ def m015_readiness_stages(db: sqlite_utils.Database) -> None:
         },
         pk=("session_id", "recurrence_id", "stage"),
     )
+
+
+@MIGRATIONS()
+def m016_api_tokens(db: sqlite_utils.Database) -> None:
+    """API tokens made by ``confsched tokens create`` (the operator's own token stays in
+    ``DATA/operator.token``). Only each token's SHA-256 is kept; a revoked token keeps its row
+    (who had access, until when) and frees its name for a new one."""
+    db.execute(
+        """CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL,
+            digest TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT)"""
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL"
+    )

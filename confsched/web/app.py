@@ -1,4 +1,4 @@
-"""The aiohttp application: error mapping, operator-token check for writes, the route modules.
+"""The aiohttp application: error mapping, the token check, the route modules.
 
 Each resource's routes live in their own module with a ``setup(app, …)`` that takes exactly the
 parts it serves; :func:`make_app` calls them in order (static routes before
@@ -7,7 +7,6 @@ parts it serves; :func:`make_app` calls them in order (static routes before
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -17,9 +16,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from confsched.calendar.service import FeedService
+from confsched.domain.access import Role
 from confsched.errors import (
     BookingRefused,
     ConfschedError,
+    Forbidden,
     NotFound,
     StoreUnavailable,
     Unauthorized,
@@ -56,8 +57,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(409, str(exc), conflicts=conflicts)
     except NotFound as exc:
         return error_response(404, str(exc))
+    except Forbidden as exc:
+        return error_response(403, str(exc))
     except Unauthorized as exc:
-        return error_response(401, str(exc))
+        challenge = {"WWW-Authenticate": 'Bearer realm="confsched"'}
+        return error_response(401, str(exc), headers=challenge)
     except StoreUnavailable as exc:
         log.warning("%s %s: %s", request.method, request.path, exc)
         return error_response(503, str(exc), reason=exc.reason, headers={"Retry-After": "5"})
@@ -65,14 +69,46 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(400, str(exc))
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_POSTS = frozenset({"/api/v1/sessions/preview"})
+"""POSTs that change nothing (a booking tried, not made): a viewer may send them."""
+NO_TOKEN = (
+    "this API needs a token: send 'Authorization: Bearer TOKEN' (the operator's, in "
+    "DATA/operator.token, or one from 'confsched tokens create')"
+)
+BAD_TOKEN = "token not recognised (mistyped, or revoked with 'confsched tokens revoke')"
+VIEWER_WRITES = "a viewer token can only read; this needs an operator token"
+
+
+def open_path(request: web.Request) -> bool:
+    """What anyone may fetch without an API token: the health check, the feeds (their URL holds
+    their own token), ``/metrics`` unless ``serve --metrics-need-token`` closed it, and the
+    router's plain 404 outside the API (the same answer a bad feed URL gets). Any route added
+    later is closed until it is named here."""
+    path = request.path
+    if path == "/healthz" or path.startswith("/feeds/"):
+        return True
+    if request.match_info.http_exception is not None and not path.startswith("/api/"):
+        return True
+    return path == "/metrics" and not request.app[CTX].settings.metrics_need_token
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Writes to the API need the operator token (``Authorization: Bearer …``)."""
-    if request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS"):
-        expected = request.app[CTX].operator_token
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise Unauthorized("operator token missing or wrong")
+    """Every route but the open ones needs a token (``Authorization: Bearer …``): reads take a
+    viewer's or the operator's, writes the operator's. Without it, anyone who reaches the port
+    would read every room's address, every session and the bridges' dial-ins."""
+    if open_path(request):
+        return await handler(request)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Unauthorized(NO_TOKEN)
+    role = request.app[CTX].role_of(given.strip())
+    if role is None:
+        raise Unauthorized(BAD_TOKEN)
+    writes = request.method not in READ_METHODS and request.path not in READ_POSTS
+    if writes and role is not Role.OPERATOR:
+        raise Forbidden(VIEWER_WRITES)
     return await handler(request)
 
 
