@@ -83,7 +83,7 @@ def split_host_port(text: str, what: str) -> tuple[str, int]:
     from confsched.errors import InvalidInput
 
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise InvalidInput(f"{what} {text!r} must be HOST:PORT, e.g. 127.0.0.1:8080")
     return host.strip("[]") or "127.0.0.1", int(port)
 

@@ -59,7 +59,7 @@ class AgentConfig:
 
 def split_address(text: str, what: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ConfigError(f"{what} {text!r} must be HOST:PORT")
     return host.strip("[]"), int(port)
 

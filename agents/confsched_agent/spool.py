@@ -166,7 +166,7 @@ class DiskSpool:
     def _scan(self) -> Iterator[int]:
         for path in self._dir.glob("*" + _SUFFIX):
             stem = path.name[: -len(_SUFFIX)]
-            if stem.isdigit():
+            if stem.isascii() and stem.isdigit():
                 yield int(stem)
 
     def _read_acked(self) -> int:

@@ -57,6 +57,6 @@ def home_bridge_address(fleet: Fleet, endpoint: str) -> str:
     if bridge is None or not bridge.address:
         return ""
     _host, sep, port = bridge.address.rpartition(":")
-    if sep and port.isdigit():
+    if sep and (port.isascii() and port.isdigit()):
         return bridge.address
     return f"{bridge.address}:{BRIDGE_PROBE_PORT}"

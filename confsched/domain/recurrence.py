@@ -93,7 +93,7 @@ def _number(fields: dict[str, str], key: str, low: int, high: int) -> int | None
     raw = fields.get(key)
     if raw is None:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidInput(f"{key}={raw} must be a whole number from {low} to {high}")
     return int(raw)
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from confsched.errors import InvalidInput
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.ASCII)
 MAX_DURATION = timedelta(days=366)
 """Longer than any booking, window or look-ahead the scheduler takes: beyond it is a typo."""
 FIRST_YEAR, LAST_YEAR = 1970, 2199
@@ -22,7 +22,7 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip().lower().replace(" ", "")
     if len(cleaned) > 40:
         raise InvalidInput(f"bad duration {text[:40]!r}…: too long")
-    if cleaned.isdigit():
+    if cleaned.isascii() and cleaned.isdigit():
         return _bounded(text, minutes=int(cleaned))
     match = _DURATION.match(cleaned)
     if not cleaned or not match or not any(match.groups()):

@@ -203,7 +203,7 @@ async def free_slots(request: web.Request) -> web.Response:
     if not query.get("with") or not query.get("duration"):
         raise InvalidInput("slots need 'with' and 'duration'")
     count_text = query.get("count", "5")
-    if not count_text.isdigit():
+    if not (count_text.isascii() and count_text.isdigit()):
         raise InvalidInput("count must be a whole number")
     duration = parse_duration(query["duration"])
     within = parse_duration(query.get("within", "7d"))
