@@ -34,9 +34,7 @@ class Probe(Protocol):
 
 async def run_all(probes: Sequence[Probe], timeout: float = 5.0) -> Findings:
     """Every probe's findings merged; failures recorded under the probe's own name."""
-    results = await asyncio.gather(
-        *(asyncio.wait_for(p.run(), timeout) for p in probes), return_exceptions=True
-    )
+    results = await asyncio.gather(*(_bounded(p, timeout) for p in probes), return_exceptions=True)
     merged = Findings()
     for probe, result in zip(probes, results, strict=True):
         if isinstance(result, Findings):
@@ -48,6 +46,12 @@ async def run_all(probes: Sequence[Probe], timeout: float = 5.0) -> Findings:
         else:
             merged.checks[probe.name] = Check(None, _describe(result))
     return merged
+
+
+async def _bounded(probe: Probe, timeout: float) -> Findings:
+    """The probe's coroutine is made only once this runs: a report cancelled first (the agent
+    stopping) leaves no never-awaited coroutine behind."""
+    return await asyncio.wait_for(probe.run(), timeout)
 
 
 def _describe(exc: BaseException) -> str:
