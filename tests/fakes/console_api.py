@@ -102,14 +102,14 @@ class FakeScheduler:
         summary["total"] = len(rows)
         return {"summary": summary, "occurrence": session["start"], "endpoints": rows}
 
-    def session_view(self, session: dict[str, Any], with_endpoints: bool) -> dict[str, Any]:
+    def session_view(self, session: dict[str, Any]) -> dict[str, Any]:
+        """As the scheduler shows a session, in a listing too (the endpoint screen finds a
+        room's sessions in the listing by their ``endpoints``)."""
         view = dict(session)
         view["allocation"] = self.booker.with_load(session)
         view["load_at"] = session["start"]
         ready = self.readiness(session)
         view["readiness"] = ready["summary"] if ready else None
-        if not with_endpoints:
-            view.pop("endpoints", None)
         return view
 
     # -- the server ------------------------------------------------------------------------
@@ -193,12 +193,12 @@ async def _endpoint_health(request: web.Request) -> web.Response:
 
 async def _sessions(request: web.Request) -> web.Response:
     fake = _fake(request)
-    return _json([fake.session_view(s, False) for s in fake.booker.listing()])
+    return _json([fake.session_view(s) for s in fake.booker.listing()])
 
 
 async def _session(request: web.Request) -> web.Response:
     fake = _fake(request)
-    return _json(fake.session_view(fake.booker.find(request.match_info["id"]), True))
+    return _json(fake.session_view(fake.booker.find(request.match_info["id"])))
 
 
 async def _readiness(request: web.Request) -> web.Response:
@@ -230,7 +230,7 @@ async def _book(request: web.Request) -> web.Response:
     fake = _fake(request)
     session = fake.booker.book(await request.json())
     fake.touch()
-    return _json(fake.session_view(session, True), 201)
+    return _json(fake.session_view(session), 201)
 
 
 async def _preview(request: web.Request) -> web.Response:
@@ -241,7 +241,7 @@ async def _cancel(request: web.Request) -> web.Response:
     fake = _fake(request)
     session = fake.booker.cancel(request.match_info["id"])
     fake.touch()
-    return _json(fake.session_view(session, True))
+    return _json(fake.session_view(session))
 
 
 async def _slots(request: web.Request) -> web.Response:

@@ -110,11 +110,16 @@ class Booker:
         per = Counter(self.by_id[e]["bridge"] for e in endpoints)
         links = 1 if len(per) > 1 else 0
         rows = [
-            {"bridge": b, "participants": n, "links": links, "ports_used": n + links,
-             "capacity": self.bridges[b]["ports"]}
+            {**self._bridge(b), "participants": n, "links": links, "ports_used": n + links}
             for b, n in sorted(per.items())
         ]  # fmt: skip
         return {"bridges": rows, "links": [sorted(per)] if links else []}
+
+    def _bridge(self, bridge_id: str) -> JSON:
+        """A bridge as the scheduler names it in an allocation row (the contract test checks)."""
+        bridge = self.bridges[bridge_id]
+        return {"bridge": bridge_id, "bridge_name": bridge["name"],
+                "dial_in": f"sip:hop@{bridge_id}", "capacity": bridge["ports"]}  # fmt: skip
 
     def _cascade_over_three(self, session: JSON) -> None:
         """The province-wide session as the scheduler cascades it when its two bridges are
@@ -122,8 +127,7 @@ class Booker:
         rows = session["allocation"]["bridges"]
         hub = max(rows, key=lambda r: r["participants"])
         hub["participants"] -= 20
-        rows.append({"bridge": "mcu-vung-cao", "participants": 20, "links": 1,
-                     "capacity": self.bridges["mcu-vung-cao"]["ports"]})  # fmt: skip
+        rows.append({**self._bridge("mcu-vung-cao"), "participants": 20, "links": 1})
         for row in rows:
             row["links"] = 2 if row is hub else 1
             row["ports_used"] = row["participants"] + row["links"]
@@ -192,7 +196,7 @@ class Booker:
         return [
             {"recurrence_id": (start + i * week).isoformat(),
              "start": (start + i * week).isoformat(),
-             "end": (end + i * week).isoformat(), "cancelled": False}
+             "end": (end + i * week).isoformat(), "cancelled": False, "sequence": 0}
             for i in range(count)
         ]  # fmt: skip
 
