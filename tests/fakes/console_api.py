@@ -100,7 +100,8 @@ class FakeScheduler:
         for row in rows:
             summary[row["status"]] += 1
         summary["total"] = len(rows)
-        return {"summary": summary, "occurrence": session["start"], "endpoints": rows}
+        return {"session_id": session["id"], "summary": summary, "occurrence": session["start"],
+                "endpoints": rows}  # fmt: skip
 
     def session_view(self, session: dict[str, Any]) -> dict[str, Any]:
         """As the scheduler shows a session, in a listing too (the endpoint screen finds a
@@ -204,7 +205,8 @@ async def _session(request: web.Request) -> web.Response:
 async def _readiness(request: web.Request) -> web.Response:
     fake = _fake(request)
     session = fake.booker.find(request.match_info["id"])
-    return _json(fake.readiness(session) or {"summary": None, "occurrence": None, "endpoints": []})
+    empty = {"session_id": session["id"], "summary": None, "occurrence": None, "endpoints": []}
+    return _json(fake.readiness(session) or empty)
 
 
 async def _risk(request: web.Request) -> web.Response:
