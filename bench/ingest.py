@@ -12,9 +12,15 @@ in ``--procs`` worker processes. Two phases:
              the report-to-visible delay a live fleet sees
 
 Then, in the same run, the peer: Prometheus Pushgateway taking the same reports over HTTP in
-its fastest mode (``/work/shared/peers/peer-pushgateway.py --agents N --no-consistency-check``).
+its fastest mode (``peer-pushgateway.py --agents N --no-consistency-check``), found in
+``--peers DIR`` or else in the first ``shared/peers/`` beside the checkout or one of its parents
+(``../shared/peers/``).
 
-    /work/venv/bin/python bench/ingest.py [--agents 1000] [--seconds 10] [--procs 2] [--no-peer]
+The store is opened as the scheduler opens it (WAL, ``synchronous=FULL``: every commit that
+acknowledges reports is on disk before the ack), so the figure includes the fsync per commit.
+
+    .venv/bin/python bench/ingest.py [--agents 1000] [--seconds 10] [--procs 2]
+                                     [--peers DIR | --no-peer]
 """
 
 from __future__ import annotations
@@ -36,7 +42,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-PEER = Path("/work/shared/peers/peer-pushgateway.py")
+PEER = "peer-pushgateway.py"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_peer(explicit: Path | None) -> Path | None:
+    """``--peers DIR``, else ``shared/peers/`` beside the checkout or one of its parents."""
+    if explicit is not None:
+        return explicit / PEER if (explicit / PEER).exists() else None
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "peers" / PEER
+        if candidate.exists():
+            return candidate
+    return None
+
 
 # --- worker side (agents) ---------------------------------------------------------------------
 
@@ -60,6 +79,7 @@ class EndlessSpool:
 
     def __init__(self) -> None:
         self.acked = 0
+        self.instance = os.urandom(16).hex()  # the life the hello names
 
     def pending(self, after: int, limit: int):
         if not EndlessSpool.go:
@@ -82,6 +102,7 @@ class TickSpool:
     def __init__(self) -> None:
         self.items: list[tuple[int, bytes]] = []
         self.seq = 0
+        self.instance = os.urandom(16).hex()
 
     def add(self) -> None:
         self.seq += 1
@@ -281,12 +302,12 @@ def proc_cpu(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_peer(agents: int, seconds: float) -> tuple[float | None, str]:
-    if not PEER.exists():
-        return None, "peer script not found"
+def run_peer(peer: Path | None, agents: int, seconds: float) -> tuple[float | None, str]:
+    if peer is None:
+        return None, f"{PEER} not found (give --peers DIR)"
     cmd = [
         sys.executable,
-        str(PEER),
+        str(peer),
         "--agents",
         str(agents),
         "--seconds",
@@ -311,6 +332,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1, help="saturate runs (median reported)")
     ap.add_argument("--warmup-timeout", type=float, default=120.0)
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--peers", type=Path, default=None, help="folder holding peer-pushgateway.py")
     ap.add_argument("--json", action="store_true")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -366,7 +388,11 @@ def main() -> int:
         f"{100 * steady['scheduler_cpu']:.0f}% of a core, agents {100 * steady['agents_cpu']:.0f}%"
     )
     rate = statistics.median(r["reports_per_s"] for r in runs)
-    peer, peer_line = (None, "skipped") if args.no_peer else run_peer(args.agents, args.seconds)
+    peer, peer_line = (
+        (None, "skipped")
+        if args.no_peer
+        else run_peer(find_peer(args.peers), args.agents, args.seconds)
+    )
     print(f"peer: {peer_line}")
     verdict = f"confsched ingest: {rate:.0f} reports/s from {args.agents} SSH agents"
     if peer:

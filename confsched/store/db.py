@@ -20,6 +20,14 @@ busy": long enough for any booking or report batch (milliseconds each), short en
 person at the CLI or the API gets an answer."""
 
 
+DURABILITY = "FULL"
+"""``synchronous=FULL`` on every connection: in WAL mode each COMMIT fsyncs the WAL before it
+returns, so an acknowledged report batch or a booking answered 201 survives a power cut (NORMAL
+keeps them across a crash of the process but may lose the last commits when power fails). The
+report writer commits a whole queue at once (group commit), so the fsync is paid per batch, not
+per report: ``bench/ingest.py`` measured the cost (README, Reliability)."""
+
+
 def open_db(data_dir: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
     """A connection to the store in ``data_dir`` (created if missing), schema up to date.
 
@@ -33,7 +41,7 @@ def open_db(data_dir: str | Path, *, migrate: bool = True) -> sqlite_utils.Datab
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA synchronous=FULL")  # see DURABILITY
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if migrate:
         MIGRATIONS.apply(db)
