@@ -31,7 +31,11 @@ async def polled(settings: Settings) -> AsyncIterator[tuple[Components, CodecLab
     ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_server(settings, ready=ready.set_result))
     ctx = await asyncio.wait_for(ready, 30)
+    # restarted on the short interval: a first round that ended before ``ready`` (a slow start,
+    # fsync at each commit) would otherwise have scheduled the next one a fleet interval away
+    await ctx.codecs.stop()
     ctx.codecs.poller.interval = 2.0
+    await ctx.codecs.start()
     try:
         yield ctx, lab
     finally:
