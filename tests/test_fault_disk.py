@@ -67,9 +67,10 @@ async def disk_server(small_disk: Path) -> AsyncIterator[Components]:
 
 
 def fill(path: Path) -> None:
-    """Write ``path`` until the disk says it is full."""
+    """Write ``path`` until the disk says it is full (closing a file on a full disk can raise
+    too: the last buffered bytes do not fit)."""
     chunk = b"\0" * (64 * 1024)
-    with path.open("wb") as f, contextlib.suppress(OSError):
+    with contextlib.suppress(OSError), path.open("wb") as f:
         while True:
             f.write(chunk)
             f.flush()
