@@ -11,7 +11,8 @@ import click
 import sqlite_utils
 
 from confsched.config import data_dir_from_env
-from confsched.store.db import open_db
+from confsched.errors import InvalidInput
+from confsched.store.db import DB_NAME, open_db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,8 +42,17 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
-def open_store(data_dir: Path | None) -> sqlite_utils.Database:
-    return open_db(data_dir_from_env(str(data_dir) if data_dir else None))
+def open_store(data_dir: Path | None, *, create: bool = False) -> sqlite_utils.Database:
+    """The store of ``data_dir``. Only ``rooms import`` (``create``) makes one: any other command
+    on a mistyped ``--data`` says so and leaves no empty store behind."""
+    directory = data_dir_from_env(str(data_dir) if data_dir else None)
+    if not create and not (directory / DB_NAME).is_file():
+        raise InvalidInput(
+            f"no store at {directory}: give the scheduler's data directory with --data "
+            f"(or $CONFSCHED_DATA), or import a fleet first: confsched rooms import FILE "
+            f"--data {directory}"
+        )
+    return open_db(directory)
 
 
 def print_json(value: Any) -> None:

@@ -56,7 +56,7 @@ def import_(
     """
     if check and force:
         raise click.UsageError("--check and --force exclude each other")
-    db = open_store(data_dir)
+    db = open_store(data_dir, create=not check)
     mode = ImportMode.CHECK if check else ImportMode.FORCE if force else ImportMode.APPLY
     try:
         outcome = import_fleet(db, fleet_file, mode=mode)
