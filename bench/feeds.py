@@ -45,8 +45,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _repo
+
+ROOT = _repo.ROOT
 
 import icalendar  # noqa: E402
 
@@ -302,17 +303,6 @@ async def restart(settings: Settings, client: ProcessPoolExecutor) -> dict[str, 
         await asyncio.gather(task, return_exceptions=True)
 
 
-def find_peer(explicit: Path | None) -> Path | None:
-    """``--peers DIR``, else ``shared/peers/`` beside the checkout or one of its parents."""
-    if explicit is not None:
-        return explicit / PEER if (explicit / PEER).exists() else None
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "peers" / PEER
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def run_peer(peer: Path, events: int) -> float | None:
     """Radicale's median GET of the same number of events (its last line carries it)."""
     done = subprocess.run(
@@ -406,7 +396,7 @@ def main() -> int:
         setup_s = time.perf_counter() - started
         figures = asyncio.run(serve_and_measure(Path(tmp), ids, args.repeats))
     check_body(figures)
-    peer = None if args.no_peer else find_peer(args.peers)
+    peer = None if args.no_peer else _repo.find_peer(PEER, args.peers)
     if peer is None and not args.no_peer:
         print(f"peer: {PEER} not found (give --peers DIR)")
     peer_ms = None if peer is None else run_peer(peer, args.events)

@@ -42,19 +42,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import _repo
+
 PEER = "peer-pushgateway.py"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def find_peer(explicit: Path | None) -> Path | None:
-    """``--peers DIR``, else ``shared/peers/`` beside the checkout or one of its parents."""
-    if explicit is not None:
-        return explicit / PEER if (explicit / PEER).exists() else None
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "peers" / PEER
-        if candidate.exists():
-            return candidate
-    return None
 
 
 # --- worker side (agents) ---------------------------------------------------------------------
@@ -391,7 +381,7 @@ def main() -> int:
     peer, peer_line = (
         (None, "skipped")
         if args.no_peer
-        else run_peer(find_peer(args.peers), args.agents, args.seconds)
+        else run_peer(_repo.find_peer(PEER, args.peers), args.agents, args.seconds)
     )
     print(f"peer: {peer_line}")
     verdict = f"confsched ingest: {rate:.0f} reports/s from {args.agents} SSH agents"
