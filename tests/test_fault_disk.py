@@ -28,10 +28,10 @@ from confsched.config import Settings
 from confsched.domain.health import Observation, judge
 from confsched.domain.model import EndpointHealth
 from confsched.runtime.components import Components
-from confsched.runtime.root import run_server
 from confsched.services.health import HealthBoard, HealthService
 from confsched.store.health import StoredHealth, history
 from confsched.store.runner import StoreRunner
+from tests.conftest import running
 from tests.test_agentlink import enrolled, eventually, make_agent
 
 ENDPOINTS = ("dhy-hoa-thuong", "tinh-uy", "ubnd-tinh")
@@ -54,16 +54,8 @@ def small_disk(tmp_path: Path, data_dir: Path) -> Iterator[Path]:
 @pytest_asyncio.fixture
 async def disk_server(small_disk: Path) -> AsyncIterator[Components]:
     settings = Settings(data_dir=small_disk / "data", http_port=0, ssh_port=0)
-    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run_server(settings, ready=ready.set_result))
-    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()
-    try:
-        yield ready.result()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with running(settings) as components:
+        yield components
 
 
 def fill(path: Path) -> None:

@@ -8,9 +8,7 @@ read with icalendar.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,9 +19,9 @@ import pytest
 
 from confsched.config import Settings, SmtpSecurity, SmtpSettings
 from confsched.runtime.components import Components
-from confsched.runtime.root import run_server
 from confsched.store.db import open_db
 from confsched.store.invites import delivery_counts
+from tests.conftest import running
 from tests.smtp_server import DROP, Inbox, Login, Received, smtp_server
 from tests.test_feeds_sessions import HCM, next_monday
 from tests.tls import self_signed
@@ -41,20 +39,6 @@ def mail_settings(port: int, **changes: Any) -> SmtpSettings:
         "127.0.0.1", port, SENDER, SmtpSecurity.NONE, retry_seconds=0.05, attempts=3
     )
     return replace(base, **changes)
-
-
-@contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Components]:
-    ready: asyncio.Future[Components] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run_server(settings, ready=ready.set_result))
-    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()
-    try:
-        yield ready.result()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 def book_series(cli: Any, title: str = "Giao ban tuần với huyện Đại Từ") -> tuple[str, str]:
