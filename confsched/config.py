@@ -88,14 +88,39 @@ def split_host_port(text: str, what: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` (made with its parents if missing) closed to everyone but its owner, mode 700
+    whatever the umask: the data directory holds the store (feed tokens), the keys and the
+    operator token. ``mkdir``'s mode alone is not enough: an existing directory keeps its own."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    path.chmod(PRIVATE_DIR)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``path`` whole (a temporary file renamed over it), mode 600 from the moment the
+    file exists, whatever the umask: a key or a secret is never readable by others, not even
+    for the instant between a write and a chmod."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, PRIVATE_FILE)  # a temporary file left by a crash kept its old mode
+    os.replace(tmp, path)
+
+
 def operator_token(data_dir: Path) -> str:
     """The token that authorises API writes, created on first use (mode 600)."""
     path = data_dir / TOKEN_FILE
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     token = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")
     return token

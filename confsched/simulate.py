@@ -26,7 +26,7 @@ from confsched_agent.spool import MemorySpool
 from confsched_agent.wire import Check
 
 from confsched.agentlink.keys import AGENT_KEYS_DIR, ensure_host_key, public_text
-from confsched.config import Settings
+from confsched.config import Settings, private_dir, write_private
 from confsched.devsim.codec_fleet import CodecFaults, attach_simulated_codecs
 from confsched.store.db import open_db
 from confsched.store.health import enroll_keys
@@ -179,11 +179,9 @@ def synthetic_fleet(path: Path, total: int) -> Path:
 def enroll_simulated(data_dir: Path, endpoints: Sequence[str]) -> dict[str, asyncssh.SSHKey]:
     """A fresh key pair per endpoint, enrolled in one transaction; keys kept in the data dir."""
     keys = {e: asyncssh.generate_private_key("ssh-ed25519") for e in endpoints}
-    directory = data_dir / AGENT_KEYS_DIR
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory = private_dir(data_dir / AGENT_KEYS_DIR)
     for endpoint, key in keys.items():
-        key.write_private_key(str(directory / f"{endpoint}.key"))
-        (directory / f"{endpoint}.key").chmod(0o600)
+        write_private(directory / f"{endpoint}.key", key.export_private_key())
     db = open_db(data_dir)
     try:
         enroll_keys(db, {e: public_text(k) for e, k in keys.items()}, datetime.now(UTC))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import asyncssh
+
+from confsched.config import PRIVATE_FILE, private_dir, write_private
 
 HOST_KEY_FILE = "ssh_host_ed25519_key"
 AGENT_KEYS_DIR = "agent-keys"
@@ -16,11 +17,13 @@ def host_key_path(data_dir: Path) -> Path:
 
 
 def ensure_host_key(data_dir: Path) -> asyncssh.SSHKey:
-    """The scheduler's host key, generated on first use with mode 600, then always the same."""
+    """The scheduler's host key, generated on first use with mode 600, then always the same
+    (one made by an older version is closed to others too)."""
     path = host_key_path(data_dir)
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        _write_private(path, asyncssh.generate_private_key("ssh-ed25519"))
+        private_dir(data_dir)
+        write_private(path, asyncssh.generate_private_key("ssh-ed25519").export_private_key())
+    path.chmod(PRIVATE_FILE)
     return asyncssh.read_private_key(path)
 
 
@@ -37,16 +40,7 @@ def agent_key_path(data_dir: Path, endpoint: str) -> Path:
 def new_agent_key(data_dir: Path, endpoint: str) -> tuple[Path, str]:
     """Generate the endpoint's key pair; returns the private key's path and the public text."""
     path = agent_key_path(data_dir, endpoint)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     key = asyncssh.generate_private_key("ssh-ed25519", comment=f"confsched-agent@{endpoint}")
-    _write_private(path, key)
+    write_private(path, key.export_private_key())
     return path, public_text(key)
-
-
-def _write_private(path: Path, key: asyncssh.SSHKey) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key.export_private_key())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)

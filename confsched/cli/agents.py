@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +9,7 @@ from pathlib import Path
 import click
 
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
-from confsched.config import DEFAULT_SSH, data_dir_from_env, split_host_port
+from confsched.config import DEFAULT_SSH, data_dir_from_env, split_host_port, write_private
 
 
 @click.group()
@@ -83,8 +81,7 @@ def enroll(
         return
     key_copy = out.parent / f"{endpoint}.key"
     out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(config.key, key_copy)
-    os.chmod(key_copy, 0o600)
+    write_private(key_copy, config.key.read_bytes())
     portable = replace(config, key=Path(key_copy.name), spool=Path("spool"))
     out.write_text(render(portable), encoding="utf-8")
     click.echo(f"wrote {out} and {key_copy} (copy both to the endpoint; keep the key private)")

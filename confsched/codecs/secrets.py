@@ -14,7 +14,6 @@ error naming the file and its mode), so a leak is noticed instead of carried on.
 
 from __future__ import annotations
 
-import os
 import ssl
 import stat
 import tomllib
@@ -22,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from confsched.config import private_dir, write_private
 from confsched.errors import InvalidInput
 
 SECRETS_FILE = "codec-secrets.toml"
@@ -86,7 +86,7 @@ def _entry(path: Path, endpoint: str, value: object) -> Credentials:
 def write_secrets(data_dir: Path, entries: Mapping[str, Credentials]) -> Path:
     """Write the secrets file (mode 0600 from its creation; the simulator and tests use it)."""
     path = secrets_path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     lines = []
     for endpoint, creds in entries.items():
         lines += [f"[{endpoint}]", f"username = {_quote(creds.username)}"]
@@ -96,12 +96,7 @@ def write_secrets(data_dir: Path, entries: Mapping[str, Credentials]) -> Path:
         if not creds.verify_tls:
             lines.append("verify_tls = false")
         lines.append("")
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_private(path, "\n".join(lines).encode("utf-8"))
     return path
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from confsched.config import write_private
 from confsched.devsim.codec_state import (
     ApiFault,
     SimCodec,
@@ -223,14 +224,10 @@ def _self_signed(directory: Path, host: str) -> tuple[Path, ssl.SSLContext]:
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / "codec-ca.pem", directory / "codec-ca.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    key_path.chmod(0o600)
+    write_private(key_path, pem)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return cert_path, context

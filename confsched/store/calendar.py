@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from confsched.config import private_dir
 from confsched.domain.calendar import (
     CalendarEntry,
     FeedKey,
@@ -26,7 +27,13 @@ from confsched.domain.calendar import (
 from confsched.domain.model import Session
 from confsched.errors import NotFound
 from confsched.store import booking as booking_store
-from confsched.store.db import bump_revision, from_db_time, immediate, to_db_time
+from confsched.store.db import (
+    bump_revision,
+    from_db_time,
+    immediate,
+    private_sqlite_file,
+    to_db_time,
+)
 
 TOKEN_BYTES = 32
 """256 random bits per token (43 URL-safe characters): not guessable, not enumerable."""
@@ -146,7 +153,10 @@ deleting it only costs the next start the time to serialize every session again.
 
 
 def open_blocks(data_dir: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(data_dir / BLOCKS_FILE, isolation_level=None)
+    """The cache's connection; its file is private like the store's (it holds the events)."""
+    path = private_dir(data_dir) / BLOCKS_FILE
+    private_sqlite_file(path)
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")  # a lost write is a cache miss, nothing more
     conn.execute(

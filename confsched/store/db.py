@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,6 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from confsched.config import PRIVATE_FILE, private_dir
 from confsched.store.faults import unavailable
 from confsched.store.migrations import MIGRATIONS
 
@@ -33,11 +37,9 @@ def open_db(data_dir: str | Path, *, migrate: bool = True) -> sqlite_utils.Datab
 
     Each thread must open its own: sqlite3 connections stay in the thread that made them.
     """
-    directory = Path(data_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        directory / DB_NAME, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-    )
+    path = private_dir(Path(data_dir)) / DB_NAME
+    private_sqlite_file(path)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA journal_mode=WAL")
@@ -46,6 +48,31 @@ def open_db(data_dir: str | Path, *, migrate: bool = True) -> sqlite_utils.Datab
     if migrate:
         MIGRATIONS.apply(db)
     return db
+
+
+def private_sqlite_file(path: Path) -> None:
+    """A SQLite file (the store, the calendar cache) exists with mode 600 before SQLite opens
+    it, whatever the umask (SQLite gives its ``-wal`` and ``-shm`` files the database file's
+    mode); files an older version made are closed to others too.
+
+    The file is never opened here once it exists: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, including those of the store connections other
+    threads have open. Another process (a CLI command) would then take itself for the last
+    user, checkpoint and delete the WAL and ``-shm`` under the running server, which would stop
+    seeing other processes' writes. So a new file is made under a temporary name, closed, and
+    only then linked into place (failing if another process made the store meanwhile).
+    """
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".new-store-")  # mode 600
+        os.close(fd)
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            (path.parent / name).chmod(PRIVATE_FILE)
 
 
 def data_version(db: sqlite_utils.Database) -> int:
