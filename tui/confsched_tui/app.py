@@ -47,12 +47,12 @@ class ConsoleApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("f2", "switch_mode('fleet')", "Fleet"),
-        Binding("f", "switch_mode('fleet')", "Fleet", show=False),
-        Binding("f3", "switch_mode('sessions')", "Sessions"),
-        Binding("s", "switch_mode('sessions')", "Sessions", show=False),
-        Binding("f4", "switch_mode('book')", "Book"),
-        Binding("b", "switch_mode('book')", "Book", show=False),
+        Binding("f2", "go('fleet')", "Fleet"),
+        Binding("f", "go('fleet')", "Fleet", show=False),
+        Binding("f3", "go('sessions')", "Sessions"),
+        Binding("s", "go('sessions')", "Sessions", show=False),
+        Binding("f4", "go('book')", "Book"),
+        Binding("b", "go('book')", "Book", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -74,6 +74,7 @@ class ConsoleApp(App[None]):
         self.revision = -1
         self.milestones: dict[str, float] = {"start": time.perf_counter()}
         self._clock = clock
+        self._left_mode = "fleet"
         self._first_revision = asyncio.Event()
         self._prefetch: asyncio.Future[Any] | None = None
         self.feed = LiveFeed(self.api, self._on_change, self._on_status, min_interval=min_interval)
@@ -155,6 +156,19 @@ class ConsoleApp(App[None]):
             self.title = f"confsched — {name}"
 
     # -- actions ---------------------------------------------------------------------------
+    async def action_go(self, mode: str) -> None:
+        """F2/F3/F4: that list (or the form) itself, not a detail screen left open over it in
+        that mode; the mode left is remembered for :meth:`leave`."""
+        if mode != self.current_mode:
+            self._left_mode = self.current_mode
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+
+    async def action_leave(self) -> None:
+        """Back to the mode the operator came from (Esc on the Book screen)."""
+        await self.action_go(self._left_mode if self._left_mode != self.current_mode else "fleet")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -46,6 +46,12 @@ HINTED = ("organizer", "chair")
 
 class BookingScreen(LiveScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Tab moves focus before the next key is handed to a field: as a screen binding it
+        # waited in the field's queue behind the keys typed after it, which then landed in the
+        # field just left (fast typing, pasted text, a terminal sending a burst).
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+        Binding("escape", "app.leave", "Back"),
         Binding("ctrl+s", "book", "Book"),
         Binding("ctrl+n", "find_slots", "Next free slot"),
         Binding("ctrl+l", "clear", "Clear form", show=False),

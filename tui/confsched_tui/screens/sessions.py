@@ -34,7 +34,7 @@ class SessionsScreen(LiveScreen):
     REFRESH_EVERY = 10.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open session", show=False),
-        Binding("n", "app.switch_mode('book')", "New booking"),
+        Binding("n", "app.go('book')", "New booking"),
         Binding("r", "reload", "Reload", show=False),
     ]
 
