@@ -1,10 +1,13 @@
 """Puts the repository root on ``sys.path``, so a benchmark can use the fakes in ``tests.fakes``,
-and finds the peers the benchmarks compare against.
+finds the peers the benchmarks compare against, and prints a benchmark's figures as the one
+machine-readable line that ``bench/all.py`` collects.
 
 Import it before anything from ``tests``: ``import _repo  # noqa: F401``.
 """
 
+import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,3 +25,11 @@ def find_peer(script: str, explicit: Path | None) -> Path | None:
         if candidate.exists():
             return candidate
     return None
+
+
+def emit(bench: str, figures: Mapping[str, object]) -> None:
+    """Prints ``{"bench": NAME, ...figures}`` on one line, the last a benchmark prints: the
+    figures as a script reads them (``bench/all.py`` keeps the last line that parses and has
+    ``"bench"``), besides the text a person reads. Call it once, at the end."""
+    line = json.dumps({"bench": bench, **figures}, ensure_ascii=False, default=str)
+    print(line, flush=True)

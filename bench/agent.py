@@ -30,6 +30,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import _repo
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +56,13 @@ def wait_http(url: str, seconds: float) -> None:
             time.sleep(0.2)
 
 
-def accepted(http: str) -> int:
-    with urllib.request.urlopen(f"{http}/api/v1/health", timeout=5) as resp:
+def accepted(http: str, data: Path) -> int:
+    """Reports the scheduler accepted, asked with the operator token it made in ``data``."""
+    token = (data / "operator.token").read_text().strip()
+    request = urllib.request.Request(
+        f"{http}/api/v1/health", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as resp:
         return int(json.load(resp)["counters"]["reports_accepted"])
 
 
@@ -91,7 +97,7 @@ def run_agent(args: argparse.Namespace, data: Path) -> dict[str, float]:
         )  # fmt: skip
         agent = psutil.Process(agent_proc.pid)
         deadline = time.monotonic() + 60
-        while accepted(http) < 1:
+        while accepted(http, data) < 1:
             if time.monotonic() > deadline or agent_proc.poll() is not None:
                 raise SystemExit("the agent never reported")
             time.sleep(0.2)
@@ -101,7 +107,7 @@ def run_agent(args: argparse.Namespace, data: Path) -> dict[str, float]:
             rss.append(agent.memory_info().rss / 1e6)
             time.sleep(1.0)
         cpu1, t1 = agent.cpu_times(), time.monotonic()
-        reports = accepted(http)
+        reports = accepted(http, data)
     finally:
         for proc in (agent_proc, serve):
             if proc is not None and proc.poll() is None:
@@ -149,7 +155,12 @@ def main() -> None:
             result.update(footprint(work))
         result["cores"] = os.cpu_count()
         result["load_1min"] = round(os.getloadavg()[0], 2)
-        print(json.dumps(result, indent=2))
+        print(
+            f"agent every {args.interval:g} s for {result['seconds']} s: RSS median "
+            f"{result['rss_mb_median']} MB (max {result['rss_mb_max']}), CPU "
+            f"{result['cpu_percent_of_a_core']} % of a core, {result['reports_accepted']} reports"
+        )
+        _repo.emit("agent", result)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

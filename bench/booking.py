@@ -12,7 +12,7 @@ the middle of that year, measures:
   at random, alone and as the third 192-room session at the same time, with the share of rooms
   the cascade kept on their home bridge.
 
-Run: ``/work/venv/bin/python bench/booking.py [--seed 7] [--runs 50]``. Targets: booking under
+Run: ``python bench/booking.py [--seed 7] [--runs 50]``. Targets: booking under
 5 ms, free slot under 25 ms (medians) on a 2-core machine.
 """
 
@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import _repo
 from _city import city_yaml
 
 from confsched.domain.booking import BookingRequest
@@ -217,6 +218,17 @@ def main() -> None:
         )
         print(f"{label:52} median {median:6.2f} ms  p90 {p90:6.2f} ms  n={len(values)}{goal}")
     _print_city(city)
+    _repo.emit(
+        "booking",
+        {
+            "sessions": sessions,
+            "busy_rows": counts[1],
+            **{f"{k}_ms": round(statistics.median(v), 2) for k, v in figures.items()},
+            "city_book_ms": round(statistics.median(city["book"]), 2),
+            "city_home_alone_pct": round(statistics.median(city["alone"]), 1),
+            "city_home_third_pct": round(statistics.median(city["third"]), 1),
+        },
+    )
 
 
 def _print_city(city: dict[str, list[float]]) -> None:

@@ -23,9 +23,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import _repo
+
+ROOT = _repo.ROOT
 
 
 def endpoint_ids(count: int) -> list[str]:
@@ -156,13 +156,13 @@ def main() -> None:
         finally:
             child.kill()
             child.wait()
-    print(json.dumps(result))
     worst = max(result["fault_to_state_s"])
     print(
         f"{result['codecs']} codecs every {args.interval:g} s: scheduler CPU "
         f"{result['cpu_share_of_a_core'] * 100:.1f} % of a core (target < 5 %); fault to state "
         f"max {worst:.2f} s (target < {args.interval:g} s)"
     )
+    _repo.emit("codecs", result)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ import termios
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import _repo
+
+ROOT = _repo.ROOT
 COLS, ROWS = 120, 40
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -173,8 +175,10 @@ def main() -> None:
         f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}"
     )
     print(f"console in a {COLS}×{ROWS} pseudo-terminal, stand-in scheduler in its own process")
+    figures: dict[str, float] = {}
     for endpoints in (192, 1000):
         times = first_screen(endpoints, args.runs)
+        figures[f"first_screen_{endpoints}_ms"] = round(statistics.median(times) * 1000)
         print(
             f"first full fleet screen, {endpoints} endpoints: median "
             f"{statistics.median(times) * 1000:.0f} ms (min {min(times) * 1000:.0f}, "
@@ -186,6 +190,8 @@ def main() -> None:
         f"console CPU {percent:.1f}% of one core (target < 15%), "
         f"{rate:.1f} KB/s to the terminal, {revisions} revisions followed"
     )
+    figures |= {"live_cpu_pct": round(percent, 1), "live_kb_per_s": round(rate, 1)}
+    _repo.emit("console", figures)
 
 
 if __name__ == "__main__":

@@ -400,7 +400,9 @@ def main() -> int:
     if peer is None and not args.no_peer:
         print(f"peer: {PEER} not found (give --peers DIR)")
     peer_ms = None if peer is None else run_peer(peer, args.events)
-    return 0 if report(figures, peer_ms, setup_s) else 1
+    ok = report(figures, peer_ms, setup_s)
+    _repo.emit("feeds", {"events": args.events, **figures, "peer_ms": peer_ms, "targets_met": ok})
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _repo
+
 from confsched.fleetfile import load_fleet_file
 from confsched.store.db import open_db
 from confsched.store.inventory import save_fleet
@@ -48,6 +50,14 @@ def main() -> None:
     store = median_ms(fresh_import, args.repeat)
     print(f"parse+validate {len(fleet.endpoints)} endpoints: median {parse:.1f} ms")
     print(f"import into a fresh store (incl. migrations): median {store:.1f} ms")
+    _repo.emit(
+        "fleet",
+        {
+            "endpoints": len(fleet.endpoints),
+            "parse_ms": round(parse, 1),
+            "import_ms": round(store, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -323,7 +322,6 @@ def main() -> int:
     ap.add_argument("--warmup-timeout", type=float, default=120.0)
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--peers", type=Path, default=None, help="folder holding peer-pushgateway.py")
-    ap.add_argument("--json", action="store_true")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="saturate", help=argparse.SUPPRESS)
@@ -388,9 +386,9 @@ def main() -> int:
     if peer:
         verdict += f" = {rate / peer:.2f}x Pushgateway ({peer:.0f}/s)"
     verdict += f"; steady p99 report-to-visible {steady['p99_ms']:.1f} ms"
-    if args.json:
-        print(json.dumps({"saturate": runs, "steady": steady, "peer_reports_per_s": peer}))
     print(verdict)
+    figures = {"agents": args.agents, "reports_per_s": rate, "peer_reports_per_s": peer}
+    _repo.emit("ingest", {**figures, "saturate": runs, "steady": steady})
     return 0
 
 

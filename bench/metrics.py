@@ -1,6 +1,6 @@
 """/metrics benchmark: scrape time at 192, 1,000 and 10,000 endpoints, and the event-loop stall.
 
-python bench/metrics.py [--sizes 192,1000,10000] [--repeat 7] [--no-peer]
+python bench/metrics.py [--sizes 192,1000,10000] [--repeat 7] [--peers DIR | --no-peer]
 
 For each fleet size (synthetic, shaped like the province; every endpoint reporting, a few with
 faults, a 192-room session in setup):
@@ -16,8 +16,10 @@ faults, a 192-room session in setup):
            loop wakes every millisecond and records how late it was: the longest stall a
            scrape caused (target: under 50 ms).
 
-Then the peer: ``/work/shared/peers/peer-promclient.py --endpoints 10000`` (prometheus-client's
-generate_latest of a plain registry with 12 series per endpoint), run in its own venv.
+Then the peer: ``peer-promclient.py --endpoints 10000`` (prometheus-client's generate_latest of a
+plain registry with 12 series per endpoint), found in ``--peers DIR`` or else in the first
+``shared/peers/`` beside the checkout or one of its parents, run in the peers' venv
+(``$PEERS_VENV``, default /tmp/peers-venv, as ``install-peers.sh`` makes it) when there is one.
 Targets at 10,000 endpoints: churn scrape at most a fifth of the client's figure; stall < 50 ms.
 """
 
@@ -39,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-import _repo  # noqa: F401  (tests.fakes below)
+import _repo  # tests.fakes below
 from aiohttp import web
 from prometheus_client import generate_latest
 
@@ -54,7 +56,7 @@ from tests.fakes.metrics_synthetic import (
     synthetic_fleet,
 )
 
-PEER = Path("/work/shared/peers/peer-promclient.py")
+PEER = "peer-promclient.py"
 TICK = 0.001
 
 
@@ -206,11 +208,11 @@ async def time_http(scene: Scene, repeat: int) -> dict[str, float]:
     return results
 
 
-def run_peer(n: int) -> str:
-    python = "/tmp/peers-venv/bin/python"
-    if not PEER.exists():
-        return "peer script not found"
-    cmd = [python if Path(python).exists() else sys.executable, str(PEER), "--endpoints", str(n)]
+def run_peer(peer: Path | None, n: int) -> str:
+    if peer is None:
+        return f"{PEER} not found (give --peers DIR)"
+    python = Path(os.environ.get("PEERS_VENV", "/tmp/peers-venv")) / "bin" / "python"
+    cmd = [str(python) if python.exists() else sys.executable, str(peer), "--endpoints", str(n)]
     done = subprocess.run([*cmd, "--repeats", "5"], capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     return lines[-1] if lines else done.stderr.strip()[-300:]
@@ -252,6 +254,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="192,1000,10000")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-peer", action="store_true", help="skip peer-promclient.py")
+    parser.add_argument("--peers", type=Path, default=None, help="folder holding " + PEER)
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}, "
@@ -270,13 +273,17 @@ def main() -> int:
             f"targets at 10,000: scrape {ratio:.1%} of prometheus-client (<= 20%), "
             f"longest event-loop hold {hold:.1f} ms (< 50 ms): {'met' if ok else 'NOT MET'}"
         )
+    peer_ms = None
     if not args.no_peer:
-        peer = run_peer(10000)
+        peer = run_peer(_repo.find_peer(PEER, args.peers), 10000)
         print(f"peer (peer-promclient.py --endpoints 10000): {peer}")
         match = re.search(r"generate_latest ([\d.]+) ms", peer)
-        if match and 10000 in results:
-            ratio = results[10000]["churn"] / float(match.group(1))
+        peer_ms = float(match.group(1)) if match else None
+        if peer_ms and 10000 in results:
+            ratio = results[10000]["churn"] / peer_ms
             print(f"ours after every endpoint reported vs the peer: {ratio:.1%}")
+    figures = {str(n): {k: round(v, 2) for k, v in r.items()} for n, r in results.items()}
+    _repo.emit("metrics", {"sizes": figures, "peer_10000_ms": peer_ms, "targets_met": ok})
     return 0 if ok else 1
 
 

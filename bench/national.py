@@ -14,13 +14,12 @@ then measures, from the middle of the year:
 * the data directory's size.
 
 Run: ``python bench/national.py [--days 262]`` (``--days 20`` for a quick look). Prints the
-figures and one machine-readable line starting with ``RESULT``.
+figures and, last, one machine-readable line ``{"bench": "national", ...}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sqlite3
@@ -34,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import _repo  # noqa: F401  (the repository on sys.path)
+import _repo
 from _national import PROVINCES, ROOMS, national_yaml, province_of
 
 from confsched.domain.booking import BookingRequest
@@ -187,7 +186,7 @@ def main() -> None:
     print(f"CLI start-up (confsched --version): median {start_up:.0f} ms; on top of it:")
     for name, ms in cli.items():
         print(f"  {name:26} {ms:5d} ms (target < 150)")
-    print("RESULT " + json.dumps(figures, ensure_ascii=False))
+    _repo.emit("national", figures)
 
 
 if __name__ == "__main__":

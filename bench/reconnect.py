@@ -15,7 +15,7 @@ has its own). Measured:
 - logins the scheduler refused (its ``confsched_ssh_logins_refused_total``) and connection
   attempts that failed on the agents' side, per phase.
 
-The last line is machine-readable: ``RESULT {json}``.
+The last line is machine-readable: ``{"bench": "reconnect", ...}``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+import _repo
 import asyncssh
 
 KEYS_FILE = "bench-agent-keys.txt"
@@ -402,7 +403,7 @@ def report(result: dict[str, object]) -> None:
             f"{r['serve_ready_s']} s, first agent connected at {r['first_connected_s']} s; "
             f"{r['refused_logins']} logins refused, {r['failed_attempts']} failed attempts"
         )
-    print("RESULT " + json.dumps(result), flush=True)
+    _repo.emit("reconnect", result)
 
 
 def main() -> None:
