@@ -17,6 +17,7 @@ import pytest
 from confsched.agentlink.keys import ensure_host_key
 from confsched.codecs.secrets import Credentials, write_secrets
 from confsched.config import Settings
+from confsched.devsim.codec_server import start_lab
 from confsched.simulate import enroll_simulated
 from confsched.store.db import DB_NAME, data_version, open_db
 from tests.conftest import SAMPLE, running
@@ -59,7 +60,8 @@ async def test_everything_a_scheduler_writes_in_its_data_directory_is_private_un
     tmp_path: Path, cli
 ) -> None:  # type: ignore[no-untyped-def]
     """A scheduler started on an empty directory, an agent enrolled with a bundle, an API token,
-    codec secrets, simulated agents' keys: directories 0700, files 0600 (the bundle's key too)."""
+    codec secrets, simulated agents' keys and codecs' CA: directories 0700, files 0600 (the
+    bundle's key too)."""
     data, bundle = tmp_path / "data", tmp_path / "bundle"
     settings = Settings(data_dir=data, rooms_file=SAMPLE, http_port=0, ssh_port=0)
     with umask(0):
@@ -69,9 +71,12 @@ async def test_everything_a_scheduler_writes_in_its_data_directory_is_private_un
             assert cli("tokens", "create", "--name", "wall", "--viewer", data=data).code == 0
             write_secrets(data, {"tinh-uy": Credentials("admin", "mật khẩu")})
             enroll_simulated(data, ["dt-cu-van"])
+            lab = await start_lab([], tls_dir=data / "simulated-codecs")
+            await lab.close()
             modes = modes_under(data)
     assert {"operator.token", "ssh_host_ed25519_key", "agent-keys/dt-la-bang.key"} <= set(modes)
     assert {"agent-keys/dt-cu-van.key", "codec-secrets.toml", f"{DB_NAME}-wal"} <= set(modes)
+    assert {"calendar-cache.db", "simulated-codecs/codec-ca.key"} <= set(modes)
     dirs = {p for p in modes if p == "." or (data / p).is_dir()}
     assert modes == {**dict.fromkeys(dirs, 0o700), **dict.fromkeys(set(modes) - dirs, 0o600)}
     assert mode(bundle / "dt-la-bang.key") == 0o600

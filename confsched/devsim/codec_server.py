@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from confsched.config import write_private
+from confsched.config import private_dir, write_private
 from confsched.devsim.codec_state import (
     ApiFault,
     SimCodec,
@@ -221,9 +221,9 @@ def _self_signed(directory: Path, host: str) -> tuple[Path, ssl.SSLContext]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)  # in the data directory: the CA's key signs what the poller trusts
     cert_path, key_path = directory / "codec-ca.pem", directory / "codec-ca.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))  # nobody swaps it
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
