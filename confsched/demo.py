@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -26,8 +27,35 @@ from confsched.errors import ConfschedError, InvalidInput
 from confsched.runtime.components import Components
 from confsched.runtime.root import run_server
 from confsched.services.booking import book, list_sessions, parse_request
+from confsched.store.db import open_db
+from confsched.store.demo_mark import mark_demo, peek_fleet
 
 log = logging.getLogger(__name__)
+
+DEMO_DATA = Path("confsched-demo")
+"""The demo's own data directory unless ``--data`` names one. Not ``$CONFSCHED_DATA``: that
+names the real scheduler's, which the demo must never run on."""
+
+
+def claim_demo_directory(directory: Path) -> None:
+    """Make ``directory`` the demo's (a store marked as the demo's), or refuse it, changing
+    nothing, when it holds a fleet the demo did not make: the demo would import its sample over
+    that fleet and re-enrol every room's key, locking the real agents out."""
+    try:
+        stored = peek_fleet(directory)
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(f"{directory}: its store cannot be read ({exc}); not using it") from None
+    if stored is not None and not stored.demo:
+        raise InvalidInput(
+            f"{directory} holds the fleet {stored.name!r} ({stored.endpoints} rooms), not a "
+            f"demo's: the demo would replace it and re-enrol its rooms' keys. Run the demo in "
+            f"its own directory: leave out --data (it uses ./{DEMO_DATA}) or give an empty one"
+        )
+    db = open_db(directory)
+    try:
+        mark_demo(db)
+    finally:
+        db.close()
 
 
 def packaged_sample() -> Path:
@@ -167,6 +195,7 @@ class DemoBackend:
 
 
 def run_demo(settings: Settings, *, headless: bool = False) -> None:
+    claim_demo_directory(settings.data_dir)
     backend = DemoBackend(settings)
     components = backend.start()
     ctx = components.ctx

@@ -20,14 +20,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 def data_option(func: F) -> F:
     """``--data DIR``, on every command and on ``confsched`` itself: ``confsched --data D rooms
     list`` and ``confsched rooms list --data D`` mean the same (the command's own one wins)."""
-    return click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        callback=_inherit_data,
-        help="Data directory (default ./confsched-data or $CONFSCHED_DATA).",
-    )(func)
+    return data_option_saying("Data directory (default ./confsched-data or $CONFSCHED_DATA).")(func)
+
+
+def data_option_saying(help_text: str) -> Callable[[F], F]:
+    """``--data DIR`` as :func:`data_option`, with its own help (the demo's default differs)."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--data",
+            "data_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            callback=_inherit_data,
+            help=help_text,
+        )(func)
+
+    return decorate
 
 
 def _inherit_data(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from confsched.cli.common import data_option
+from confsched.cli.common import data_option, data_option_saying
 from confsched.config import (
     DEFAULT_HTTP,
     DEFAULT_ROOMS,
@@ -185,7 +185,10 @@ def serve(
 
 
 @click.command()
-@data_option
+@data_option_saying(
+    "The demo's own data directory (default ./confsched-demo, never $CONFSCHED_DATA); one "
+    "holding a fleet the demo did not make is refused."
+)
 @click.option("--http", default=DEFAULT_HTTP, show_default=True, help="HTTP listen address.")
 @click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
 @click.option("--headless", is_flag=True, help="No console: serve and simulate until Ctrl-C.")
@@ -197,7 +200,8 @@ def serve(
 )
 def demo(data_dir: Path | None, http: str, ssh: str, headless: bool, rooms: Path | None) -> None:
     """Serve the sample province (or --rooms FILE) with a simulated agent in every room, and
-    open the console.
+    open the console. Its data goes to ./confsched-demo (or --data DIR), never into a real
+    scheduler's directory: one holding a fleet the demo did not make is refused, untouched.
 
     \b
     Examples:
@@ -205,10 +209,10 @@ def demo(data_dir: Path | None, http: str, ssh: str, headless: bool, rooms: Path
       confsched demo --headless
       confsched demo --rooms examples/thai-nguyen-2025.yaml
     """
-    from confsched.demo import demo_rooms, packaged_sample, run_demo
+    from confsched.demo import DEMO_DATA, demo_rooms, packaged_sample, run_demo
 
     chosen = demo_rooms(rooms) if rooms is not None else None
-    settings = build_settings(data_dir, chosen, http, ssh)
+    settings = build_settings(data_dir or DEMO_DATA, chosen, http, ssh)
     if settings.rooms_file is None:
         settings = settings.with_(rooms_file=packaged_sample())
     run_demo(settings, headless=headless)
