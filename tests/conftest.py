@@ -169,3 +169,13 @@ def cli(capsys: pytest.CaptureFixture[str], data_dir: Path):  # type: ignore[no-
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _console_speaks_english_again() -> Iterator[None]:
+    """A console started in Vietnamese leaves its language behind (one per process, as in
+    gettext): each test starts from the console's source language, English."""
+    yield
+    from confsched_tui import i18n
+
+    i18n.use("en")

@@ -84,7 +84,7 @@ async def fill(pilot: Pilot[Any], **fields: str) -> None:
 
 
 async def test_every_screen_opens_from_its_key(scheduler: Components) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: loaded(app, FleetScreen))
         assert app.screen.query_one(FleetGrid).tile_count == 192
@@ -106,7 +106,7 @@ async def test_every_screen_opens_from_its_key(scheduler: Components) -> None:
 async def test_booking_through_the_form_then_the_same_rooms_are_refused(
     scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     start = local_start(scheduler, days=3, hour=9)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
@@ -138,7 +138,7 @@ async def test_booking_through_the_form_then_the_same_rooms_are_refused(
 async def test_fleet_filter_resolves_selectors_through_the_scheduler(
     scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: loaded(app, FleetScreen))
         grid = app.screen.query_one(FleetGrid)
@@ -159,7 +159,7 @@ async def test_sessions_screen_lists_the_booking_and_opens_it(scheduler: Compone
     booked = await api.book({"title": "Giao ban tuần các huyện", "with": "level:district",
                              "start": local_start(scheduler, 2, 8), "duration": "1h"})  # fmt: skip
     await api.close()
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await until(pilot, lambda: loaded(app, SessionsScreen))
@@ -174,7 +174,7 @@ async def test_sessions_screen_lists_the_booking_and_opens_it(scheduler: Compone
 async def test_an_endpoint_changing_state_shows_within_two_seconds(
     scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: loaded(app, FleetScreen))
         assert tile_state(app, "dt-hung-son") == "unknown"
@@ -188,7 +188,7 @@ async def test_an_offline_rooms_values_show_as_last_known_with_their_age(
     scheduler: Components,
 ) -> None:
     report(scheduler, "dt-hung-son", camera=True, ago=300)  # then silent: offline by now
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: loaded(app, FleetScreen))
         await until(pilot, lambda: tile_state(app, "dt-hung-son") == "offline")
@@ -201,7 +201,7 @@ async def test_an_offline_rooms_values_show_as_last_known_with_their_age(
 
 async def test_console_says_when_the_scheduler_is_gone_and_reconnects_by_itself() -> None:
     port = free_port()
-    app = ConsoleApp(url=f"http://127.0.0.1:{port}")
+    app = ConsoleApp(url=f"http://127.0.0.1:{port}", lang="en")
     app.feed.backoff = (0.1,)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: not app.connected)  # started before the scheduler
@@ -221,7 +221,7 @@ async def test_console_says_when_the_scheduler_is_gone_and_reconnects_by_itself(
 async def test_next_free_slot_fills_the_start_from_the_scheduler(
     scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
         await until(pilot, lambda: loaded(app, BookingScreen))

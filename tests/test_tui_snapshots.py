@@ -31,8 +31,8 @@ def fake() -> Iterator[FakeServerThread]:
         yield thread
 
 
-def console(fake: FakeServerThread) -> ConsoleApp:
-    return ConsoleApp(url=fake.url, token="operator-secret", clock=lambda: FIXED_NOW)
+def console(fake: FakeServerThread, lang: str = "en") -> ConsoleApp:
+    return ConsoleApp(url=fake.url, token="operator-secret", clock=lambda: FIXED_NOW, lang=lang)
 
 
 async def settle(pilot: Pilot[Any], screen: type = LiveScreen, timeout: float = 10.0) -> None:

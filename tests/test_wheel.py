@@ -53,6 +53,14 @@ def test_the_scheduler_wheel_holds_the_product_and_no_fake(tree: Path, tmp_path:
     assert "confsched/sample_rooms.yaml" in names
     assert "confsched/examples/thai-nguyen-2025.yaml" in names
     assert "confsched_agent/wire.py" in names
+    assert "confsched_tui/locale/vi/LC_MESSAGES/confsched_tui.po" in names
+
+
+def test_the_console_wheel_ships_its_vietnamese_catalog(tree: Path, tmp_path: Path) -> None:
+    """The console compiles its ``.po`` when it starts: the wheel must carry it."""
+    names = _wheel_names(tree / "tui", tmp_path)
+    assert "confsched_tui/locale/vi/LC_MESSAGES/confsched_tui.po" in names
+    assert "confsched_tui/console.tcss" in names
 
 
 def test_the_agent_wheel_holds_only_the_agent(tree: Path, tmp_path: Path) -> None:

@@ -37,8 +37,15 @@ def read_token(data_dir: Path | None) -> str | None:
     default=None,
     help="API token; a viewer token cannot book (default: DATA/operator.token).",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    default=None,
+    help="The console's language (default: the locale, else the fleet's, Vietnamese for a "
+    "Vietnamese fleet).",
+)
 @data_option
-def tui(url: str, token: str | None, data_dir: Path | None) -> None:
+def tui(url: str, token: str | None, lang: str | None, data_dir: Path | None) -> None:
     """Open the console: fleet, sessions, booking and endpoint detail, live.
 
     Keys: F2 fleet, F3 sessions, F4 book, F1 help, Ctrl+Q quit.
@@ -46,8 +53,9 @@ def tui(url: str, token: str | None, data_dir: Path | None) -> None:
     \b
     Examples:
       confsched tui
+      confsched tui --lang en
       confsched tui --url http://sched.example:8080
     """
     from confsched_tui.app import ConsoleApp
 
-    ConsoleApp(url=url, token=token or read_token(data_dir)).run()
+    ConsoleApp(url=url, token=token or read_token(data_dir), lang=lang).run()

@@ -22,6 +22,7 @@ from urllib.parse import quote
 import aiohttp
 
 from confsched_tui import normalize
+from confsched_tui.i18n import _
 
 JSON = Any
 REQUEST_TIMEOUT_S = 10.0
@@ -201,11 +202,17 @@ def _decode(status: int, text: str, method: str, path: str) -> JSON:
         body = None
     if status < 400:
         if body is None and text:
-            raise ApiError(status, f"{method} {path}: the answer is not JSON")
+            raise ApiError(
+                status,
+                _("{method} {path}: the answer is not JSON").format(method=method, path=path),
+            )
         return body
     if not isinstance(body, dict):
         if status in (404, 405):
-            raise RouteMissing(status, f"this scheduler does not offer {path.split('?')[0]} yet")
+            route = path.split("?")[0]
+            raise RouteMissing(
+                status, _("this scheduler does not offer {route} yet").format(route=route)
+            )
         raise ApiError(status, f"{method} {path}: HTTP {status}")
     message = str(body.get("error") or f"HTTP {status}")
     if status == 409:
@@ -215,7 +222,7 @@ def _decode(status: int, text: str, method: str, path: str) -> JSON:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return "no answer in time"
+        return _("no answer in time")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port}"
+        return _("cannot connect to {host}:{port}").format(host=exc.host, port=exc.port)
     return str(exc) or type(exc).__name__

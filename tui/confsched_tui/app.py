@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -18,9 +19,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
-from confsched_tui.api import ApiClient
+from confsched_tui import i18n
+from confsched_tui.api import ApiClient, ApiProblem
 from confsched_tui.catalog import CatalogCache
 from confsched_tui.host import Console
+from confsched_tui.i18n import N_, _
 from confsched_tui.live import LiveFeed
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.screens.booking import BookingScreen
@@ -30,6 +33,9 @@ from confsched_tui.screens.sessions import SessionsScreen
 from confsched_tui.text import fmt_time
 
 FIRST_REVISION_WAIT_S = 1.0
+FLEET_LANGUAGE_WAIT_S = 2.0
+"""How long the start waits for the fleet's language when neither ``--lang`` nor the locale
+chose one (then Vietnamese, the product's first language)."""
 
 
 class ConsoleApp(App[None]):
@@ -45,18 +51,18 @@ class ConsoleApp(App[None]):
     }
     DEFAULT_MODE = "fleet"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help"),
-        Binding("question_mark", "help", "Help", show=False),
-        Binding("f2", "go('fleet')", "Fleet"),
-        Binding("f", "go('fleet')", "Fleet", show=False),
-        Binding("f3", "go('sessions')", "Sessions"),
-        Binding("s", "go('sessions')", "Sessions", show=False),
-        Binding("f4", "go('book')", "Book"),
-        Binding("b", "go('book')", "Book", show=False),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", N_("Help")),
+        Binding("question_mark", "help", N_("Help"), show=False),
+        Binding("f2", "go('fleet')", N_("Fleet")),
+        Binding("f", "go('fleet')", N_("Fleet"), show=False),
+        Binding("f3", "go('sessions')", N_("Sessions")),
+        Binding("s", "go('sessions')", N_("Sessions"), show=False),
+        Binding("f4", "go('book')", N_("Book")),
+        Binding("b", "go('book')", N_("Book"), show=False),
+        Binding("ctrl+q", "quit", N_("Quit"), priority=True),
     ]
 
-    status: reactive[str] = reactive("connecting…")
+    status: reactive[str] = reactive("")
     connected: reactive[bool] = reactive(True)
 
     def __init__(
@@ -66,8 +72,16 @@ class ConsoleApp(App[None]):
         *,
         clock: Callable[[], datetime] | None = None,
         min_interval: float = 0.5,
+        lang: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """``lang``: ``vi`` or ``en``; None chooses from the locale (``environ``, the process's
+        by default), else from the fleet's ``language`` setting or time zone."""
         super().__init__()
+        self.language = i18n.choose(lang, os.environ if environ is None else environ, None)
+        if self.language is not None:
+            i18n.use(self.language)
+        self.status = _("connecting…")
         self.url = url
         self.api = ApiClient(url, token)
         self.catalog = CatalogCache(self.api)
@@ -96,10 +110,22 @@ class ConsoleApp(App[None]):
         return (self.now() - timedelta(hours=12)).astimezone(self.tz).isoformat(timespec="seconds")
 
     # -- life cycle ------------------------------------------------------------------------
-    def on_load(self) -> None:
+    async def on_load(self) -> None:
         """Before the terminal and the first screen are set up: start fetching the fleet, so
-        the network and Textual's start-up overlap."""
+        the network and Textual's start-up overlap; only when the language is the fleet's to
+        choose does the start wait for the fleet's summary."""
         self._prefetch = asyncio.ensure_future(self._prefetch_fleet())
+        if self.language is None:
+            self.language = await self._fleet_language()
+            i18n.use(self.language)
+            self.status = _("connecting…")
+
+    async def _fleet_language(self) -> str:
+        try:
+            fleet = await asyncio.wait_for(self.api.fleet(), FLEET_LANGUAGE_WAIT_S)
+        except (TimeoutError, ApiProblem):
+            return "vi"
+        return i18n.from_fleet(fleet)
 
     async def _prefetch_fleet(self) -> Any:
         fetches = (self.catalog.get(), self.api.health())
@@ -146,7 +172,9 @@ class ConsoleApp(App[None]):
         name = self.catalog.current.name
         where = f"{name} · {self.url}" if name else self.url
         updated = fmt_time(self.now(), self.tz, seconds=True)
-        return f"● connected · updated {updated} · {where} · revision {self.revision}"
+        return _("● connected · updated {updated} · {where} · revision {revision}").format(
+            updated=updated, where=where, revision=self.revision
+        )
 
     def loaded(self, view: str, count: int) -> None:
         """A view has shown its data: the benchmark and tests read ``milestones``."""

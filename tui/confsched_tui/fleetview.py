@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from confsched_tui.i18n import N_, _, ngettext
 from confsched_tui.text import ellipsize, fold, nfc
 
 STATES: tuple[str, ...] = ("ok", "degraded", "down", "offline", "unknown")
@@ -23,17 +24,30 @@ SYMBOLS: Mapping[str, str] = {
     "unknown": "?",
 }
 """A symbol for every state, so the fleet reads without colour too."""
+STATE_NAMES: Mapping[str, str] = {
+    "ok": N_("ok"),
+    "degraded": N_("degraded"),
+    "down": N_("down"),
+    "offline": N_("offline"),
+    "unknown": N_("unknown"),
+}
+"""What the operator reads; the keys stay the API's (and the filter's ``state:down``)."""
 
 _ADMIN_PREFIX = re.compile(r"^(Phường|Xã|Thị trấn|Huyện|Thành phố|Thị xã|Quận|Tỉnh)\s+", re.I)
 _ROOM_PREFIX = re.compile(r"^(Phòng họp|Phòng điều hành|Phòng)\s+", re.I)
 _SHORT_AREA = (("Thành phố ", "TP "), ("Thị xã ", "TX "))
 DEFAULT_LEVELS = ("province", "district", "commune")
-PROVINCE_GROUP = "Province"
+PROVINCE_GROUP = N_("Province")
 MIN_TILE_WIDTH = 12
 
 
 def symbol(state: str) -> str:
     return SYMBOLS.get(state, SYMBOLS["unknown"])
+
+
+def state_name(state: str) -> str:
+    """An endpoint state in the console's language (``down`` → ``lỗi``)."""
+    return _(STATE_NAMES[state]) if state in STATE_NAMES else state
 
 
 def tile_label(endpoint: Mapping[str, Any], top_level: str = DEFAULT_LEVELS[0]) -> str:
@@ -59,7 +73,7 @@ def distinct_labels(candidates: Sequence[Sequence[str]]) -> list[str]:
     group shares in full; rooms whose short names clash move on to longer ones together."""
     step = [0] * len(candidates)
     labels = [c[0] for c in candidates]
-    for _ in range(max((len(c) for c in candidates), default=0)):
+    for _round in range(max((len(c) for c in candidates), default=0)):
         clashing = {label for label, n in Counter(labels).items() if n > 1}
         if not clashing:
             break
@@ -129,9 +143,9 @@ def call_text(call: Mapping[str, Any] | None) -> str:
     if not isinstance(call, Mapping):
         return ""
     if not call.get("active"):
-        return "Not in a call"
+        return _("Not in a call")
     remote = nfc(call.get("remote"))
-    return f"In call with {remote}" if remote else "In a call"
+    return _("In call with {remote}").format(remote=remote) if remote else _("In a call")
 
 
 def area_label(name: str | None) -> str:
@@ -171,7 +185,7 @@ def group_endpoints(
     then each area (a district: its own room first, then its communes), in the fleet's order.
     ``levels``: the fleet's level names, top-down. ``states`` maps endpoint id to state;
     missing ids are ``unknown``. No two tiles of a group get the same label."""
-    groups: dict[str, Group] = {"": Group("", PROVINCE_GROUP)}
+    groups: dict[str, Group] = {"": Group("", _(PROVINCE_GROUP))}
     rank = {name: i for i, name in enumerate(levels)}
     top = levels[0] if levels else DEFAULT_LEVELS[0]
     members: dict[str, list[Mapping[str, Any]]] = {"": []}
@@ -292,8 +306,13 @@ def filter_groups(
 
 def counts_line(counts: Mapping[str, int], shown: int, total: int) -> list[tuple[str, str]]:
     """``(state, "● ok 150")`` pairs for the counts bar, then a ``("", "192 endpoints")`` tail."""
-    parts = [(s, f"{symbol(s)} {s} {counts.get(s, 0)}") for s in STATES]
-    tail = f"{total} endpoints" if shown == total else f"showing {shown} of {total} endpoints"
+    parts = [(s, f"{symbol(s)} {state_name(s)} {counts.get(s, 0)}") for s in STATES]
+    if shown == total:
+        tail = ngettext("{total} endpoint", "{total} endpoints", total).format(total=total)
+    else:
+        tail = ngettext(
+            "showing {shown} of {total} endpoint", "showing {shown} of {total} endpoints", total
+        ).format(shown=shown, total=total)
     return [*parts, ("", tail)]
 
 

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from confsched_tui.api import ApiClient, ApiError, ApiProblem
+from confsched_tui.i18n import _
 
 BACKOFF_S = (0.5, 1.0, 2.0, 3.0, 5.0)
 
@@ -55,9 +56,12 @@ class LiveFeed:
                 await self._changed(revision)
 
     def _lost(self, exc: ApiProblem, delay: float) -> None:
-        what = "the scheduler refused" if isinstance(exc, ApiError) else "scheduler unreachable"
+        if isinstance(exc, ApiError):
+            text = _("the scheduler refused: {problem} — retrying in {delay} s")
+        else:
+            text = _("scheduler unreachable: {problem} — retrying in {delay} s")
         self.connected = False
-        self.on_status(False, f"{what}: {exc} — retrying in {delay:g} s")
+        self.on_status(False, text.format(problem=exc, delay=f"{delay:g}"))
 
     async def _changed(self, revision: int) -> None:
         loop = asyncio.get_running_loop()

@@ -6,17 +6,35 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from confsched_tui.text import fmt_span, nfc, parse_time, plural
+from confsched_tui.i18n import N_, _
+from confsched_tui.text import count_links, count_rooms, count_sessions, fmt_span, nfc, parse_time
 
 READINESS_ORDER = {"not_ready": 0, "no_answer": 1, "pending": 2, "ready": 3}
 READINESS_LABEL = {
-    "not_ready": "✖ not ready",
-    "no_answer": "? no answer",
-    "pending": "… pending",
-    "ready": "✔ ready",
+    "not_ready": N_("✖ not ready"),
+    "no_answer": N_("? no answer"),
+    "pending": N_("… pending"),
+    "ready": N_("✔ ready"),
+}
+STATE_LABEL = {
+    "live": N_("live"),
+    "setup": N_("setup"),
+    "upcoming": N_("upcoming"),
+    "ended": N_("ended"),
+    "cancelled": N_("cancelled"),
 }
 BOOKING_FIELDS = ("title", "organizer", "chair", "with", "start", "duration", "setup", "repeat")
 PREVIEW_NEEDS = ("with", "start", "duration")
+
+
+def readiness_label(status: str) -> str:
+    """``✔ ready`` for a room's readiness status, in the console's language."""
+    return _(READINESS_LABEL[status]) if status in READINESS_LABEL else status
+
+
+def state_label(state: str) -> str:
+    """A session's state (:func:`session_state`) as the operator reads it."""
+    return _(STATE_LABEL[state]) if state in STATE_LABEL else state
 
 
 def current_occurrence(session: Mapping[str, Any], now: datetime) -> tuple[str | None, str | None]:
@@ -73,12 +91,10 @@ def visible_sessions(
 def sessions_summary(sessions: Sequence[Mapping[str, Any]], now: datetime) -> str:
     """``8 sessions: 1 live now, 7 upcoming``: the parts add up to the rows shown."""
     states = [session_state(s, now) for s in sessions]
-    parts = [
-        f"{n} {label}"
-        for state, label in (("live", "live now"), ("setup", "in setup"), ("upcoming", "upcoming"))
-        if (n := states.count(state))
-    ]
-    head = plural(len(sessions), "session")
+    labels = (("live", N_("{n} live now")), ("setup", N_("{n} in setup")),
+              ("upcoming", N_("{n} upcoming")))  # fmt: skip
+    parts = [_(label).format(n=n) for state, label in labels if (n := states.count(state))]
+    head = count_sessions(len(sessions))
     return f"{head}: {', '.join(parts)}" if parts else head
 
 
@@ -92,12 +108,11 @@ def readiness_text(readiness: Mapping[str, Any] | None) -> str:
     """``ready 187 of 192 · 3 not ready · 2 no answer``; ``—`` before the setup time."""
     if not readiness:
         return "—"
-    text = f"ready {readiness.get('ready', 0)} of {readiness.get('total', 0)}"
-    extras = [
-        f"{readiness[key]} {label}"
-        for key, label in (("not_ready", "not ready"), ("no_answer", "no answer"))
-        if readiness.get(key)
-    ]
+    text = _("ready {ready} of {total}").format(
+        ready=readiness.get("ready", 0), total=readiness.get("total", 0)
+    )
+    labels = (("not_ready", N_("{n} not ready")), ("no_answer", N_("{n} no answer")))
+    extras = [_(label).format(n=readiness[key]) for key, label in labels if readiness.get(key)]
     return " · ".join([text, *extras])
 
 
@@ -114,7 +129,7 @@ def at_risk_text(count: int | None) -> str:
     """``3 rooms`` (at risk), ``none``, or ``—`` beyond the forecast's 24 hours."""
     if count is None:
         return "—"
-    return plural(count, "room") if count else "none"
+    return count_rooms(count) if count else _("none")
 
 
 def bridge_lines(allocation: Mapping[str, Any] | None) -> list[str]:
@@ -125,7 +140,7 @@ def bridge_lines(allocation: Mapping[str, Any] | None) -> list[str]:
     for b in bridges:
         line = f"{b.get('bridge')} {b.get('ports_used', 0)}/{b.get('capacity', '?')}"
         if b.get("in_use") is not None:
-            line += f" · {b['in_use']} in use"
+            line += " · " + _("{n} in use").format(n=b["in_use"])
         lines.append(line)
     return lines
 
@@ -134,16 +149,22 @@ def bridge_detail(bridge: Mapping[str, Any], width: int = 0) -> str:
     """One bridge of a session in full: its ports for this session (rooms and cascade links),
     and the ports in use then across all sessions, of its capacity; ids padded to ``width``."""
     capacity = bridge.get("capacity", "?")
-    rooms = plural(int(bridge.get("participants") or 0), "room")
+    rooms = count_rooms(int(bridge.get("participants") or 0))
     links = int(bridge.get("links") or 0)
-    own = f"{bridge.get('ports_used', 0)} ports ({rooms}" + (
-        f" + {plural(links, 'link')})" if links else ")"
-    )
+    ports = bridge.get("ports_used", 0)
+    if links:
+        own = _("{ports} ports ({rooms} + {links})").format(
+            ports=ports, rooms=rooms, links=count_links(links)
+        )
+    else:
+        own = _("{ports} ports ({rooms})").format(ports=ports, rooms=rooms)
     text = f"{bridge.get('bridge')!s:{width}}  {own}"
     if bridge.get("in_use") is not None:
-        text += f" · {bridge['in_use']}/{capacity} in use then, all sessions"
+        text += " · " + _("{in_use}/{capacity} in use then, all sessions").format(
+            in_use=bridge["in_use"], capacity=capacity
+        )
     else:
-        text += f" of {capacity}"
+        text += " " + _("of {capacity}").format(capacity=capacity)
     return text
 
 
@@ -160,13 +181,14 @@ def conflict_text(conflict: Mapping[str, Any], tz: tzinfo) -> str:
     """One conflict as a sentence an operator can act on."""
     span = fmt_span(conflict.get("start"), conflict.get("end"), tz)
     if conflict.get("kind") == "ports":
-        message = conflict.get("message") or (
-            f"needs {conflict.get('needed')} bridge ports, {conflict.get('free')} free"
+        message = conflict.get("message") or _("needs {needed} bridge ports, {free} free").format(
+            needed=conflict.get("needed"), free=conflict.get("free")
         )
-        return f"ports: {nfc(message)} ({span})"
+        return _("ports: {message} ({span})").format(message=nfc(message), span=span)
     name = nfc(conflict.get("endpoint_name") or conflict.get("endpoint"))
     title = nfc(conflict.get("title") or conflict.get("session"))
-    return f"{conflict.get('endpoint')} {name}: busy with «{title}» {span}"
+    busy = _("busy with «{title}» {span}").format(title=title, span=span)
+    return f"{conflict.get('endpoint')} {name}: {busy}"
 
 
 def group_conflicts(conflicts: list[Mapping[str, Any]], tz: tzinfo) -> list[tuple[str, list[str]]]:
@@ -179,7 +201,7 @@ def group_conflicts(conflicts: list[Mapping[str, Any]], tz: tzinfo) -> list[tupl
             continue
         span = fmt_span(conflict.get("start"), conflict.get("end"), tz)
         title = nfc(conflict.get("title") or conflict.get("session"))
-        heading = f"busy with «{title}» {span}"
+        heading = _("busy with «{title}» {span}").format(title=title, span=span)
         name = nfc(conflict.get("endpoint_name") or "")
         groups.setdefault(heading, []).append(f"{conflict.get('endpoint')}  {name}".rstrip())
     return list(groups.items())

@@ -1,12 +1,23 @@
 """Text helpers shared by the screens: Vietnamese-aware matching and local time display.
 
 Pure functions (no Textual, no clock): the screens pass ``now`` in, so snapshots can freeze it.
+Dates follow the console's language (``Mon 07 Dec`` / ``Th 2, 07/12``) from our own tables,
+not the process's C locale, so they read the same on every machine.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import datetime, timedelta, tzinfo
+
+from confsched_tui import i18n
+from confsched_tui.i18n import _, ngettext
+
+WEEKDAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "vi": ("Th 2", "Th 3", "Th 4", "Th 5", "Th 6", "Th 7", "CN"),
+}
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def nfc(text: str | None) -> str:
@@ -19,11 +30,6 @@ def fold(text: str | None) -> str:
     decomposed = unicodedata.normalize("NFD", (text or "").lower())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return bare.replace("đ", "d")
-
-
-def plural(count: int, word: str) -> str:
-    """``1 room``, ``2 rooms`` (the console's counted words are all regular in English)."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def ellipsize(text: str, width: int) -> str:
@@ -48,10 +54,19 @@ def local(value: str | datetime | None, tz: tzinfo) -> datetime | None:
     return moment.astimezone(tz) if moment is not None else None
 
 
-def fmt_day_time(value: str | datetime | None, tz: tzinfo) -> str:
-    """``Mon 07 Dec 08:00`` in the fleet's time zone."""
+def fmt_day(moment: datetime, language: str | None = None) -> str:
+    """``Mon 07 Dec`` in English, ``Th 2, 07/12`` in Vietnamese (the console's by default)."""
+    language = language or i18n.current()
+    weekday = WEEKDAYS.get(language, WEEKDAYS["en"])[moment.weekday()]
+    if language == "vi":
+        return f"{weekday}, {moment:%d/%m}"
+    return f"{weekday} {moment:%d} {MONTHS_EN[moment.month - 1]}"
+
+
+def fmt_day_time(value: str | datetime | None, tz: tzinfo, language: str | None = None) -> str:
+    """``Mon 07 Dec 08:00`` / ``Th 2, 07/12 08:00`` in the fleet's time zone."""
     moment = local(value, tz)
-    return moment.strftime("%a %d %b %H:%M") if moment else "—"
+    return f"{fmt_day(moment, language)} {moment:%H:%M}" if moment else "—"
 
 
 def fmt_time(value: str | datetime | None, tz: tzinfo, seconds: bool = False) -> str:
@@ -61,38 +76,56 @@ def fmt_time(value: str | datetime | None, tz: tzinfo, seconds: bool = False) ->
     return moment.strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
-def fmt_span(start: str | None, end: str | None, tz: tzinfo) -> str:
+def fmt_span(start: str | None, end: str | None, tz: tzinfo, language: str | None = None) -> str:
     """``Mon 07 Dec 08:00–10:00`` (the end's date only when it differs)."""
     first, last = local(start, tz), local(end, tz)
     if first is None:
         return "—"
     if last is None:
-        return fmt_day_time(first, tz)
-    tail = last.strftime("%H:%M") if last.date() == first.date() else fmt_day_time(last, tz)
-    return f"{fmt_day_time(first, tz)}–{tail}"
+        return fmt_day_time(first, tz, language)
+    same_day = last.date() == first.date()
+    tail = last.strftime("%H:%M") if same_day else fmt_day_time(last, tz, language)
+    return f"{fmt_day_time(first, tz, language)}–{tail}"
 
 
 def fmt_ago(then: str | datetime | None, now: datetime) -> str:
     """``12 s ago`` / ``5 min ago`` / ``3 h ago`` / ``never``."""
     moment = parse_time(then) if isinstance(then, str) or then is None else then
     if moment is None:
-        return "never"
-    return f"{fmt_age(now - moment)} ago"
+        return _("never")
+    return _("{age} ago").format(age=fmt_age(now - moment))
 
 
 def fmt_age(age: timedelta) -> str:
     """``12 s`` / ``5 min`` / ``3 h`` / ``2 d``: how old something is, roughly."""
     seconds = max(0, int(age.total_seconds()))
     if seconds < 90:
-        return f"{seconds} s"
+        return _("{n} s").format(n=seconds)
     if seconds < 90 * 60:
-        return f"{seconds // 60} min"
+        return _("{n} min").format(n=seconds // 60)
     if seconds < 48 * 3600:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} d"
+        return _("{n} h").format(n=seconds // 3600)
+    return _("{n} d").format(n=seconds // 86400)
 
 
 def form_time(value: str | datetime | None, tz: tzinfo) -> str:
     """``2026-12-07 08:00``: the local form the booking form shows and the API accepts."""
     moment = local(value, tz)
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def count_rooms(count: int) -> str:
+    """``1 room`` / ``2 rooms`` (gettext plurals: Vietnamese has one form, ``2 phòng``)."""
+    return ngettext("{n} room", "{n} rooms", count).format(n=count)
+
+
+def count_links(count: int) -> str:
+    return ngettext("{n} link", "{n} links", count).format(n=count)
+
+
+def count_sessions(count: int) -> str:
+    return ngettext("{n} session", "{n} sessions", count).format(n=count)
+
+
+def count_conflicts(count: int) -> str:
+    return ngettext("{n} conflict", "{n} conflicts", count).format(n=count)

@@ -7,15 +7,32 @@ folded into one more load after it, so a busy scheduler cannot pile up requests.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, cast
 
 from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from confsched_tui.api import ApiProblem, Unreachable
 from confsched_tui.host import Console
+from confsched_tui.i18n import _
 from confsched_tui.widgets.status import StatusLine
+
+
+def translated(bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """The bindings with their descriptions in the console's language.
+
+    ``BINDINGS`` are class attributes, made at import, before the language is chosen: their
+    descriptions are msgids (marked with ``N_``) and the footer, the help panel and the
+    command palette read them through ``active_bindings``, translated here."""
+    return {
+        key: active._replace(
+            binding=dataclasses.replace(active.binding, description=_(active.binding.description))
+        )
+        for key, active in bindings.items()
+    }
 
 
 class LiveScreen(Screen[Any]):
@@ -35,6 +52,11 @@ class LiveScreen(Screen[Any]):
     @property
     def console(self) -> Console:
         return cast(Console, self.app)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer's keys in the console's language."""
+        return translated(super().active_bindings)
 
     def compose_header(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -83,4 +105,4 @@ class LiveScreen(Screen[Any]):
     def problem(self, exc: ApiProblem) -> None:
         """A load failed: the live feed reports lost connections; say other failures here."""
         if not isinstance(exc, Unreachable):
-            self.notify(str(exc), title="scheduler", severity="warning")
+            self.notify(str(exc), title=_("scheduler"), severity="warning")

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from confsched_tui.api import ApiError, ApiProblem, Refused, RouteMissing
 from confsched_tui.complete import Completer, selector_candidates
+from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import PREVIEW_NEEDS, booking_body, missing
 from confsched_tui.text import fmt_span, form_time, nfc
@@ -32,15 +33,17 @@ from confsched_tui.widgets.preview import (
 
 DEBOUNCE_S = 0.35
 FIELDS = (
-    ("title", "Title", "Giao ban trực tuyến …"),
-    ("organizer", "Organizer", "agency id"),
-    ("chair", "Chair", "endpoint id"),
-    ("with", "With", "all, level:…, under:…, tag:…, ids …"),
-    ("start", "Start", "YYYY-MM-DD HH:MM (local)"),
-    ("duration", "Duration", "90m, 2h, 1h30m"),
-    ("setup", "Setup", "15m (connection test before the start)"),
-    ("repeat", "Repeat", "FREQ=WEEKLY;BYDAY=MO (optional)"),
+    ("title", N_("Title"), "Giao ban trực tuyến …"),
+    ("organizer", N_("Organizer"), N_("agency id")),
+    ("chair", N_("Chair"), N_("endpoint id")),
+    ("with", N_("With"), N_("all, level:…, under:…, tag:…, ids …")),
+    ("start", N_("Start"), N_("YYYY-MM-DD HH:MM (local)")),
+    ("duration", N_("Duration"), "90m, 2h, 1h30m"),
+    ("setup", N_("Setup"), N_("15m (connection test before the start)")),
+    ("repeat", N_("Repeat"), N_("FREQ=WEEKLY;BYDAY=MO (optional)")),
 )
+"""Name, label and placeholder of every field (labels and placeholders translated when
+shown; the title's placeholder is Vietnamese in both languages, like the meetings)."""
 HINTED = ("organizer", "chair")
 
 
@@ -49,12 +52,12 @@ class BookingScreen(LiveScreen):
         # Tab moves focus before the next key is handed to a field: as a screen binding it
         # waited in the field's queue behind the keys typed after it, which then landed in the
         # field just left (fast typing, pasted text, a terminal sending a burst).
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
-        Binding("escape", "app.leave", "Back"),
-        Binding("ctrl+s", "book", "Book"),
-        Binding("ctrl+n", "find_slots", "Next free slot"),
-        Binding("ctrl+l", "clear", "Clear form", show=False),
+        Binding("tab", "app.focus_next", N_("Next field"), show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", N_("Previous field"), show=False, priority=True),
+        Binding("escape", "app.leave", N_("Back")),
+        Binding("ctrl+s", "book", N_("Book")),
+        Binding("ctrl+n", "find_slots", N_("Next free slot")),
+        Binding("ctrl+l", "clear", N_("Clear form"), show=False),
     ]
 
     def __init__(self) -> None:
@@ -76,9 +79,9 @@ class BookingScreen(LiveScreen):
             with VerticalScroll(id="booking-form"):
                 for name, label, placeholder in FIELDS:
                     with Horizontal(classes="field"):
-                        yield Label(label, classes="field-label")
+                        yield Label(_(label), classes="field-label")
                         yield Input(
-                            placeholder=placeholder,
+                            placeholder=_(placeholder),
                             id=f"f-{name}",
                             suggester=self._completers.get(name),
                             compact=True,
@@ -86,24 +89,24 @@ class BookingScreen(LiveScreen):
                     if name in HINTED:
                         yield Static("", id=f"hint-{name}", classes="hint")
                 with Horizontal(id="booking-buttons"):
-                    yield Button("Book ^s", id="book", variant="primary", compact=True)
-                    yield Button("Next free slot ^n", id="slots-button", compact=True)
-                    yield Button("Clear ^l", id="clear", compact=True)
+                    yield Button(_("Book ^s"), id="book", variant="primary", compact=True)
+                    yield Button(_("Next free slot ^n"), id="slots-button", compact=True)
+                    yield Button(_("Clear ^l"), id="clear", compact=True)
             with Vertical(id="preview-pane"):
                 yield Static(
-                    "Next free slots — Enter takes one", id="slots-title", classes="section"
+                    _("Next free slots — Enter takes one"), id="slots-title", classes="section"
                 )
                 yield OptionList(id="slots")
-                yield Static("Conflict preview", classes="section")
+                yield Static(_("Conflict preview"), classes="section")
                 with VerticalScroll(id="preview-scroll"):
                     yield Static(id="preview")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Book a session"
+        self.sub_title = _("Book a session")
         self._show_slots(False)
         self.query_one("#f-title", Input).focus()
-        self._show(render_problem("Fill in with, start and duration to see conflicts.", "dim"))
+        self._show(render_problem(_("Fill in with, start and duration to see conflicts."), "dim"))
 
     # -- data ------------------------------------------------------------------------------
     async def load(self) -> None:
@@ -115,18 +118,23 @@ class BookingScreen(LiveScreen):
             ids, catalog.levels(), catalog.areas(), catalog.tags()
         )
         examples = catalog.examples()
-        self.query_one("#f-organizer", Input).placeholder = f"agency id, e.g. {examples.agency}"
-        self.query_one("#f-chair", Input).placeholder = f"endpoint id, e.g. {examples.endpoint}"
-        selectors = f"all, {examples.selectors()}, ids …"
+        organizer = _("agency id, e.g. {agency}").format(agency=examples.agency)
+        self.query_one("#f-organizer", Input).placeholder = organizer
+        chair = _("endpoint id, e.g. {endpoint}").format(endpoint=examples.endpoint)
+        self.query_one("#f-chair", Input).placeholder = chair
+        selectors = _("all, {selectors}, ids …").format(selectors=examples.selectors())
         self.query_one("#f-with", Input).placeholder = selectors
         start = self.query_one("#f-start", Input)
         if not start.value:
-            start.placeholder = f"{form_time(self.console.next_hour(), self.console.tz)} (local)"
+            next_hour = form_time(self.console.next_hour(), self.console.tz)
+            start.placeholder = _("{time} (local)").format(time=next_hour)
         if not missing(self.fields(), PREVIEW_NEEDS):
             await self._preview(quiet=True)
 
     def fields(self) -> dict[str, str]:
-        return {name: self.query_one(f"#f-{name}", Input).value for name, _, _ in FIELDS}
+        return {
+            name: self.query_one(f"#f-{name}", Input).value for name, _label, _placeholder in FIELDS
+        }
 
     def set_fields(self, **values: str) -> None:
         for name, value in values.items():
@@ -146,10 +154,10 @@ class BookingScreen(LiveScreen):
     def _hint(self, name: str, value: str) -> None:
         catalog = self.console.catalog.current
         if name == "organizer":
-            text = catalog.agencies().get(value, "unknown agency" if value else "")
+            text = catalog.agencies().get(value, _("unknown agency") if value else "")
         else:
             text = str(
-                catalog.by_id.get(value, {}).get("name") or ("unknown endpoint" * bool(value))
+                catalog.by_id.get(value, {}).get("name") or (_("unknown endpoint") * bool(value))
             )
         self.query_one(f"#hint-{name}", Static).update(nfc(text))
 
@@ -163,10 +171,11 @@ class BookingScreen(LiveScreen):
         if quiet and self._outcome:
             return
         if needed:
-            self._show(render_problem(f"Fill in {', '.join(needed)} to see conflicts.", "dim"))
+            text = _("Fill in {fields} to see conflicts.").format(fields=field_names(needed))
+            self._show(render_problem(text, "dim"))
             return
         if not quiet:
-            self._show(render_problem("Checking…", "dim"))
+            self._show(render_problem(_("Checking…"), "dim"))
         try:
             body = booking_body(fields)
             body.setdefault("title", "(preview)")  # some schedulers check the whole body
@@ -191,7 +200,8 @@ class BookingScreen(LiveScreen):
         fields = self.fields()
         needed = missing(fields, ("title", *PREVIEW_NEEDS))
         if needed:
-            self._show(render_problem(f"To book, fill in {', '.join(needed)}.", "yellow"))
+            text = _("To book, fill in {fields}.").format(fields=field_names(needed))
+            self._show(render_problem(text, "yellow"))
             self.query_one(f"#f-{needed[0]}", Input).focus()
             return
         if self._timer is not None:
@@ -201,19 +211,20 @@ class BookingScreen(LiveScreen):
 
     async def _book(self, body: dict[str, str]) -> None:
         self._outcome = True
-        self._show(render_problem("Booking…", "dim"))
+        self._show(render_problem(_("Booking…"), "dim"))
         try:
             session = await self.console.api.book(body)
         except Refused as exc:
             self._show(render_refusal(exc.message, exc.conflicts, self.console.tz))
-            self.notify(exc.message, title="booking refused", severity="error")
+            self.notify(exc.message, title=_("booking refused"), severity="error")
             return
         except ApiProblem as exc:
             self._show(render_problem(str(exc), "bold red"))
-            self.notify(str(exc), title="not booked", severity="error")
+            self.notify(str(exc), title=_("not booked"), severity="error")
             return
         self._show(render_booked(session, self.console.tz))
-        self.notify(f"«{nfc(session.get('title'))}» booked", title="booked")
+        title = nfc(session.get("title"))
+        self.notify(_("«{title}» booked").format(title=title), title=_("booked"))
         from confsched_tui.screens.session import SessionScreen
 
         self.app.push_screen(SessionScreen(str(session["id"])))
@@ -224,7 +235,8 @@ class BookingScreen(LiveScreen):
         fields = self.fields()
         needed = missing(fields, ("with", "duration"))
         if needed:
-            self._show(render_problem(f"To find a slot, fill in {', '.join(needed)}.", "yellow"))
+            text = _("To find a slot, fill in {fields}.").format(fields=field_names(needed))
+            self._show(render_problem(text, "yellow"))
             return
         self.run_worker(self._slots(fields), group="slots", exclusive=True, exit_on_error=False)
 
@@ -245,7 +257,7 @@ class BookingScreen(LiveScreen):
             slots_list.highlighted = 0
             slots_list.focus()
         else:
-            self._show(render_problem("No free slot in the next 7 days.", "yellow"))
+            self._show(render_problem(_("No free slot in the next 7 days."), "yellow"))
 
     def _show_slots(self, shown: bool) -> None:
         self.query_one("#slots", OptionList).display = shown
@@ -259,7 +271,13 @@ class BookingScreen(LiveScreen):
 
     @on(Button.Pressed, "#clear")
     def action_clear(self) -> None:
-        for name, _, _ in FIELDS:
+        for name, _label, _placeholder in FIELDS:
             self.query_one(f"#f-{name}", Input).value = ""
         self._show_slots(False)
         self.query_one("#f-title", Input).focus()
+
+
+def field_names(names: list[str]) -> str:
+    """``with, start`` as the form labels them, in the console's language (lower case)."""
+    labels = {name: label for name, label, _placeholder in FIELDS}
+    return ", ".join(_(labels[n]).lower() if n in labels else n for n in names)

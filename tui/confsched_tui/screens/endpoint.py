@@ -15,8 +15,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from confsched_tui.api import ApiError, RouteMissing
-from confsched_tui.fleetview import call_text, symbol
+from confsched_tui.fleetview import call_text, state_name, symbol
 from confsched_tui.freshness import last_known_age
+from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import readiness_text, sessions_for_endpoint, when_text
 from confsched_tui.text import fmt_age, fmt_ago, fmt_day_time, nfc
@@ -26,13 +27,25 @@ HOURS = 3
 RTT_CEILING_MS = 50.0
 LOSS_CEILING_PERCENT = 5.0
 """The sparklines' axes reach at least these, so steady low values draw as low, flat lines."""
+CHECK_NAMES = {
+    "camera": N_("camera"),
+    "audio": N_("audio"),
+    "display": N_("display"),
+    "bridge": N_("bridge"),
+    "registration": N_("registration"),
+    "codec": N_("codec"),
+    "client": N_("client"),
+    "host": N_("host"),
+}
+"""The agent's check names as the operator reads them (an unknown one is shown as sent)."""
+KIND_NAMES = {"codec": N_("codec"), "pc": N_("pc")}
 
 
 class EndpointScreen(LiveScreen):
     REFRESH_EVERY = 10.0
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("r", "reload", "Reload", show=False),
+        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("r", "reload", N_("Reload"), show=False),
     ]
 
     def __init__(self, endpoint_id: str) -> None:
@@ -50,14 +63,14 @@ class EndpointScreen(LiveScreen):
             yield Trend(RTT_CEILING_MS, id="rtt")
             yield Static(id="loss-label", classes="spark-label")
             yield Trend(LOSS_CEILING_PERCENT, id="loss")
-            yield Static("Upcoming sessions", classes="section")
+            yield Static(_("Upcoming sessions"), classes="section")
             yield DataTable(id="endpoint-sessions", cursor_type="row", zebra_stripes=True)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"Endpoint {self.endpoint_id}"
+        self.sub_title = _("Endpoint {id}").format(id=self.endpoint_id)
         table = self.query_one("#endpoint-sessions", DataTable)
-        table.add_columns("When", "Title", "Rooms", "Readiness")
+        table.add_columns(_("When"), _("Title"), _("Rooms"), _("Readiness"))
 
     async def load(self) -> None:
         api = self.console.api
@@ -74,7 +87,7 @@ class EndpointScreen(LiveScreen):
         try:
             return await self.console.api.endpoint_health(self.endpoint_id, HOURS)
         except RouteMissing:
-            return {"state": "unknown", "reasons": ["this scheduler reports no health yet"]}
+            return {"state": "unknown", "reasons": [_("this scheduler reports no health yet")]}
 
     async def _sessions(self) -> list[Mapping[str, Any]]:
         """Upcoming sessions with their endpoint lists (fetched once per session version)."""
@@ -100,7 +113,8 @@ class EndpointScreen(LiveScreen):
     def _show_identity(self, endpoint: Mapping[str, Any], health: Mapping[str, Any]) -> None:
         state = str(health.get("state") or "unknown")
         title = Text()
-        title.append(f" {symbol(state)} {state} ", style=f"bold reverse {_COLOURS.get(state, '')}")
+        colour = _COLOURS.get(state, "")
+        title.append(f" {symbol(state)} {state_name(state)} ", style=f"bold reverse {colour}")
         title.append(f"  {nfc(endpoint.get('name'))}", style="bold")
         title.append(f"  ({endpoint.get('id')})", style="dim")
         self.query_one("#endpoint-title", Static).update(title)
@@ -112,14 +126,15 @@ class EndpointScreen(LiveScreen):
         now = self.console.now()
         last = health.get("last_report_at")
         call = call_text(health.get("call"))
+        kind = str(endpoint.get("kind") or "")
         rows = [
-            ("Agency", endpoint.get("agency_name"), "Kind", endpoint.get("kind")),
-            ("Site", endpoint.get("site_name"), "Level", endpoint.get("level")),
-            ("Area", endpoint.get("area_name") or "—", "Address", endpoint.get("address")),
-            ("Bridge", endpoint.get("bridge_name") or endpoint.get("bridge") or "—",
-             "Tags", ", ".join(endpoint.get("tags") or []) or "—"),
-            ("Last report", f"{fmt_day_time(last, self.console.tz)} ({fmt_ago(last, now)})"
-             if last else "never", "Call" if call else "", call),
+            (_("Agency"), endpoint.get("agency_name"), _("Kind"), _(KIND_NAMES.get(kind, kind))),
+            (_("Site"), endpoint.get("site_name"), _("Level"), endpoint.get("level")),
+            (_("Area"), endpoint.get("area_name") or "—", _("Address"), endpoint.get("address")),
+            (_("Bridge"), endpoint.get("bridge_name") or endpoint.get("bridge") or "—",
+             _("Tags"), ", ".join(endpoint.get("tags") or []) or "—"),
+            (_("Last report"), f"{fmt_day_time(last, self.console.tz)} ({fmt_ago(last, now)})"
+             if last else _("never"), _("Call") if call else "", call),
         ]  # fmt: skip
         for row in rows:
             grid.add_row(*(nfc(str(cell or "")) for cell in row))
@@ -127,18 +142,20 @@ class EndpointScreen(LiveScreen):
 
     def _show_checks(self, health: Mapping[str, Any], stale: timedelta | None) -> None:
         """The checks; once the values are old, dimmed and labelled with their age."""
-        text = Text("Checks  ", style="bold")
+        text = Text(_("Checks") + "  ", style="bold")
         checks = health.get("checks") or {}
         if checks and stale is not None:
-            text.append(f"last known, {fmt_age(stale)} ago:  ", style="bold yellow")
+            known = _("last known, {age} ago:").format(age=fmt_age(stale))
+            text.append(f"{known}  ", style="bold yellow")
         for name, passed in checks.items():
             mark, style = {True: ("✔", "green"), False: ("✖", "bold red")}.get(passed, ("?", "dim"))
-            text.append(f"{mark} {name}  ", style="grey50" if stale is not None else style)
+            label = _(CHECK_NAMES[name]) if name in CHECK_NAMES else name
+            text.append(f"{mark} {label}  ", style="grey50" if stale is not None else style)
         if not checks:
-            text.append("no report yet", style="dim")
+            text.append(_("no report yet"), style="dim")
         reasons = health.get("reasons") or []
-        text.append("\nReasons ", style="bold")
-        text.append("; ".join(nfc(r) for r in reasons) if reasons else "none", style="")
+        text.append("\n" + _("Reasons") + " ", style="bold")
+        text.append("; ".join(nfc(r) for r in reasons) if reasons else _("none"), style="")
         self.query_one("#endpoint-checks", Static).update(text)
 
     def _show_history(self, history: list[Mapping[str, Any]], stale: timedelta | None) -> None:
@@ -148,10 +165,10 @@ class EndpointScreen(LiveScreen):
             trend = self.query_one(key, Trend)
             trend.data, trend.stale = tuple(values), stale is not None
         self.query_one("#rtt-label", Static).update(
-            spark_label("RTT to bridge, ms", rtt, "{:.0f}", stale)
+            spark_label(_("RTT to bridge, ms"), rtt, "{:.0f}", stale)
         )
         self.query_one("#loss-label", Static).update(
-            spark_label("Packet loss, %", loss, "{:.1f}", stale)
+            spark_label(_("Packet loss, %"), loss, "{:.1f}", stale)
         )
 
     def _show_sessions(self, sessions: list[Mapping[str, Any]]) -> None:
@@ -167,7 +184,7 @@ class EndpointScreen(LiveScreen):
                 key=str(session.get("id")),
             )
         if not sessions:
-            table.add_row("—", "no upcoming session", "", "")
+            table.add_row("—", _("no upcoming session"), "", "")
 
     def action_reload(self) -> None:
         self.request_reload()
@@ -182,14 +199,15 @@ def _key(session: Mapping[str, Any]) -> tuple[str, int]:
 
 def spark_label(title: str, values: list[float], fmt: str, stale: timedelta | None) -> Text:
     """min, avg, max and the latest value: "now" while current, else "last" with its age."""
-    text = Text(f"{title} — last {HOURS} h  ", style="bold")
+    text = Text(_("{title} — last {hours} h").format(title=title, hours=HOURS) + "  ", style="bold")
     if not values:
-        text.append("no measurements", style="dim")
+        text.append(_("no measurements"), style="dim")
         return text
     avg = sum(values) / len(values)
-    latest = "now" if stale is None else "last"
-    parts = [("min", min(values)), ("avg", avg), ("max", max(values)), (latest, values[-1])]
+    latest = _("now") if stale is None else _("last")
+    parts = [(_("min"), min(values)), (_("avg"), avg), (_("max"), max(values)),
+             (latest, values[-1])]  # fmt: skip
     text.append("  ".join(f"{k} {fmt.format(v)}" for k, v in parts), style="dim")
     if stale is not None:
-        text.append(f" ({fmt_age(stale)} ago)", style="bold yellow")
+        text.append(" (" + _("{age} ago").format(age=fmt_age(stale)) + ")", style="bold yellow")
     return text

@@ -18,6 +18,7 @@ from textual.widgets import Input
 from confsched_tui.api import ApiError, ApiProblem, RouteMissing
 from confsched_tui.fleetview import (
     DEFAULT_LEVELS,
+    STATE_NAMES,
     STATES,
     FleetFilter,
     count_states,
@@ -25,23 +26,24 @@ from confsched_tui.fleetview import (
     group_endpoints,
     haystacks,
 )
+from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.widgets.counts import CountsBar
 from confsched_tui.widgets.fleet_grid import FleetGrid
 
-FILTER_HINT = "/ filter: words, state:down, {selectors} — 1-5 toggle states, 0 clears"
+FILTER_HINT = N_("/ filter: words, state:down, {selectors} — 1-5 toggle states, 0 clears")
 
 
 class FleetScreen(LiveScreen):
     REFRESH_EVERY = 5.0
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter"),
+        Binding("slash", "filter", N_("Filter")),
         *(
-            Binding(str(n), f"toggle_state('{s}')", s, show=False)
+            Binding(str(n), f"toggle_state('{s}')", STATE_NAMES[s], show=False)
             for n, s in enumerate(STATES, start=1)
         ),
-        Binding("0", "clear_filter", "Clear filter", show=False),
-        Binding("r", "reload", "Reload", show=False),
+        Binding("0", "clear_filter", N_("Clear filter"), show=False),
+        Binding("r", "reload", N_("Reload"), show=False),
     ]
 
     def __init__(self) -> None:
@@ -63,7 +65,7 @@ class FleetScreen(LiveScreen):
         yield from self.compose_header()
         yield CountsBar(id="counts")
         yield Input(
-            placeholder=FILTER_HINT.format(selectors="under:SITE, tag:…"),
+            placeholder=_(FILTER_HINT).format(selectors="under:SITE, tag:…"),
             id="fleet-filter",
             compact=True,
         )
@@ -71,7 +73,7 @@ class FleetScreen(LiveScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Fleet"
+        self.sub_title = _("Fleet")
         self.query_one(FleetGrid).focus()
 
     async def load(self) -> None:
@@ -86,7 +88,7 @@ class FleetScreen(LiveScreen):
         if catalog.endpoints is not self.ordered:
             self.texts = haystacks(catalog.endpoints)
             self.selection_for = ""  # the inventory changed: resolve the selectors again
-            hint = FILTER_HINT.format(selectors=catalog.examples().selectors())
+            hint = _(FILTER_HINT).format(selectors=catalog.examples().selectors())
             self.query_one("#fleet-filter", Input).placeholder = hint
         self.ordered = catalog.endpoints
         self.endpoints = catalog.by_id
@@ -99,7 +101,7 @@ class FleetScreen(LiveScreen):
             health = await self.console.prefetched_health() or await self.console.api.health()
         except RouteMissing:
             if not self.health_missing:
-                self.notify("this scheduler reports no health yet: every room shows unknown")
+                self.notify(_("this scheduler reports no health yet: every room shows unknown"))
             self.health_missing = True
             return {}
         return {str(h["endpoint"]): str(h["state"]) for h in health.get("endpoints") or []}

@@ -7,44 +7,59 @@ from typing import ClassVar, cast
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from confsched_tui.fleetview import STATES, symbol
+from confsched_tui.fleetview import STATES, state_name, symbol
 from confsched_tui.host import Console
+from confsched_tui.i18n import N_, _
+from confsched_tui.screens.base import translated
 
 KEYS = (
-    ("Anywhere", ""),
-    ("F2 / f", "Fleet: every endpoint at a glance"),
-    ("F3 / s", "Sessions: live and upcoming, with readiness"),
-    ("F4 / b", "Book a session"),
-    ("F1 / ?", "This help"),
-    ("Esc", "Back (close a detail screen, leave the Book screen)"),
-    ("Ctrl+Q", "Quit"),
-    ("Fleet", ""),
-    ("arrows, Home, End", "Move between rooms"),
-    ("Enter / click", "Open the room: checks, RTT and loss, its sessions"),
-    ("/", "Filter: words (no diacritics needed), state:down, {selectors}"),
-    ("1 … 5", "Show only ok / degraded / down / offline / unknown (toggle)"),
-    ("0", "Clear the filters"),
-    ("Sessions", ""),
-    ("Enter", "Open the session: the rooms not ready, and why"),
-    ("n", "New booking"),
-    ("c (in a session)", "Cancel the session"),
-    ("Booking", ""),
-    ("Tab / Shift+Tab", "Next / previous field (its text selected: typing replaces it)"),
-    ("→", "Accept the grey completion (groups, rooms, agencies)"),
-    ("Ctrl+S", "Book (the preview on the right shows conflicts first)"),
-    ("Ctrl+N", "Find the next free slots for these rooms"),
+    (N_("Anywhere"), ""),
+    ("F2 / f", N_("Fleet: every endpoint at a glance")),
+    ("F3 / s", N_("Sessions: live and upcoming, with readiness")),
+    ("F4 / b", N_("Book a session")),
+    ("F1 / ?", N_("This help")),
+    ("Esc", N_("Back (close a detail screen, leave the Book screen)")),
+    ("Ctrl+Q", N_("Quit")),
+    (N_("Fleet"), ""),
+    (N_("arrows, Home, End"), N_("Move between rooms")),
+    (N_("Enter / click"), N_("Open the room: checks, RTT and loss, its sessions")),
+    ("/", N_("Filter: words (no diacritics needed), state:down, {selectors}")),
+    ("1 … 5", N_("Show only ok / degraded / down / offline / unknown (toggle)")),
+    ("0", N_("Clear the filters")),
+    (N_("Sessions"), ""),
+    ("Enter", N_("Open the session: the rooms not ready, and why")),
+    ("n", N_("New booking")),
+    (N_("c (in a session)"), N_("Cancel the session")),
+    (N_("Booking"), ""),
+    ("Tab / Shift+Tab", N_("Next / previous field (its text selected: typing replaces it)")),
+    ("→", N_("Accept the grey completion (groups, rooms, agencies)")),
+    ("Ctrl+S", N_("Book (the preview on the right shows conflicts first)")),
+    ("Ctrl+N", N_("Find the next free slots for these rooms")),
 )
+"""Keys and what they do (msgids: translated when the help is drawn); key names that are
+the keyboard's own stay as they are."""
+MEANING = {
+    "ok": N_("all checks pass"),
+    "degraded": N_("usable, something to fix"),
+    "down": N_("not usable"),
+    "offline": N_("no report for 3 intervals"),
+    "unknown": N_("never reported"),
+}
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,f1,question_mark", "dismiss", "Close")
+        Binding("escape,q,f1,question_mark", "dismiss", N_("Close"))
     ]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        return translated(super().active_bindings)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
@@ -58,29 +73,27 @@ class HelpScreen(ModalScreen[None]):
 
     @staticmethod
     def _keys(selectors: str) -> Table:
-        table = Table(title="confsched console — keys", expand=True, show_header=False)
+        table = Table(title=_("confsched console — keys"), expand=True, show_header=False)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         for key, what in KEYS:
             if what:
-                table.add_row(key, what.format(selectors=selectors))
+                table.add_row(_(key), _(what).format(selectors=selectors))
             else:
-                table.add_row(Text(key, style="bold underline"), "")
+                table.add_row(Text(_(key), style="bold underline"), "")
         return table
 
     @staticmethod
     def _legend() -> Text:
-        text = Text("\nStates  ", style="bold")
-        meaning = {
-            "ok": "all checks pass",
-            "degraded": "usable, something to fix",
-            "down": "not usable",
-            "offline": "no report for 3 intervals",
-            "unknown": "never reported",
-        }
+        text = Text("\n" + _("States") + "  ", style="bold")
         for state in STATES:
-            text.append(f"{symbol(state)} {state}", style="bold")
-            text.append(f" {meaning[state]}   ")
-        text.append("\n\nChanges in the scheduler show within 2 s; the status line says when it ")
-        text.append("cannot be reached, and the console reconnects by itself.")
+            text.append(f"{symbol(state)} {state_name(state)}", style="bold")
+            text.append(f" {_(MEANING[state])}   ")
+        text.append("\n\n")
+        text.append(
+            _(
+                "Changes in the scheduler show within 2 s; the status line says when it "
+                "cannot be reached, and the console reconnects by itself."
+            )
+        )
         return text

@@ -15,16 +15,18 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from confsched_tui.api import ApiProblem, RouteMissing
+from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import (
-    READINESS_LABEL,
     attention_lines,
     bridge_detail,
     current_sitting,
+    readiness_label,
     readiness_rows,
     readiness_text,
     session_state,
     sitting_cancelled,
+    state_label,
     when_text,
 )
 from confsched_tui.text import fmt_span, fmt_time, nfc
@@ -57,15 +59,22 @@ def complete_rows(
     return {**readiness, "endpoints": rows}
 
 
+COLUMNS = (
+    ("readiness", N_("Readiness")),
+    ("room", N_("Room")),
+    ("why", N_("Why")),
+    ("answered", N_("Answered")),
+    ("endpoint", N_("Endpoint")),
+)
 STATUS_STYLE = {"not_ready": "bold red", "no_answer": "yellow", "pending": "dim", "ready": "green"}
 
 
 class SessionScreen(LiveScreen):
     REFRESH_EVERY = 5.0
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "cancel_session", "Cancel session"),
-        Binding("r", "reload", "Reload", show=False),
+        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("c", "cancel_session", N_("Cancel session")),
+        Binding("r", "reload", N_("Reload"), show=False),
     ]
 
     def __init__(self, session_id: str) -> None:
@@ -81,10 +90,10 @@ class SessionScreen(LiveScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"Session {self.session_id}"
+        self.sub_title = _("Session {id}").format(id=self.session_id)
         table = self.query_one(DataTable)
-        for label in ("Readiness", "Room", "Why", "Answered", "Endpoint"):
-            table.add_column(label, key=label.lower())
+        for key, label in COLUMNS:
+            table.add_column(_(label), key=key)
         table.focus()
 
     async def load(self) -> None:
@@ -123,30 +132,32 @@ class SessionScreen(LiveScreen):
         grid.add_column()
         title = Text()
         if self.sitting_cancelled:
-            title.append(" Cancelled ", style="bold reverse red")
+            title.append(f" {_('Cancelled')} ", style="bold reverse red")
             title.append("  ")
         title.append(nfc(session.get("title")), style="bold")
         sitting = current_sitting(session, now)
         if not self.cancelled and self.sitting_cancelled and sitting is not None:
             when = fmt_span(sitting.get("start"), sitting.get("end"), tz)
-            title.append(f"   the sitting of {when} is cancelled", style="italic")
+            cancelled = _("the sitting of {when} is cancelled").format(when=when)
+            title.append(f"   {cancelled}", style="italic")
         elif not self.cancelled:
-            title.append(f"   {session_state(session, now)}", style="italic")
+            title.append(f"   {state_label(session_state(session, now))}", style="italic")
+        setup = _("(setup {minutes} min)").format(minutes=session.get("setup_minutes"))
         rows: list[tuple[str, Text | str]] = [
-            ("Title", title),
-            ("When", f"{when_text(session, now, tz)} (setup {session.get('setup_minutes')} min)"),
-            ("Organizer", nfc(session.get("organizer_name") or session.get("organizer"))),
-            ("Chair", str(session.get("chair") or "—")),
+            (_("Title"), title),
+            (_("When"), f"{when_text(session, now, tz)} {setup}"),
+            (_("Organizer"), nfc(session.get("organizer_name") or session.get("organizer"))),
+            (_("Chair"), str(session.get("chair") or "—")),
             (
-                "Rooms",
+                _("Rooms"),
                 f"{session.get('endpoint_count')} · {', '.join(session.get('selectors') or [])}",
             ),
-            ("Bridges", self._bridges(session)),
-            ("Repeats", str(session.get("rrule") or "no")),
+            (_("Bridges"), self._bridges(session)),
+            (_("Repeats"), str(session.get("rrule") or _("no"))),
         ]
         attention = attention_lines(session, tz)
         if attention:
-            rows.append(("Attention", Text("\n".join(attention), style="bold red")))
+            rows.append((_("Attention"), Text("\n".join(attention), style="bold red")))
         for label, value in rows:
             grid.add_row(label, value)
         self.query_one("#session-info", Static).update(grid)
@@ -157,7 +168,7 @@ class SessionScreen(LiveScreen):
         width = max((len(str(b.get("bridge"))) for b in bridges), default=0)
         lines = [bridge_detail(b, width) for b in bridges]
         links = (session.get("allocation") or {}).get("links") or []
-        lines += [f"cascade {' ⇄ '.join(link)}" for link in links]
+        lines += [_("cascade {bridges}").format(bridges=" ⇄ ".join(link)) for link in links]
         return "\n".join(lines) or "—"
 
     def _show_readiness(self, readiness: Mapping[str, Any] | None) -> None:
@@ -165,17 +176,17 @@ class SessionScreen(LiveScreen):
         table.clear()
         summary = (readiness or {}).get("summary")
         if not summary:
-            text = Text(f"Readiness: {self._no_readiness_yet()}", "dim")
+            text = Text(_("Readiness: {state}").format(state=self._no_readiness_yet()), "dim")
             self.query_one("#readiness-summary", Static).update(text)
             return
         style = "yellow" if summary.get("not_ready") or summary.get("no_answer") else "green"
-        text = Text("Readiness: ", style="bold")
+        text = Text(_("Readiness: {state}").format(state=""), style="bold")
         text.append(readiness_text(summary), style=style)
         self.query_one("#readiness-summary", Static).update(text)
         for row in readiness_rows(readiness or {}):
             status = str(row.get("status"))
             table.add_row(
-                Text(READINESS_LABEL.get(status, status), style=STATUS_STYLE.get(status, "")),
+                Text(readiness_label(status), style=STATUS_STYLE.get(status, "")),
                 room_name(row.get("endpoint_name")),
                 Text("; ".join(nfc(r) for r in row.get("reasons") or []), style="bold"),
                 fmt_time(row.get("at"), self.console.tz, seconds=True),
@@ -187,12 +198,12 @@ class SessionScreen(LiveScreen):
         """Why there is no readiness: no self-test is promised where none will run."""
         state = session_state(self.session, self.console.now())
         if state == "cancelled":
-            return "none (the session is cancelled, no self-test will run)"
+            return _("none (the session is cancelled, no self-test will run)")
         if self.sitting_cancelled:
-            return "none (this sitting is cancelled, no self-test will run for it)"
+            return _("none (this sitting is cancelled, no self-test will run for it)")
         if state == "ended":
-            return "none (the session has ended)"
-        return "not checked yet (the self-test runs at the setup time)"
+            return _("none (the session has ended)")
+        return _("not checked yet (the self-test runs at the setup time)")
 
     @on(DataTable.RowSelected, "#readiness")
     def _open_endpoint(self, event: DataTable.RowSelected) -> None:
@@ -206,7 +217,9 @@ class SessionScreen(LiveScreen):
         from confsched_tui.screens.confirm import ConfirmScreen
 
         title = nfc(self.session.get("title") or self.session_id)
-        question = f"Cancel «{title}» for every room? Invites go out as cancelled."
+        question = _("Cancel «{title}» for every room? Invites go out as cancelled.").format(
+            title=title
+        )
         self.app.push_screen(ConfirmScreen(question), self._cancel_confirmed)
 
     def _cancel_confirmed(self, yes: bool | None) -> None:
@@ -217,9 +230,9 @@ class SessionScreen(LiveScreen):
         try:
             await self.console.api.cancel(self.session_id)
         except ApiProblem as exc:
-            self.notify(str(exc), title="not cancelled", severity="error")
+            self.notify(str(exc), title=_("not cancelled"), severity="error")
             return
-        self.notify("session cancelled", title=nfc(self.session.get("title")))
+        self.notify(_("session cancelled"), title=nfc(self.session.get("title")))
         self.request_reload()
 
     def action_reload(self) -> None:

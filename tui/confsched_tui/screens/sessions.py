@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from confsched_tui.api import RouteMissing
+from confsched_tui.i18n import N_, _, ngettext
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import (
     at_risk_counts,
@@ -22,6 +23,7 @@ from confsched_tui.sessionview import (
     readiness_text,
     session_state,
     sessions_summary,
+    state_label,
     visible_sessions,
     when_text,
 )
@@ -33,9 +35,9 @@ STATE_STYLE = {"live": "bold green", "setup": "bold yellow", "upcoming": "", "en
 class SessionsScreen(LiveScreen):
     REFRESH_EVERY = 10.0
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open session", show=False),
-        Binding("n", "app.go('book')", "New booking"),
-        Binding("r", "reload", "Reload", show=False),
+        Binding("enter", "open", N_("Open session"), show=False),
+        Binding("n", "app.go('book')", N_("New booking")),
+        Binding("r", "reload", N_("Reload"), show=False),
     ]
 
     def __init__(self) -> None:
@@ -51,13 +53,13 @@ class SessionsScreen(LiveScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Sessions"
+        self.sub_title = _("Sessions")
         table = self.query_one(DataTable)
-        table.add_column("When", key="when")
-        table.add_column("Title · organizer", key="title")
-        table.add_column("Rooms", key="rooms")
-        table.add_column("Bridges: ports used · in use", key="bridges")
-        table.add_column("Readiness", key="readiness")
+        table.add_column(_("When"), key="when")
+        table.add_column(_("Title · organizer"), key="title")
+        table.add_column(_("Rooms"), key="rooms")
+        table.add_column(_("Bridges: ports used · in use"), key="bridges")
+        table.add_column(_("Readiness"), key="readiness")
         table.focus()
 
     async def load(self) -> None:
@@ -87,9 +89,9 @@ class SessionsScreen(LiveScreen):
         for session in self.sessions:
             state = session_state(session, now)
             when = Text(when_text(session, now, tz))
-            when.append(f"\n{state}", style=STATE_STYLE.get(state, ""))
+            when.append(f"\n{state_label(state)}", style=STATE_STYLE.get(state, ""))
             if session.get("needs_attention"):
-                when.append(" ⚠ attention", style="bold red")
+                when.append(" ⚠ " + _("attention"), style="bold red")
             title = Text(ellipsize(nfc(session.get("title")), title_width), style="bold")
             organizer = nfc(session.get("organizer_name") or session.get("organizer"))
             title.append("\n" + ellipsize(organizer, title_width), style="dim")
@@ -108,8 +110,14 @@ class SessionsScreen(LiveScreen):
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         broken = sum(1 for s in self.sessions if s.get("needs_attention"))
-        attention = f", {broken} need{'s' if broken == 1 else ''} attention" if broken else ""
-        summary = f"{sessions_summary(self.sessions, now)}{attention} — Enter opens one"
+        attention = (
+            ", " + ngettext("{n} needs attention", "{n} need attention", broken).format(n=broken)
+            if broken
+            else ""
+        )
+        summary = _("{summary} — Enter opens one").format(
+            summary=sessions_summary(self.sessions, now) + attention
+        )
         self.query_one("#sessions-summary", Static).update(summary)
 
     @on(DataTable.RowSelected, "#sessions")
@@ -134,7 +142,7 @@ def _cursor_key(table: DataTable[Any]) -> str | None:
     if not table.row_count:
         return None
     try:
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        row_key, _column = table.coordinate_to_cell_key(table.cursor_coordinate)
     except Exception:  # an empty or just-cleared table has no cell under the cursor
         return None
     return str(row_key.value)
@@ -144,13 +152,18 @@ def _readiness_cell(readiness: Mapping[str, Any] | None, at_risk: int | None) ->
     """ "ready N of M" and what is missing (once checked), then the forecast's rooms at risk
     (for a session within 24 h): "not checked yet" / "1 room at risk"."""
     if not readiness:
-        text = Text("not checked yet", style="dim")
+        text = Text(_("not checked yet"), style="dim")
     else:
         bad = readiness.get("not_ready") or readiness.get("no_answer")
-        first, _, rest = readiness_text(readiness).partition(" · ")
+        first, _sep, rest = readiness_text(readiness).partition(" · ")
         text = Text(first, style="bold yellow" if bad else "bold green")
         if rest:
             text.append("\n" + rest.replace(" · ", ", "), style="yellow")
     if at_risk is not None:
-        text.append(f"\n{at_risk_text(at_risk)} at risk", style="yellow" if at_risk else "green")
+        risk = (
+            _("{rooms} at risk").format(rooms=at_risk_text(at_risk))
+            if at_risk
+            else _("none at risk")
+        )
+        text.append(f"\n{risk}", style="yellow" if at_risk else "green")
     return text

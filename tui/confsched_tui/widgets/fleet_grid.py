@@ -28,7 +28,8 @@ from confsched_tui.fleetview import (
     symbol,
     tile_width,
 )
-from confsched_tui.text import ellipsize
+from confsched_tui.i18n import N_
+from confsched_tui.text import count_rooms, ellipsize
 
 LABEL_WIDTH = 15
 GAP = 1
@@ -71,7 +72,7 @@ class FleetGrid(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", show=False),
         Binding("pageup", "move(0, -10)", show=False),
         Binding("pagedown", "move(0, 10)", show=False),
-        Binding("enter", "open", "Open endpoint"),
+        Binding("enter", "open", N_("Open endpoint")),
     ]
 
     class Opened(Message):
@@ -132,9 +133,9 @@ class FleetGrid(ScrollView, can_focus=True):
             for start in range(0, count, per_row):
                 chunk = tuple(range(index + start, index + min(start + per_row, count)))
                 label = (
-                    group.label if start == 0 else (f"{count} rooms" if start == per_row else "")
+                    group.label if start == 0 else (count_rooms(count) if start == per_row else "")
                 )
-                for column, _ in enumerate(chunk):
+                for column, _tile in enumerate(chunk):
                     where.append((len(rows), column))
                 rows.append(_Row(label, start == 0, chunk))
             index += count

@@ -8,8 +8,9 @@ from typing import Any
 
 from rich.text import Text
 
+from confsched_tui.i18n import _
 from confsched_tui.sessionview import group_conflicts
-from confsched_tui.text import fmt_span, nfc, plural
+from confsched_tui.text import count_conflicts, count_links, count_rooms, fmt_span, nfc
 
 
 def render_problem(message: str, style: str) -> Text:
@@ -20,15 +21,18 @@ def render_allocation(allocation: Mapping[str, Any] | None) -> Text:
     text = Text()
     bridges = (allocation or {}).get("bridges") or []
     rooms = sum(int(b.get("participants") or 0) for b in bridges)
-    text.append(plural(rooms, "room"), style="bold")
+    text.append(count_rooms(rooms), style="bold")
     if (allocation or {}).get("links"):
-        text.append(", cascaded across bridges", style="dim")
+        text.append(", " + _("cascaded across bridges"), style="dim")
     for bridge in bridges:
         links = int(bridge.get("links") or 0)
         text.append(f"\n  {bridge.get('bridge')} ")
-        text.append(f"{bridge.get('ports_used')}/{bridge.get('capacity')} ports", style="bold")
+        ports = _("{used}/{capacity} ports").format(
+            used=bridge.get("ports_used"), capacity=bridge.get("capacity")
+        )
+        text.append(ports, style="bold")
         people = int(bridge.get("participants") or 0)
-        text.append(f" ({plural(people, 'room')} + {plural(links, 'link')})", style="dim")
+        text.append(f" ({count_rooms(people)} + {count_links(links)})", style="dim")
     return text
 
 
@@ -37,7 +41,8 @@ def render_conflicts(conflicts: Sequence[Mapping[str, Any]], tz: tzinfo) -> Text
     text = Text()
     for heading, rooms in group_conflicts(list(conflicts), tz):
         text.append("\n✖ ", style="bold red")
-        text.append(heading + (f" — {len(rooms)} rooms" if len(rooms) > 1 else ""), style="bold")
+        many = f" — {count_rooms(len(rooms))}" if len(rooms) > 1 else ""
+        text.append(heading + many, style="bold")
         for room in rooms:
             text.append(f"\n    {room}")
     return text
@@ -47,10 +52,12 @@ def render_preview(result: Mapping[str, Any], tz: tzinfo) -> Text:
     conflicts = result.get("conflicts") or []
     text = Text()
     if result.get("ok") and not conflicts:
-        text.append("✔ Free: no conflict\n", style="bold green")
+        text.append("✔ " + _("Free: no conflict") + "\n", style="bold green")
     else:
-        text.append(f"✖ {plural(len(conflicts), 'conflict')}: booking would be refused\n",
-                    style="bold red")  # fmt: skip
+        refused = _("{conflicts}: booking would be refused").format(
+            conflicts=count_conflicts(len(conflicts))
+        )
+        text.append(f"✖ {refused}\n", style="bold red")
     if result.get("allocation"):
         text.append_text(render_allocation(result.get("allocation")))
     text.append_text(render_conflicts(conflicts, tz))
@@ -59,16 +66,17 @@ def render_preview(result: Mapping[str, Any], tz: tzinfo) -> Text:
 
 def render_refusal(message: str, conflicts: Sequence[Mapping[str, Any]], tz: tzinfo) -> Text:
     text = Text()
-    text.append(f"✖ Refused: {nfc(message)}", style="bold red")
-    text.append(f"\n{plural(len(conflicts), 'conflict')}", style="bold")
+    text.append("✖ " + _("Refused: {message}").format(message=nfc(message)), style="bold red")
+    text.append(f"\n{count_conflicts(len(conflicts))}", style="bold")
     text.append_text(render_conflicts(conflicts, tz))
     return text
 
 
 def render_booked(session: Mapping[str, Any], tz: tzinfo) -> Text:
     text = Text()
-    text.append(f"✔ Booked «{nfc(session.get('title'))}»", style="bold green")
+    booked = _("Booked «{title}»").format(title=nfc(session.get("title")))
+    text.append(f"✔ {booked}", style="bold green")
     text.append(f"\n{fmt_span(session.get('start'), session.get('end'), tz)}")
-    rooms = plural(int(session.get("endpoint_count") or 0), "room")
-    text.append(f"\n{rooms} · id {session.get('id')}")
+    rooms = count_rooms(int(session.get("endpoint_count") or 0))
+    text.append(f"\n{rooms} · " + _("id {id}").format(id=session.get("id")))
     return text
