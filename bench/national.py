@@ -11,7 +11,12 @@ then measures, from the middle of the year:
 * ``cli``: whole CLI commands on that data directory (``rooms list``, ``sessions list`` for a
   week, ``health``, ``rooms show``), each less ``confsched --version`` (Python's start-up and
   the imports), so what is left is the command's own work (target under 150 ms);
-* the data directory's size.
+* ``serve``: the real ``confsched serve`` process started on that data directory
+  (``bench/_national_api.py``): until ``/healthz`` answers and until its first API read is
+  answered (target under 1 s), its RSS (target under 400 MB), a month listed through the API
+  (real HTTP, target under 150 ms), a session's detail alone and while month listings run on
+  other connections (target under 20 ms), and the fleet's health whole, paged, 304 and since;
+* the data directory's size (after ``serve`` wrote its caches).
 
 Run: ``python bench/national.py [--days 262]`` (``--days 20`` for a quick look). Prints the
 figures and, last, one machine-readable line ``{"bench": "national", ...}``.
@@ -35,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 import _repo
 from _national import PROVINCES, ROOMS, national_yaml, province_of
+from _national_api import Window, measure_serve
 
 from confsched.domain.booking import BookingRequest
 from confsched.services import booking as svc
@@ -157,8 +163,12 @@ def main() -> None:
             name: round(cli_ms(data, [a.format(**local) for a in argv], args.runs) - start_up)
             for name, argv in CLI_COMMANDS.items()
         }
-        disk = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
         db.close()
+        month_to = f"{middle.astimezone(TZ) + timedelta(days=30):%Y-%m-%d}"
+        month_local = Window(local["week_from"], month_to)
+        week_local = Window(local["week_from"], local["week_to"])
+        api = measure_serve(data, fleet_file, month_local, week_local, args.runs)
+        disk = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
     figures = {
         "sessions": sessions,
         "busy_rows": busy,
@@ -170,6 +180,7 @@ def main() -> None:
         "disk_mb": round(disk / 1e6, 1),
         "cli_start_up_ms": round(start_up),
         "cli_own_ms": cli,
+        **api,
     }
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
@@ -186,7 +197,28 @@ def main() -> None:
     print(f"CLI start-up (confsched --version): median {start_up:.0f} ms; on top of it:")
     for name, ms in cli.items():
         print(f"  {name:26} {ms:5d} ms (target < 150)")
+    print_serve(api)
     _repo.emit("national", figures)
+
+
+def print_serve(api: dict[str, float | int]) -> None:
+    print(
+        f"serve: /healthz after {api['serve_ready_s']} s, first API read after "
+        f"{api['first_read_after_launch_s']} s ({api['first_read_ms']} ms; target < 1 s); "
+        f"RSS {api['serve_rss_mb']} MB started, {api['serve_peak_rss_mb']} MB peak (target < 400)"
+    )
+    print(
+        f"API: a month ({api['api_listed_month']} sessions, {api['api_list_month_kb']} kB) "
+        f"median {api['api_list_month_ms']} ms (target < 150); a session's detail "
+        f"{api['api_detail_ms']} ms alone, {api['api_detail_while_listing_ms']} ms while "
+        f"months are listed (max {api['api_detail_while_listing_max_ms']}; target < 20)"
+    )
+    print(
+        f"API health: whole {api['health_ms']} ms ({api['health_kb']} kB), a page of 200 "
+        f"{api['health_page_ms']} ms ({api['health_page_kb']} kB), If-None-Match "
+        f"{api['health_304']} in {api['health_304_ms']} ms, since with no change "
+        f"{api['health_since_ms']} ms ({api['health_since_kb']} kB)"
+    )
 
 
 if __name__ == "__main__":

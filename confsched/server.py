@@ -19,7 +19,7 @@ from confsched.config import Settings, operator_token
 from confsched.domain.access import Role, token_digest
 from confsched.domain.model import Fleet
 from confsched.services.inventory import import_fleet, require_fleet
-from confsched.store.db import data_version, revisions
+from confsched.store.db import revisions
 from confsched.store.runner import StoreRunner
 from confsched.store.tokens import AREA as TOKENS_AREA
 from confsched.store.tokens import live_digests
@@ -115,7 +115,7 @@ async def watch_changes(ctx: ServerContext, since: int) -> None:
     last = since
     while True:
         await asyncio.sleep(CHANGE_POLL_SECONDS)
-        version = await ctx.store.read(data_version)
+        version = await ctx.store.data_version()
         if version != last:
             last = version
             await ctx.notice_changes()

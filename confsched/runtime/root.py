@@ -20,7 +20,6 @@ from confsched.runtime.metrics import LiveMetrics
 from confsched.runtime.readiness import ReadinessChecker
 from confsched.server import ServerContext, open_context, watch_changes
 from confsched.services.health import load_board
-from confsched.store.db import data_version
 from confsched.web.app import HttpServer, WebParts, make_app
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ async def run_server(settings: Settings, ready: Ready | None = None) -> None:
         # What start-up loaded (modules, the fleet, the latest states) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise pause the loop.
         gc.freeze()
-        since = await ctx.store.read(data_version)
+        since = await ctx.store.data_version()
         if ready is not None:
             result = ready(components)
             if asyncio.iscoroutine(result):

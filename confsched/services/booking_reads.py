@@ -72,7 +72,7 @@ def occurrences_between(
 ) -> list[Occurrence]:
     """Every occurrence overlapping ``[start, end)`` (setup included), by start."""
     found = store.occurrences_between(db, start, end, include_cancelled)
-    found.extend(o for _, o in _virtual(db, start, end))
+    found.extend(o for _, o in virtual_sittings(db, start, end))
     return sorted(found, key=lambda o: (o.start, o.session_id))
 
 
@@ -97,7 +97,7 @@ def session_occurrences(
     """The session's occurrences (cancelled ones too) starting in ``[start, end)``, by start."""
     found = store.occurrences_of(db, session_id)
     if end is not None:
-        found.extend(o for s, o in _virtual(db, start or end, end) if s.id == session_id)
+        found.extend(o for s, o in virtual_sittings(db, start or end, end) if s.id == session_id)
     return [
         o
         for o in sorted(found, key=lambda o: o.start)
@@ -150,7 +150,7 @@ def endpoint_sessions(
         occurrence = store.occurrence(db, session_id, rid)
         if occurrence is not None:
             pairs.append((sessions[session_id], occurrence))
-    pairs.extend((s, o) for s, o in _virtual(db, start, end) if endpoint in s.endpoints)
+    pairs.extend((s, o) for s, o in virtual_sittings(db, start, end) if endpoint in s.endpoints)
     return sorted(pairs, key=lambda p: p[1].start)
 
 
@@ -184,7 +184,7 @@ def bridge_load(
     if current is None:
         return None
     loads = store.loads(db, current.busy_from, current.end)
-    for session, o in _virtual(db, current.busy_from, current.end):
+    for session, o in virtual_sittings(db, current.busy_from, current.end):
         loads.append(Load(o.busy_from, o.end, usage(o.allocation or session.allocation)))
     return BridgeLoad(current.start, peak_usage(loads, current.busy_from, current.end))
 
@@ -209,7 +209,7 @@ def bridge_usage(db: sqlite_utils.Database, at: datetime) -> dict[str, int]:
     return store.ports_in_use(db, at)
 
 
-def _virtual(
+def virtual_sittings(
     db: sqlite_utils.Database, start: datetime, end: datetime
 ) -> list[tuple[Session, Occurrence]]:
     """Occurrences of open series beyond their materialised horizon, expanded in memory.
@@ -402,7 +402,7 @@ def find_slots(
     window_end = query.latest + duration
     busy = store.busy_intervals(db, endpoints, start, window_end)
     loads = store.loads(db, start, window_end)
-    for session, o in _virtual(db, start, window_end):
+    for session, o in virtual_sittings(db, start, window_end):
         if not set(endpoints).isdisjoint(session.endpoints):
             busy.append((o.busy_from, o.end))
         loads.append(Load(o.busy_from, o.end, usage(session.allocation), session.id))

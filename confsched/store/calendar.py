@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from confsched.domain.calendar import (
     exceptions_of,
     sittings_sequence,
 )
-from confsched.domain.model import Session
+from confsched.domain.model import Occurrence, Session
 from confsched.errors import NotFound
 from confsched.store import booking as booking_store
 from confsched.store.db import (
@@ -273,7 +273,14 @@ def _entry(db: sqlite_utils.Database, session: Session) -> CalendarEntry:
     """Only a series has sittings of its own (a single session moves and cancels as a whole)."""
     if not session.rrule:
         return CalendarEntry(session)
-    sittings = booking_store.occurrences_of(db, session.id)
+    return entry_with(session, booking_store.occurrences_of(db, session.id))
+
+
+def entry_with(session: Session, sittings: Sequence[Occurrence]) -> CalendarEntry:
+    """The calendar's entry for ``session`` from its stored sittings (all of them), read
+    already by the caller (a listing reads every listed session's sittings at once)."""
+    if not session.rrule:
+        return CalendarEntry(session)
     return CalendarEntry(
         session,
         exceptions_of(session, sittings),

@@ -32,21 +32,32 @@ report writer commits a whole queue at once (group commit), so the fsync is paid
 per report: ``bench/ingest.py`` measured the cost (README, Reliability)."""
 
 
-def open_db(data_dir: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
+def open_db(
+    data_dir: str | Path, *, migrate: bool = True, read_only: bool = False
+) -> sqlite_utils.Database:
     """A connection to the store in ``data_dir`` (created if missing), schema up to date.
 
     Each thread must open its own: sqlite3 connections stay in the thread that made them.
+    ``read_only``: refuses every write (``query_only``) and may be closed from another thread
+    once no thread uses it (the server's pool of readers is closed that way).
     """
     path = private_dir(Path(data_dir)) / DB_NAME
     private_sqlite_file(path)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn = sqlite3.connect(
+        path,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        check_same_thread=not read_only,
+    )
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")  # see DURABILITY
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    if migrate:
+    if migrate and not read_only:
         MIGRATIONS.apply(db)
+    if read_only:
+        db.execute("PRAGMA query_only=ON")
     return db
 
 

@@ -10,63 +10,34 @@ come (read from the readiness rows the readiness check stores), ``null`` before.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 from aiohttp import web
 
-from confsched.domain.model import Fleet, Occurrence, Session
+from confsched.domain.model import Fleet, Session
 from confsched.domain.timeparse import parse_duration, parse_local_time
 from confsched.errors import InvalidInput
 from confsched.server import ServerContext
 from confsched.services import booking as svc
 from confsched.services.invites import invites_view
-from confsched.web.common import CTX, json_response, read_json
+from confsched.services.session_listing import Listed, listed_sessions
+from confsched.web.common import CTX, encode_json, encoded_response, json_response, read_json
 
 DEFAULT_WINDOW = timedelta(days=30)
 
 
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    """One session as read on a store thread, ready to render."""
-
-    session: Session
-    occurrences: list[Occurrence]
-    readiness: dict[str, int] | None
-    load: svc.BridgeLoad | None
-    attention: list[Occurrence]
-    sequence: int
-
-
-Loaded = list[_Loaded]
-
-
 def _load(
     db: sqlite_utils.Database, sessions: Sequence[Session], start: datetime, end: datetime
-) -> Loaded:
-    """On a store thread: each session with its occurrences in the window and its readiness."""
-    now = svc.now_utc()
-    attention = svc.needing_attention(db, now)
-    loaded = []
-    for session in sessions:
-        occurrences = svc.session_occurrences(db, session.id, start, end)
-        upcoming = svc.session_occurrences(db, session.id, now, now + timedelta(days=2))
-        loaded.append(
-            _Loaded(
-                session,
-                occurrences,
-                svc.readiness_counts(db, session, upcoming, now),
-                svc.bridge_load(db, occurrences, now),
-                attention.get(session.id, []),
-                svc.calendar_sequence(db, session.id),
-            )
-        )
-    return loaded
+) -> list[Listed]:
+    """On a store thread: each session with its sittings in the window and its readiness."""
+    return listed_sessions(db, sessions, start, end, svc.now_utc())
 
 
-def _render(ctx: ServerContext, loaded: Loaded, rooms: bool = False) -> list[dict[str, Any]]:
+def _render(
+    ctx: ServerContext, loaded: Sequence[Listed], rooms: bool = False
+) -> list[dict[str, Any]]:
     return [
         svc.session_view(
             ctx.fleet,
@@ -96,10 +67,13 @@ async def list_sessions(request: web.Request) -> web.Response:
     start, end = _window(request, ctx.fleet)
     status = request.query.get("status", "scheduled")
 
-    def work(db: sqlite_utils.Database) -> Loaded:
-        return _load(db, svc.list_sessions(db, start, end, status), start, end)
+    def work(db: sqlite_utils.Database) -> bytes:
+        """Read, shape and encode on the store thread: a month at national scale is megabytes
+        of JSON, which would otherwise hold up every other request on the event loop."""
+        sessions = svc.list_sessions(db, start, end, status)
+        return encode_json(_render(ctx, _load(db, sessions, start, end)))
 
-    return json_response(_render(ctx, await ctx.store.read(work)))
+    return encoded_response(await ctx.store.read(work))
 
 
 async def show_session(request: web.Request) -> web.Response:
@@ -107,7 +81,7 @@ async def show_session(request: web.Request) -> web.Response:
     start, end = _window(request, ctx.fleet)
     session_id = request.match_info["id"]
 
-    def work(db: sqlite_utils.Database) -> tuple[Loaded, dict[str, Any]]:
+    def work(db: sqlite_utils.Database) -> tuple[list[Listed], dict[str, Any]]:
         loaded = _load(db, [svc.get_session(db, session_id)], start, end)
         return loaded, invites_view(db, session_id, ctx.tz)
 

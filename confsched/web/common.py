@@ -27,6 +27,17 @@ def json_response(
     )
 
 
+def encode_json(data: Any) -> bytes:
+    """JSON as every response writes it (UTF-8 text kept as is); for bodies built on a store
+    thread, where encoding a large listing does not hold up the event loop."""
+    return json.dumps(data, ensure_ascii=False, default=str).encode()
+
+
+def encoded_response(body: bytes, status: int = 200) -> web.Response:
+    """A response for a body :func:`encode_json` made."""
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
 def error_response(
     status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> web.Response:

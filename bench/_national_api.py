@@ -1,0 +1,195 @@
+"""The national year through the real API: a ``confsched serve`` process on the built data
+directory, asked over HTTP on loopback as the console and scripts ask it.
+
+Measures the serve process's start (until ``/healthz`` answers, and until its first API read
+is answered), its memory (RSS once started, and the peak after the reads), a month's listing,
+a session's detail on its own and while month listings run without pause on other
+connections, and the fleet's health (whole, one page, a 304, a changes-since with no change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """The process's resident set (``VmHWM``: its peak) from /proc, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024 / 1e6
+    raise LookupError(field)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Local dates as ``?from=&to=`` take them."""
+
+    start: str
+    end: str
+
+    def query(self) -> str:
+        return f"from={self.start}&to={self.end}"
+
+
+async def _timed_get(http: aiohttp.ClientSession, url: str) -> tuple[float, int, bytes]:
+    started = time.perf_counter()
+    async with http.get(url) as response:
+        body = await response.read()
+    return (time.perf_counter() - started) * 1000, response.status, body
+
+
+async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.perf_counter() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited with {proc.returncode}")
+            try:
+                async with http.get(base + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.02)
+    raise TimeoutError("serve did not answer /healthz")
+
+
+async def _detail_while_listing(
+    http: aiohttp.ClientSession, base: str, month: Window, session_id: str, runs: int
+) -> list[float]:
+    """Detail reads while two clients list the month back to back the whole time."""
+    stop = asyncio.Event()
+
+    async def lister() -> None:
+        while not stop.is_set():
+            await _timed_get(http, f"{base}/api/v1/sessions?{month.query()}")
+
+    listers = [asyncio.create_task(lister()) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    times = []
+    for _ in range(runs):
+        ms, status, _ = await _timed_get(http, f"{base}/api/v1/sessions/{session_id}")
+        assert status == 200, status
+        times.append(ms)
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.gather(*listers)
+    return times
+
+
+async def _health(http: aiohttp.ClientSession, base: str, runs: int) -> dict[str, float]:
+    url = f"{base}/api/v1/health"
+    whole = [await _timed_get(http, url) for _ in range(runs)]
+    page = [await _timed_get(http, url + "?limit=200") for _ in range(runs)]
+    async with http.get(url) as response:
+        etag = response.headers.get("ETag", "")
+        token = (await response.json()).get("since", "")
+    started = time.perf_counter()
+    async with http.get(url, headers={"If-None-Match": etag}) as response:
+        not_modified = response.status
+    not_modified_ms = (time.perf_counter() - started) * 1000
+    since = [await _timed_get(http, f"{url}?since={token}") for _ in range(runs)]
+    return {
+        "health_ms": round(statistics.median(t for t, _, _ in whole), 1),
+        "health_kb": round(len(whole[0][2]) / 1000),
+        "health_page_ms": round(statistics.median(t for t, _, _ in page), 1),
+        "health_page_kb": round(len(page[0][2]) / 1000, 1),
+        "health_304": not_modified,
+        "health_304_ms": round(not_modified_ms, 1),
+        "health_since_ms": round(statistics.median(t for t, _, _ in since), 1),
+        "health_since_kb": round(len(since[0][2]) / 1000, 1),
+    }
+
+
+async def _measure(
+    base: str,
+    data: Path,
+    proc: subprocess.Popen[bytes],
+    launched: float,
+    month: Window,
+    week: Window,
+    runs: int,
+) -> dict[str, float | int]:
+    await _wait_ready(base, proc, timeout=120)
+    ready_s = time.perf_counter() - launched
+    token = (data / "operator.token").read_text().strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        first_ms, status, body = await _timed_get(http, f"{base}/api/v1/sessions?{week.query()}")
+        assert status == 200, (status, body[:200])
+        first_s = time.perf_counter() - launched
+        rss_started = rss_mb(proc.pid)
+        listing = [
+            await _timed_get(http, f"{base}/api/v1/sessions?{month.query()}") for _ in range(runs)
+        ]
+        listed = listing[0][2].count(b'"organizer_name"')
+        some = (await (await http.get(f"{base}/api/v1/sessions?{week.query()}")).json())[0]["id"]
+        alone = [
+            (await _timed_get(http, f"{base}/api/v1/sessions/{some}"))[0] for _ in range(runs * 4)
+        ]
+        busy = await _detail_while_listing(http, base, month, some, runs * 4)
+        health = await _health(http, base, runs)
+    return {
+        "serve_ready_s": round(ready_s, 2),
+        "first_read_ms": round(first_ms, 1),
+        "first_read_after_launch_s": round(first_s, 2),
+        "serve_rss_mb": round(rss_started),
+        "serve_peak_rss_mb": round(rss_mb(proc.pid, "VmHWM")),
+        "api_listed_month": listed,
+        "api_list_month_ms": round(statistics.median(t for t, _, _ in listing), 1),
+        "api_list_month_kb": round(len(listing[0][2]) / 1000),
+        "api_detail_ms": round(statistics.median(alone), 1),
+        "api_detail_while_listing_ms": round(statistics.median(busy), 1),
+        "api_detail_while_listing_max_ms": round(max(busy), 1),
+        **health,
+    }
+
+
+def measure_serve(
+    data: Path, fleet_file: Path, month: Window, week: Window, runs: int
+) -> dict[str, float | int]:
+    """Start ``confsched serve`` on ``data`` (``--rooms fleet_file``), measure, stop it."""
+    http, ssh = free_port(), free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "confsched",
+        "serve",
+        "--data",
+        str(data),
+        "--rooms",
+        str(fleet_file),
+        "--http",
+        f"127.0.0.1:{http}",
+        "--ssh",
+        f"127.0.0.1:{ssh}",
+    ]
+    launched = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{http}"
+        return asyncio.run(_measure(base, data, proc, launched, month, week, runs))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
