@@ -23,8 +23,9 @@ from confsched.domain.model import Fleet, Session, SessionStatus
 from confsched.domain.timeparse import format_duration, parse_duration, parse_local_time
 from confsched.errors import BookingRefused, InvalidInput
 from confsched.services import booking as svc
-from confsched.services.inventory import require_fleet
+from confsched.services.inventory import fleet_with, require_fleet
 from confsched.services.invites import invites_lines, invites_view
+from confsched.services.session_listing import listed_sessions
 
 
 def _exit_code_conflict() -> int:
@@ -178,23 +179,20 @@ def list_(
       confsched sessions list --from 2026-12-07 --to 2026-12-14 --json
     """
     db = open_store(data_dir)
-    fleet = require_fleet(db)
+    fleet = fleet_with(db, ())
     tz = ZoneInfo(fleet.timezone)
     start = svc.parse_bound(from_, fleet) or svc.now_utc()
     end = svc.parse_bound(to, fleet)
     found = svc.list_sessions(db, start, end, status)
     window_end = end or start + timedelta(days=30)
-    attention = svc.needing_attention(db, svc.now_utc())
+    listed = listed_sessions(db, found, start, window_end, svc.now_utc())
+    named = (svc.view_rooms(one.session, one.occurrences, one.attention) for one in listed)
+    fleet = fleet_with(db, set().union(*named))  # the rooms the views name, not all 10,000
     views = [
         svc.session_view(
-            fleet,
-            s,
-            svc.session_occurrences(db, s.id, start, window_end),
-            tz,
-            attention=attention.get(s.id, ()),
-            sequence=svc.calendar_sequence(db, s.id),
+            fleet, one.session, one.occurrences, tz, attention=one.attention, sequence=one.sequence
         )
-        for s in found
+        for one in listed
     ]
     if as_json:
         print_json(views)
@@ -258,7 +256,7 @@ def show(
       confsched sessions show 1a2b3c4d --ics --room dt-hung-son
     """
     db = open_store(data_dir)
-    fleet = require_fleet(db)
+    fleet = fleet_with(db, ())
     if occurrence is not None and not ics:
         raise InvalidInput("--occurrence goes with --ics (the invite of one sitting)")
     if room is not None and not ics:
@@ -266,6 +264,7 @@ def show(
     if ics:
         from confsched.calendar.usecases import invite_for_session
 
+        fleet = require_fleet(db)
         sitting = svc.parse_instant(occurrence, fleet)
         invite = invite_for_session(db, fleet, session_id, occurrence=sitting, room=room)
         # Binary stdout: the CRLF line ends RFC 5545 requires must reach the file untouched.
@@ -273,6 +272,7 @@ def show(
         sys.stdout.flush()
         return
     session = svc.get_session(db, session_id)
+    fleet = fleet_with(db, {*session.endpoints, *svc.view_rooms(session, ())})  # its rooms only
     _print_session(db, fleet, session, as_json, rooms=rooms, days=days)
 
 
@@ -424,7 +424,7 @@ def _print_session(
     occurrences = svc.session_occurrences(db, session.id, now, now + timedelta(days=days))
     detail = readiness_detail(db, fleet, session, occurrences, now)
     invites = invites_view(db, session.id, tz)
-    sequence = svc.calendar_sequence(db, session.id)  # the invite's, not the row's
+    sequence = svc.calendar_sequence(db, session)  # the invite's, not the row's
     attention = svc.needing_attention(db, now).get(session.id, [])
     if as_json:
         readiness = svc.readiness_counts(db, session, occurrences, now)

@@ -1,4 +1,9 @@
-"""``confsched sessions risk``: upcoming sessions and the rooms that would not be ready now."""
+"""``confsched sessions risk``: upcoming sessions and the rooms that would not be ready now.
+
+``sessions`` loads this module with its group, so the forecast's own modules (every room's
+health, the readiness service) are imported by the commands that use them, not by ``sessions
+list``.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +18,8 @@ import sqlite_utils
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.domain.timeparse import parse_duration
-from confsched.services import health_views as views
 from confsched.services.booking import now_utc
 from confsched.services.inventory import require_fleet
-from confsched.services.readiness import stage_view
-from confsched.services.risk import (
-    DEFAULT_WITHIN,
-    occurrence_readiness,
-    stored_facts,
-    upcoming_risks,
-)
-from confsched.store.health import load_stages
 
 EPILOG = """\b
 Examples:
@@ -41,6 +37,9 @@ def risk(within: str, every: bool, data_dir: Path | None, as_json: bool) -> None
     """The forecast: each upcoming session and its rooms that would not be ready if it started
     now (down, degraded, offline, never reported, no agent, key revoked, bridge short of
     ports), with the reasons. Exit status 0 either way; use --json for scripts."""
+    from confsched.services import health_views as views
+    from confsched.services.risk import stored_facts, upcoming_risks
+
     db = open_store(data_dir)
     fleet = require_fleet(db)
     tz, now = ZoneInfo(fleet.timezone), now_utc()
@@ -88,6 +87,11 @@ def readiness_detail(
     now: datetime,
 ) -> dict[str, Any] | None:
     """Every room's readiness for the current or next occurrence (``sessions show --json``)."""
+    from confsched.services import health_views as views
+    from confsched.services.readiness import stage_view
+    from confsched.services.risk import DEFAULT_WITHIN, occurrence_readiness
+    from confsched.store.health import load_stages
+
     occurrence = current_occurrence(occurrences, now)
     if occurrence is None or occurrence.start - now > DEFAULT_WITHIN:
         return None

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 import sqlite_utils
 
 from confsched.cli.common import data_option, json_option, open_store, plural, print_json, table
-from confsched.cli.session_text import span
-from confsched.domain.fleet_impact import Affected, Impact
 from confsched.domain.selectors import expand_selectors
 from confsched.errors import FleetImportRefused
-from confsched.services.fleet_import import ImportMode, ImportOutcome
-from confsched.services.inventory import endpoint_view, find_endpoint, import_fleet, require_fleet
+from confsched.services.inventory import (
+    endpoint_view,
+    find_endpoint,
+    fleet_with,
+    import_fleet,
+    require_fleet,
+)
+
+if TYPE_CHECKING:  # the import's own modules load with it, not for list and show
+    from confsched.domain.fleet_impact import Affected, Impact
+    from confsched.services.fleet_import import ImportOutcome
 
 
 @click.group()
@@ -54,6 +62,8 @@ def import_(
       confsched rooms import edited.yaml --check
       confsched rooms import edited.yaml --force --json
     """
+    from confsched.services.fleet_import import ImportMode, ImportOutcome
+
     if check and force:
         raise click.UsageError("--check and --force exclude each other")
     db = open_store(data_dir, create=not check)
@@ -117,6 +127,8 @@ def impact_lines(found: Impact, tz: ZoneInfo) -> list[str]:
 
 def affected_line(affected: Affected, tz: ZoneInfo) -> str:
     """One broken sitting: its session, local time and every reason."""
+    from confsched.cli.session_text import span
+
     b = affected.booked
     known = " (already needs attention)" if b.attention else ""
     reasons = "; ".join(str(p) for p in affected.problems)
@@ -191,7 +203,7 @@ def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
     from confsched.cli.health import room_health, room_health_lines
 
     db = open_store(data_dir)
-    fleet = require_fleet(db)
+    fleet = fleet_with(db, [endpoint_id])
     view = find_endpoint(fleet, endpoint_id)
     health = room_health(db, fleet, endpoint_id)
     if as_json:

@@ -62,6 +62,7 @@ from confsched.services.booking_reads import (
     request_from_json,
     session_occurrences,
     session_view,
+    view_rooms,
 )
 from confsched.store import booking as store
 from confsched.store import invites as outbox
@@ -437,4 +438,5 @@ __all__ = [
     "rule_of",
     "session_occurrences",
     "session_view",
+    "view_rooms",
 ]

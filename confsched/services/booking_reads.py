@@ -38,7 +38,7 @@ from confsched.domain.slots import Slot, SlotQuery
 from confsched.domain.timeparse import parse_duration, parse_local_time, parse_window_bound
 from confsched.errors import BookingRefused, InvalidInput, NotFound
 from confsched.store import booking as store
-from confsched.store.calendar import calendar_entry
+from confsched.store.calendar import calendar_entry_of
 from confsched.store.health import load_readiness
 
 STATUSES = ("scheduled", "cancelled", "all")
@@ -189,10 +189,10 @@ def bridge_load(
     return BridgeLoad(current.start, peak_usage(loads, current.busy_from, current.end))
 
 
-def calendar_sequence(db: sqlite_utils.Database, session_id: str) -> int:
+def calendar_sequence(db: sqlite_utils.Database, session: Session) -> int:
     """The SEQUENCE agencies' calendars see for the session (after a moved or cancelled sitting
     it is above the session row's own)."""
-    return calendar_entry(db, session_id).sequence
+    return calendar_entry_of(db, session).sequence
 
 
 def needing_attention(db: sqlite_utils.Database, now: datetime) -> dict[str, list[Occurrence]]:
@@ -295,6 +295,20 @@ def session_view(
         "created_at": _iso(session.created_at, tz) if session.created_at else None,
         "updated_at": _iso(session.updated_at, tz) if session.updated_at else None,
     }
+
+
+def view_rooms(
+    session: Session, occurrences: Sequence[Occurrence], attention: Sequence[Occurrence] = ()
+) -> set[str]:
+    """The rooms ``session_view`` names (without ``rooms``): the chair and those moved off their
+    home bridge, the fleet a listing loads (``inventory.fleet_with``) rather than every room."""
+    named = {session.chair} if session.chair else set()
+    for allocation in (
+        session.allocation,
+        *(o.allocation for o in (*occurrences, *attention) if o.allocation is not None),
+    ):
+        named.update(allocation.moved)
+    return named
 
 
 def allocation_view(

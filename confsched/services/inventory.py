@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import sqlite_utils
 
 from confsched.domain.model import Fleet
 from confsched.errors import ConfschedError, NotFound
-from confsched.services.fleet_import import import_fleet
 from confsched.store.inventory import load_fleet
+
+if TYPE_CHECKING:
+    from confsched.services.fleet_import import ImportMode, ImportOutcome
 
 
 class NoFleet(ConfschedError):
@@ -15,11 +22,45 @@ class NoFleet(ConfschedError):
         super().__init__("no fleet imported yet: run 'confsched rooms import sample_rooms.yaml'")
 
 
-__all__ = ["NoFleet", "endpoint_view", "find_endpoint", "import_fleet", "require_fleet"]
+__all__ = [
+    "NoFleet",
+    "endpoint_view",
+    "find_endpoint",
+    "fleet_with",
+    "import_fleet",
+    "require_fleet",
+]
+
+
+def import_fleet(
+    db: sqlite_utils.Database,
+    path: str | Path,
+    *,
+    mode: ImportMode | None = None,
+    now: datetime | None = None,
+) -> ImportOutcome:
+    """Validate and store the fleet file (``services.fleet_import``, APPLY unless ``mode``).
+
+    Imported when called: the file's parser and checks (PyYAML among them) are for importing,
+    not for every command that reads the stored fleet."""
+    from confsched.services import fleet_import
+
+    chosen = fleet_import.ImportMode.APPLY if mode is None else mode
+    return fleet_import.import_fleet(db, path, mode=chosen, now=now)
 
 
 def require_fleet(db: sqlite_utils.Database) -> Fleet:
     fleet = load_fleet(db)
+    if fleet is None:
+        raise NoFleet()
+    return fleet
+
+
+def fleet_with(db: sqlite_utils.Database, endpoints: Collection[str]) -> Fleet:
+    """The fleet holding only ``endpoints`` (those that exist) besides its settings, agencies,
+    sites and bridges: what a read about a few rooms needs (one room's view, the chairs of a
+    session listing). Selectors and bookings need ``require_fleet``'s every room."""
+    fleet = load_fleet(db, endpoints)
     if fleet is None:
         raise NoFleet()
     return fleet

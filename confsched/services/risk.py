@@ -7,7 +7,7 @@ reads the same through its in-memory board. Both hand plain data to the pure rul
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +26,13 @@ from confsched.domain.transitions import StateChange, state_changes
 from confsched.errors import InvalidInput
 from confsched.services.booking_reads import occurrences_with_sessions
 from confsched.services.health import HealthBoard
-from confsched.store.health import KeyStatus, history, list_keys, load_latest, load_readiness
+from confsched.store.health import (
+    KeyStatus,
+    history,
+    list_keys,
+    load_latest,
+    load_readiness,
+)
 
 DEFAULT_WITHIN = timedelta(hours=24)
 MAX_WITHIN = timedelta(days=31)
@@ -56,18 +62,25 @@ def room_facts(
     }
 
 
-def board_from_store(db: sqlite_utils.Database, fleet: Fleet) -> HealthBoard:
-    """A health board holding the stored latest states, as a CLI reads them."""
+def board_from_store(
+    db: sqlite_utils.Database, fleet: Fleet, rooms: Collection[str] | None = None
+) -> HealthBoard:
+    """A health board holding the stored latest states (of ``rooms`` only), as a CLI reads
+    them."""
     board = HealthBoard(fleet.report_interval)
-    for stored in load_latest(db):
+    for stored in load_latest(db, rooms):
         board.latest[stored.health.endpoint] = stored
     return board
 
 
-def stored_facts(db: sqlite_utils.Database, fleet: Fleet, now: datetime) -> dict[str, RoomFacts]:
-    """Every room's facts at ``now`` from the store alone."""
-    board = board_from_store(db, fleet)
-    return room_facts(fleet, board.snapshot(list(fleet.endpoints), now), list_keys(db))
+def stored_facts(
+    db: sqlite_utils.Database, fleet: Fleet, now: datetime, rooms: Collection[str] | None = None
+) -> dict[str, RoomFacts]:
+    """Every room's facts at ``now`` from the store alone; ``rooms``: only theirs, reading only
+    their rows (one room's view, one session's forecast)."""
+    board = board_from_store(db, fleet, rooms)
+    chosen = list(fleet.endpoints) if rooms is None else [e for e in rooms if e in fleet.endpoints]
+    return room_facts(fleet, board.snapshot(chosen, now), list_keys(db, rooms))
 
 
 def explained(facts: Mapping[str, RoomFacts]) -> dict[str, EndpointHealth]:
@@ -145,7 +158,7 @@ def occurrence_readiness(
             for e in session.endpoints
         )
         return OccurrenceReadiness(occurrence, "selftest", rooms)
-    facts = stored_facts(db, fleet, now)
+    facts = stored_facts(db, fleet, now, session.endpoints)
     risk = upcoming_forecast(fleet, session, occurrence, facts)
     at_risk = {r.endpoint: r for r in risk.rooms}
     return OccurrenceReadiness(
@@ -186,8 +199,9 @@ HISTORY_WINDOW = timedelta(hours=24)
 def room_detail(
     db: sqlite_utils.Database, fleet: Fleet, endpoint: str, now: datetime
 ) -> tuple[EndpointHealth, list[StateChange]]:
-    """One room's explained health now and its state changes over the last 24 hours."""
-    facts = stored_facts(db, fleet, now)
+    """One room's explained health now and its state changes over the last 24 hours, from that
+    room's rows alone (a national fleet has 10,000 others)."""
+    facts = stored_facts(db, fleet, now, [endpoint])
     rows = history(db, endpoint, limit=5000, since=now - HISTORY_WINDOW)
     reports = [
         (item.health, timedelta(seconds=item.interval) if item.interval else fleet.report_interval)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from confsched.domain.model import Occurrence, PortAllocation, Session, SessionStatus
@@ -67,8 +68,8 @@ def session_from_row(row: Sequence[Any]) -> Session:
         title=row[1],
         organizer=row[2],
         chair=row[3],
-        selectors=tuple(json.loads(row[4])),
-        endpoints=tuple(json.loads(row[5])),
+        selectors=_strings(row[4]),
+        endpoints=_strings(row[5]),
         start=from_db_time(row[6]),
         end=from_db_time(row[7]),
         setup=timedelta(seconds=row[8]),
@@ -80,6 +81,14 @@ def session_from_row(row: Sequence[Any]) -> Session:
         created_at=from_db_time(row[14]) if row[14] else None,
         updated_at=from_db_time(row[15]) if row[15] else None,
     )
+
+
+@lru_cache(maxsize=4096)
+def _strings(text: str) -> tuple[str, ...]:
+    """A JSON list of ids as a tuple, parsed once per distinct text: sessions of the same rooms
+    (a province's, a district's) repeat the same 192-id list, and a month's listing reads
+    1,100 of them. Safe to share: a tuple of strings cannot change."""
+    return tuple(json.loads(text))
 
 
 def occurrence_from_row(row: Sequence[Any]) -> Occurrence:

@@ -269,6 +269,11 @@ def calendar_entry(db: sqlite_utils.Database, session_id: str) -> CalendarEntry:
     return _entry(db, session)
 
 
+def calendar_entry_of(db: sqlite_utils.Database, session: Session) -> CalendarEntry:
+    """``calendar_entry`` of a session already loaded (a listing need not read it twice)."""
+    return _entry(db, session)
+
+
 def _entry(db: sqlite_utils.Database, session: Session) -> CalendarEntry:
     """Only a series has sittings of its own (a single session moves and cancels as a whole)."""
     if not session.rrule:

@@ -49,7 +49,9 @@ def open_db(
         isolation_level=None,
         check_same_thread=not read_only,
     )
-    db = sqlite_utils.Database(conn)
+    # No sqlite-utils plugins: looking for them scans every installed package's entry points,
+    # a cost each CLI command paid on opening the store (none is installed or wanted).
+    db = sqlite_utils.Database(conn, execute_plugins=False)
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")  # see DURABILITY

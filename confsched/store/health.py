@@ -9,7 +9,7 @@ amortised: an endpoint is trimmed once it gained a tenth of ``keep`` rows since 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -80,9 +80,15 @@ def key_status(db: sqlite_utils.Database, endpoint: str) -> KeyStatus | None:
     return _key_status(row) if row else None
 
 
-def list_keys(db: sqlite_utils.Database) -> list[KeyStatus]:
+def list_keys(
+    db: sqlite_utils.Database, endpoints: Collection[str] | None = None
+) -> list[KeyStatus]:
+    """Every agent key (or ``endpoints``' only), by endpoint."""
+    where, args = _only(endpoints)
     rows = db.execute(
-        "SELECT endpoint, public_key, enrolled_at, revoked_at FROM agent_keys ORDER BY endpoint"
+        f"SELECT endpoint, public_key, enrolled_at, revoked_at FROM agent_keys{where} "
+        "ORDER BY endpoint",
+        args,
     ).fetchall()
     return [_key_status(row) for row in rows]
 
@@ -223,9 +229,21 @@ def _trim(db: sqlite_utils.Database, endpoint: str, keep: int) -> None:
     )
 
 
-def load_latest(db: sqlite_utils.Database) -> list[StoredHealth]:
-    rows = db.execute(f"SELECT {_COLUMNS} FROM health_latest").fetchall()
+def load_latest(
+    db: sqlite_utils.Database, endpoints: Collection[str] | None = None
+) -> list[StoredHealth]:
+    """Every room's latest stored state, or only ``endpoints``' (one room's view, one session's
+    forecast: a few rows, not the fleet's 10,000)."""
+    where, args = _only(endpoints)
+    rows = db.execute(f"SELECT {_COLUMNS} FROM health_latest{where}", args).fetchall()
     return [_stored(row) for row in rows]
+
+
+def _only(endpoints: Collection[str] | None) -> tuple[str, list[str]]:
+    """A WHERE clause keeping ``endpoints`` (None: every row), as one JSON value."""
+    if endpoints is None:
+        return "", []
+    return " WHERE endpoint IN (SELECT value FROM json_each(?))", [json.dumps(list(endpoints))]
 
 
 def history(
@@ -251,7 +269,7 @@ def _stored(row: Sequence) -> StoredHealth:
         reasons=tuple(json.loads(row[6] or "[]")),
         codes=tuple(json.loads(row[7] or "[]")),
         last_report_at=from_db_time(row[3]) if row[3] else None,
-        checks=json.loads(row[8] or "{}"),
+        checks=json.loads(row[8] or "{}") or {},  # no checks is stored as "[]"
         rtt_ms=measurements.get("rtt_ms"),
         jitter_ms=measurements.get("jitter_ms"),
         loss_ratio=measurements.get("loss_ratio"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import time, timedelta
 from typing import Any
@@ -153,8 +154,12 @@ def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
     ]
 
 
-def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
-    """The stored fleet, or None before the first import."""
+def load_fleet(db: sqlite_utils.Database, endpoints: Collection[str] | None = None) -> Fleet | None:
+    """The stored fleet, or None before the first import.
+
+    ``endpoints``: only these rooms (those that exist), with every setting, agency, site and
+    bridge: for a read about a few rooms, which should not pay for 10,000 (never for booking or
+    selectors, which need them all)."""
     meta = {row["key"]: row["value"] for row in db.table("fleet_meta").rows}
     if "name" not in meta:
         return None
@@ -174,7 +179,7 @@ def load_fleet(db: sqlite_utils.Database) -> Fleet | None:
             for r in db.table("sites").rows
         },
         bridges={r["id"]: Bridge(**r) for r in db.table("bridges").rows},
-        endpoints=_endpoints(db),
+        endpoints=_endpoints(db, endpoints),
         levels=tuple(json.loads(meta.get("levels") or "null") or DEFAULT_LEVELS),
         readiness_stages=tuple(
             parse_stage(s) for s in json.loads(meta.get("readiness_stages") or "null") or ()
@@ -188,13 +193,17 @@ _ENDPOINT_COLUMNS = (
 )
 
 
-def _endpoints(db: sqlite_utils.Database) -> dict[str, Endpoint]:
-    """Every endpoint in file order. Plain tuples and one parse per distinct tag list: a national
-    fleet has 10,000 rows and every CLI command reads them."""
+def _endpoints(db: sqlite_utils.Database, only: Collection[str] | None) -> dict[str, Endpoint]:
+    """Every endpoint (or those of ``only``) in file order. Plain tuples and one parse per
+    distinct tag list: a national fleet has 10,000 rows and commands needing them all read them."""
     tags: dict[str | None, tuple[str, ...]] = {None: (), "": (), "[]": ()}
     kinds = {k.value: k for k in EndpointKind}
     found = {}
-    for row in db.execute(f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints ORDER BY position"):
+    where, args = "", []
+    if only is not None:
+        where, args = "WHERE id IN (SELECT value FROM json_each(?)) ", [json.dumps(list(only))]
+    query = f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints {where}ORDER BY position"
+    for row in db.execute(query, args):
         (id_, name, kind, agency, site, level, area, address, bridge, tag_text, codec, process) = (
             row
         )
