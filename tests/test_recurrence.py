@@ -136,3 +136,64 @@ def test_shifting_a_series_by_a_day_moves_its_weekdays_and_until() -> None:
     moved = shift(rule, timedelta(days=1), local("2026-12-07 08:00"), TZ)
     assert str(moved) == "FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270101T000000Z"
     check_first(moved, local("2026-12-08 08:00"), TZ)
+
+
+# --- edges found by the mutation run (docs/mutation.md) ---------------------------------------
+
+
+def test_a_weekly_series_whose_until_day_is_a_monday_keeps_that_monday() -> None:
+    assert starts("FREQ=WEEKLY;BYDAY=MO;UNTIL=20261214", "2026-12-07 08:00") == [
+        "2026-12-07 08:00",
+        "2026-12-14 08:00",
+    ]
+
+
+def test_a_monthly_series_whose_until_is_the_first_of_a_month_keeps_that_day() -> None:
+    assert starts("FREQ=MONTHLY;UNTIL=20270101", "2026-12-01 08:00") == [
+        "2026-12-01 08:00",
+        "2027-01-01 08:00",
+    ]
+
+
+def test_a_monthly_series_crosses_november_and_the_new_year() -> None:
+    assert starts("FREQ=MONTHLY;COUNT=4", "2026-10-05 08:00") == [
+        "2026-10-05 08:00",
+        "2026-11-05 08:00",
+        "2026-12-05 08:00",
+        "2027-01-05 08:00",
+    ]
+
+
+def test_the_last_thursday_of_a_month_can_be_its_last_day() -> None:
+    assert starts("FREQ=MONTHLY;BYDAY=-1TH;COUNT=2", "2026-12-31 08:00") == [
+        "2026-12-31 08:00",
+        "2027-01-28 08:00",
+    ]
+
+
+def test_every_monday_of_each_month() -> None:
+    assert starts("FREQ=MONTHLY;BYDAY=MO;COUNT=5", "2026-12-07 08:00") == [
+        "2026-12-07 08:00",
+        "2026-12-14 08:00",
+        "2026-12-21 08:00",
+        "2026-12-28 08:00",
+        "2027-01-04 08:00",
+    ]
+
+
+def test_a_fifth_monday_only_in_months_that_have_one() -> None:
+    assert starts("FREQ=MONTHLY;BYDAY=5MO;COUNT=2", "2026-11-30 08:00") == [
+        "2026-11-30 08:00",
+        "2027-03-29 08:00",
+    ]
+
+
+def test_shifting_a_rule_moves_each_weekday_across_the_end_of_the_week_in_local_days() -> None:
+    rule = parse_rrule("FREQ=MONTHLY;BYDAY=1SA,-1SU", TZ)
+    old = local("2026-12-05 08:00")  # a Saturday
+    moved = shift(rule, timedelta(days=1), old, TZ)
+    assert str(moved) == "FREQ=MONTHLY;BYDAY=-1MO,1SU"
+    # days are counted in the fleet's zone, whatever the machine's (20:00 here is already
+    # Sunday at UTC+14, as the mutation run's TZ sets it)
+    evening = local("2026-12-05 20:00")
+    assert str(shift(rule, timedelta(minutes=30), evening, TZ)) == str(rule)

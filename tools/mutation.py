@@ -11,6 +11,15 @@ Why test subsets: the machine has two cores shared by a team. Each target names 
 cover it (no running server unless the code under test only lives behind one), so a run of one
 target takes minutes, not hours. mutmut then runs only the tests that reach a mutated function.
 
+Why ``TZ=Pacific/Kiritimati``: a mutant that turns ``astimezone(tz)`` into ``astimezone(None)``
+converts to the machine's own zone, which is UTC on CI and on this machine, so it would survive a
+suite that is right. Under a zone fourteen hours away from UTC it cannot.
+
+Why ``--again``: a whole domain run takes an hour or more on two shared cores. After tests are
+added, ``--again OLD`` stages afresh and runs only the mutants not killed in the run kept in
+``OLD`` (the code is the same, the tests only grew, so a mutant killed then is killed now), and
+counts both runs together.
+
 It is not part of ``.ci/run`` (too slow for CI's budget); ``docs/mutation.md`` holds the figures
 and the survivors accepted, with why.
 """
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -44,11 +54,26 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_fleetfile.py",
             "tests/test_calendar_ics.py",
             "tests/test_conflict_shapes.py",
+            "tests/test_booking_properties.py",
+            "tests/test_fleet_impact.py",
+            "tests/test_timeparse.py",
+            "tests/test_readiness_stages.py",
+            "tests/test_cancel_started_series.py",
+            "tests/test_fleet_validation.py",
+            "tests/test_health_rules.py",
+            "tests/test_stages_and_tokens.py",
+            "tests/test_history_and_series_rules.py",
+            "tests/test_domain_edges.py",
         ],
     ),
     "health": (
         ["confsched/services/health.py"],
-        ["tests/test_health_domain.py", "tests/test_health_api.py", "tests/test_cli_health.py"],
+        [
+            "tests/test_health_domain.py",
+            "tests/test_health_rules.py",
+            "tests/test_health_api.py",
+            "tests/test_cli_health.py",
+        ],
     ),
     "agent": (
         ["confsched_agent/spool.py", "confsched_agent/link.py"],
@@ -91,12 +116,37 @@ def stage(scratch: Path, mutate: list[str], tests: list[str]) -> None:
     (scratch / "pyproject.toml").write_text(pyproject, encoding="utf-8")
 
 
-def tally(scratch: Path) -> dict[str, Counter[str]]:
-    """Outcome counts per mutated file, read from mutmut's .meta files."""
-    per_file: dict[str, Counter[str]] = {}
+def exit_codes(scratch: Path) -> dict[str, dict[str, int | None]]:
+    """mutmut's outcome of each mutant (None: not run), per mutated file, from its .meta files."""
+    per_file: dict[str, dict[str, int | None]] = {}
     for meta in sorted((scratch / "mutants").rglob("*.py.meta")):
         codes = json.loads(meta.read_text(encoding="utf-8")).get("exit_code_by_key", {})
-        name = str(meta.relative_to(scratch / "mutants"))[: -len(".meta")]
+        per_file[str(meta.relative_to(scratch / "mutants"))[: -len(".meta")]] = codes
+    return per_file
+
+
+def killed(code: int | None) -> bool:
+    return code is not None and STATUS.get(code) == "killed"
+
+
+def merged(
+    earlier: dict[str, dict[str, int | None]], now: dict[str, dict[str, int | None]]
+) -> dict[str, dict[str, int | None]]:
+    """Each mutant's outcome over two runs of the same code: killed in either run is killed."""
+    out: dict[str, dict[str, int | None]] = {}
+    for name in earlier.keys() | now.keys():
+        old, new = earlier.get(name, {}), now.get(name, {})
+        out[name] = {
+            key: old.get(key) if killed(old.get(key)) or new.get(key) is None else new.get(key)
+            for key in old.keys() | new.keys()
+        }
+    return out
+
+
+def tally(per_file_codes: dict[str, dict[str, int | None]]) -> dict[str, Counter[str]]:
+    """Outcome counts per mutated file."""
+    per_file: dict[str, Counter[str]] = {}
+    for name, codes in sorted(per_file_codes.items()):
         counts: Counter[str] = Counter()
         for code in codes.values():
             if code is None:
@@ -110,16 +160,20 @@ def tally(scratch: Path) -> dict[str, Counter[str]]:
     return per_file
 
 
-def survivors(scratch: Path) -> list[str]:
+def survivors(per_file_codes: dict[str, dict[str, int | None]]) -> list[str]:
     """The names of surviving mutants, as ``mutmut show NAME`` takes them."""
-    out = subprocess.run(
-        [sys.executable, "-m", "mutmut", "results"],
-        cwd=scratch,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return [line.split(":")[0].strip() for line in out.splitlines() if "survived" in line]
+    return sorted(
+        key
+        for codes in per_file_codes.values()
+        for key, code in codes.items()
+        if code is not None and STATUS.get(code) == "survived"
+    )
+
+
+def not_killed(per_file_codes: dict[str, dict[str, int | None]]) -> list[str]:
+    return sorted(
+        key for codes in per_file_codes.values() for key, code in codes.items() if not killed(code)
+    )
 
 
 def main() -> int:
@@ -128,6 +182,20 @@ def main() -> int:
     parser.add_argument("--scratch", type=Path, default=ROOT / "build" / "mutation")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1)")
     parser.add_argument("--show", action="store_true", help="print each survivor's diff")
+    parser.add_argument(
+        "--again",
+        type=Path,
+        metavar="OLD",
+        help="run only the mutants not killed in the run kept in OLD (a target's scratch) "
+        "and count both runs together",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="mutate only these files of the target (e.g. confsched/domain/booking.py); repeatable",
+    )
     args = parser.parse_args()
     unknown = set(args.targets) - set(TARGETS)
     if unknown:
@@ -135,27 +203,38 @@ def main() -> int:
     failed = False
     for target in args.targets or list(TARGETS):
         mutate, tests = TARGETS[target]
+        if args.only:
+            mutate = args.only
         scratch = args.scratch / target
+        earlier = exit_codes(args.again) if args.again else {}
+        if args.again and scratch.resolve() == args.again.resolve():
+            parser.error("--again needs the earlier run moved out of the scratch directory")
         stage(scratch, mutate, tests)
         started = time.monotonic()
+        names = not_killed(earlier) if args.again else []
+        if args.again and not names:
+            print(f"== {target}: every mutant was killed in {args.again}")
+            continue
         run = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)],
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs), *names],
             cwd=scratch,
             stdout=subprocess.DEVNULL,
+            env={**os.environ, "TZ": "Pacific/Kiritimati"},
             check=False,
         )
         elapsed = time.monotonic() - started
         failed |= run.returncode != 0
         print(f"== {target}: {elapsed:.0f} s (mutmut exit {run.returncode})")
+        codes = merged(earlier, exit_codes(scratch))
         total: Counter[str] = Counter()
-        for name, counts in tally(scratch).items():
+        for name, counts in tally(codes).items():
             total += counts
             n = sum(counts.values())
             print(f"  {name}: {counts['killed']}/{n} killed  {dict(counts)}")
         n = sum(total.values())
         share = 100 * total["killed"] / n if n else 0.0
         print(f"  {target} total: {total['killed']}/{n} killed ({share:.1f} %)  {dict(total)}")
-        for name in survivors(scratch):
+        for name in survivors(codes):
             print(f"  survived: {name}")
             if args.show:
                 subprocess.run(

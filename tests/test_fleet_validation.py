@@ -1,0 +1,503 @@
+"""Every refusal of the fleet validator, word for word and on its line, and every setting it reads.
+
+The messages are what an operator reads to mend a fleet file, so the test pins them exactly: a
+changed word, a lost line number or a problem reported twice fails here, not in a user's terminal.
+Pure: the text goes through ``parse_fleet_text`` (YAML to located data) into the domain's
+``build_fleet``; no store.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from confsched.domain.inventory import build_fleet
+from confsched.domain.located import LocatedList
+from confsched.domain.model import DEFAULT_LEVELS, EndpointKind
+from confsched.domain.stages import DEFAULT_STAGES
+from confsched.errors import FleetInvalid
+from confsched.fleetfile import parse_fleet_text
+
+BASE = """\
+fleet:
+  name: Tỉnh Thử
+  timezone: Asia/Ho_Chi_Minh
+bridges:
+  - {id: mcu-1, name: MCU 1, ports: 10}
+agencies:
+  - {id: ubnd, name: Ủy ban nhân dân}
+sites:
+  - {id: tinh, name: Tỉnh, level: province}
+  - {id: h-a, name: Huyện A, level: district}
+  - {id: x-b, name: Xã Bình, level: commune, district: h-a}
+endpoints:
+  - {id: ep-tinh, name: Phòng họp tỉnh, site: tinh, agency: ubnd, bridge: mcu-1}
+  - {id: ep-b, name: Phòng họp xã Bình, site: x-b, agency: ubnd, tags: [vung-cao]}
+"""
+TZ = "  timezone: Asia/Ho_Chi_Minh\n"
+EP = "agency: ubnd, bridge: mcu-1}"
+
+REFUSED: list[tuple[str, str, str, list[tuple[int, str]]]] = [
+    # (what, text of BASE replaced, by, every problem as (line, message))
+    (
+        "no fleet header",
+        "fleet:\n  name: Tỉnh Thử\n  timezone: Asia/Ho_Chi_Minh\n",
+        "",
+        [(1, "missing 'fleet:' mapping (name, timezone)")],
+    ),
+    (
+        "fleet header a list",
+        "fleet:\n  name: Tỉnh Thử\n  timezone: Asia/Ho_Chi_Minh\n",
+        "fleet: [a]\n",
+        [(1, "missing 'fleet:' mapping (name, timezone)")],
+    ),
+    (
+        "unknown fleet key",
+        TZ,
+        TZ + "  colour: red\n",
+        [
+            (
+                4,
+                "unknown key 'colour' in fleet (allowed: client, levels, name, readiness_stages, "
+                "report_interval, timezone, working_hours)",
+            )
+        ],
+    ),
+    ("blank fleet name", "  name: Tỉnh Thử", "  name: '  '", [(2, "name must not be empty")]),
+    (
+        "fleet name too long",
+        "  name: Tỉnh Thử",
+        "  name: '" + "x" * 201 + "'",
+        [(2, "name is 201 characters (at most 200)")],
+    ),
+    (
+        "name a list",
+        "  name: Tỉnh Thử",
+        "  name: [a]",
+        [(2, "'name' must be text"), (2, "name must not be empty")],
+    ),
+    (
+        "interval bad",
+        TZ,
+        TZ + "  report_interval: soon\n",
+        [(4, "report_interval 'soon' must look like 10s, 1m")],
+    ),
+    (
+        "interval bool",
+        TZ,
+        TZ + "  report_interval: true\n",
+        [(4, "report_interval True must look like 10s, 1m")],
+    ),
+    (
+        "interval zero",
+        TZ,
+        TZ + "  report_interval: 0s\n",
+        [(4, "report_interval '0s' must be from 1s to 1h")],
+    ),
+    (
+        "interval too long",
+        TZ,
+        TZ + "  report_interval: 61m\n",
+        [(4, "report_interval '61m' must be from 1s to 1h")],
+    ),
+    (
+        "levels not a list",
+        TZ,
+        TZ + "  levels: province\n",
+        [(4, "levels must be a list of 1 to 8 names, top-down: [province, commune]")],
+    ),
+    (
+        "levels empty",
+        TZ,
+        TZ + "  levels: []\n",
+        [(4, "levels must be a list of 1 to 8 names, top-down: [province, commune]")],
+    ),
+    (
+        "nine levels",
+        TZ,
+        TZ + "  levels: [a, b, c, d, e, f, g, h, i]\n",
+        [(4, "levels must be a list of 1 to 8 names, top-down: [province, commune]")],
+    ),
+    (
+        "level twice",
+        TZ,
+        TZ + "  levels: [province, district, commune, commune]\n",
+        [(4, "level 'commune' is declared twice")],
+    ),
+    (
+        "level not a slug",
+        TZ,
+        TZ + "  levels: [province, District, commune]\n",
+        [
+            (4, "level 'District' must be a slug such as commune"),
+            (11, "level 'district' is not declared (levels: province, commune)"),
+        ],
+    ),
+    (
+        "level clashes",
+        TZ,
+        TZ + "  levels: [province, district, commune, tag]\n",
+        [(4, "level 'tag' would clash with the selector 'tag:'")],
+    ),
+    (
+        "hours not a map",
+        TZ,
+        TZ + "  working_hours: always\n",
+        [(4, "working_hours must be a mapping of days, start, end")],
+    ),
+    (
+        "hours unknown key",
+        "  timezone: Asia/Ho_Chi_Minh\n",
+        "  timezone: Asia/Ho_Chi_Minh\n  working_hours:\n    lunch: '12:00'\n",
+        [(5, "unknown key 'lunch' in working_hours")],
+    ),
+    (
+        "hours start after end",
+        "  timezone: Asia/Ho_Chi_Minh\n",
+        "  timezone: Asia/Ho_Chi_Minh\n  working_hours:\n    start: '18:00'\n    end: '08:00'\n",
+        [(5, "working_hours start must be before end")],
+    ),
+    (
+        "hours bad clock",
+        TZ,
+        TZ + "  working_hours:\n    start: noon\n",
+        [(5, "start 'noon' must be a time such as \"07:30\"")],
+    ),
+    (
+        "hours bad day",
+        TZ,
+        TZ + "  working_hours:\n    days: [mon, funday]\n",
+        [(5, "unknown day 'funday' (mon, tue, … sun)")],
+    ),
+    (
+        "hours days empty",
+        TZ,
+        TZ + "  working_hours:\n    days: []\n",
+        [(5, "days must be a list such as [mon, tue, wed]")],
+    ),
+    (
+        "stages not a list",
+        TZ,
+        TZ + "  readiness_stages: soon\n",
+        [(4, "readiness_stages must be a list such as [forecast 24h, selftest setup]")],
+    ),
+    (
+        "stage twice",
+        TZ,
+        TZ + "  readiness_stages: [forecast 24h, forecast 24h]\n",
+        [(4, "readiness stage 'forecast 24h' is given twice")],
+    ),
+    (
+        "stage bad",
+        TZ,
+        TZ + "  readiness_stages: [forecast 24h, dance 1h]\n",
+        [
+            (
+                4,
+                "readiness stage 'dance 1h' must look like 'forecast 24h', 'selftest 60m' or "
+                "'selftest setup'",
+            )
+        ],
+    ),
+    (
+        "client not a map",
+        TZ,
+        TZ + "  client: zoom\n",
+        [(4, "client must be a map with exactly process: {process: Zoom.exe}")],
+    ),
+    (
+        "client path",
+        TZ,
+        TZ + "  client: {process: /usr/bin/zoom}\n",
+        [
+            (
+                4,
+                "client process '/usr/bin/zoom' must be a program name such as Zoom.exe "
+                "(letters, digits, space . _ + -, at most 64, no path)",
+            )
+        ],
+    ),
+    (
+        "section not a list",
+        "agencies:\n  - {id: ubnd, name: Ủy ban nhân dân}\n",
+        "agencies: {ubnd: x}\n",
+        [
+            (6, "'agencies' must be a list"),
+            (12, "agency 'ubnd' is not a known agency"),
+            (13, "agency 'ubnd' is not a known agency"),
+        ],
+    ),
+    (
+        "entry not a map",
+        "  - {id: ubnd, name: Ủy ban nhân dân}\n",
+        "  - ubnd\n",
+        [
+            (7, "each entry of 'agencies' must be a mapping"),
+            (13, "agency 'ubnd' is not a known agency"),
+            (14, "agency 'ubnd' is not a known agency"),
+        ],
+    ),
+    (
+        "no bridges",
+        "bridges:\n  - {id: mcu-1, name: MCU 1, ports: 10}\n",
+        "",
+        [(1, "the fleet needs at least one bridge"), (11, "bridge 'mcu-1' is not a known bridge")],
+    ),
+    ("ports bool", "ports: 10", "ports: true", [(5, "ports must be a whole number, not True")]),
+    (
+        "ports too many",
+        "ports: 10",
+        "ports: 100001",
+        [(5, "ports must be from 1 to 100,000 (got 100,001)")],
+    ),
+    ("bridge text a map", "name: MCU 1,", "name: {a: b},", [(5, "'name' must be text")]),
+    (
+        "missing agency name",
+        "{id: ubnd, name: Ủy ban nhân dân}",
+        "{id: ubnd}",
+        [(7, "missing key 'name' in agencies")],
+    ),
+    (
+        "site parent and district",
+        "district: h-a}",
+        "district: h-a, parent: tinh}",
+        [(11, "give 'parent:' or 'district:', not both")],
+    ),
+    (
+        "site parent not a slug",
+        "district: h-a}",
+        "district: H A}",
+        [
+            (11, "district 'H A' must be a slug: lowercase ASCII letters, digits and '-'"),
+            (11, "parent 'H A' is not a known site"),
+        ],
+    ),
+    ("endpoint kind", EP, EP[:-1] + ", kind: phone}", [(13, "kind 'phone' must be pc or codec")]),
+    (
+        "endpoint tags not slugs",
+        "tags: [vung-cao]",
+        "tags: [Vùng cao]",
+        [(14, "tags must be a list of slugs")],
+    ),
+    (
+        "endpoint tags not a list",
+        "tags: [vung-cao]",
+        "tags: vung-cao",
+        [(14, "tags must be a list of slugs")],
+    ),
+    (
+        "codec on a pc",
+        EP,
+        EP[:-1] + ", codec: {driver: cisco, url: 'https://10.0.0.1'}}",
+        [(13, "codec: is only for endpoints of kind codec")],
+    ),
+    (
+        "codec bad driver",
+        EP,
+        EP[:-1] + ", kind: codec, codec: {driver: sony, url: 'https://10.0.0.1'}}",
+        [(13, "codec driver 'sony' must be one of cisco-xapi, poly-rest")],
+    ),
+    (
+        "codec bad url",
+        EP,
+        EP[:-1] + ", kind: codec, codec: {driver: cisco-xapi, url: 'https://admin:pw@10.0.0.1'}}",
+        [
+            (
+                13,
+                "codec url 'https://admin:pw@10.0.0.1' must be http(s)://HOST[:PORT] "
+                "with no credentials",
+            )
+        ],
+    ),
+    (
+        "codec missing url",
+        EP,
+        EP[:-1] + ", kind: codec, codec: {driver: cisco}}",
+        [(13, "codec must be a map with exactly driver and url")],
+    ),
+    (
+        "client on a codec",
+        EP,
+        EP[:-1] + ", kind: codec, client: {process: zoom}}",
+        [(13, "client: is only for endpoints of kind pc")],
+    ),
+    (
+        "no endpoints",
+        BASE[BASE.index("endpoints:") :],
+        "",
+        [(1, "the fleet has no endpoints")],
+    ),
+    (
+        "duplicate bridge",
+        "  - {id: mcu-1, name: MCU 1, ports: 10}\n",
+        "  - {id: mcu-1, name: MCU 1, ports: 10}\n  - {id: mcu-1, name: MCU 2, ports: 5}\n",
+        [(6, "duplicate bridge id 'mcu-1' (first at line 5)")],
+    ),
+    (
+        "ref to broken site not repeated",
+        "  - {id: tinh, name: Tỉnh, level: province}",
+        "  - {id: tinh, name: Tỉnh, level: kingdom}",
+        [(9, "level 'kingdom' is not declared (levels: province, district, commune)")],
+    ),
+    (
+        "codec url with a path kept, bad scheme",
+        EP,
+        EP[:-1] + ", kind: codec, codec: {driver: poly-rest, url: 'ftp://10.0.0.1'}}",
+        [(13, "codec url 'ftp://10.0.0.1' must be http(s)://HOST[:PORT] with no credentials")],
+    ),
+    (
+        "bridge id missing",
+        "{id: mcu-1, name: MCU 1, ports: 10}",
+        "{name: MCU 1, ports: 10}",
+        [
+            (5, "missing key 'id' in bridges"),
+            (5, "the fleet needs at least one bridge"),
+            (13, "bridge 'mcu-1' is not a known bridge"),
+        ],
+    ),
+    (
+        "endpoint unknown key",
+        "tags: [vung-cao]}",
+        "tags: [vung-cao], floor: 3}",
+        [
+            (
+                14,
+                "unknown key 'floor' in endpoints (allowed: address, agency, bridge, client, "
+                "codec, id, kind, name, site, tags)",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "old", "new", "expected"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_each_refusal_says_what_and_where(
+    what: str, old: str, new: str, expected: list[tuple[int, str]]
+) -> None:
+    assert old in BASE, what
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(BASE.replace(old, new, 1), "f.yaml")
+    assert [(p.line, p.message) for p in refused.value.problems] == expected
+    assert all(p.file == "f.yaml" for p in refused.value.problems)
+
+
+def test_a_document_that_is_not_a_mapping_is_refused_on_its_line() -> None:
+    root = LocatedList(3)
+    fleet, problems = build_fleet(root, "f.yaml")
+    assert fleet is None
+    assert [(p.line, p.message) for p in problems] == [
+        (3, "the fleet file must be a mapping of sections")
+    ]
+    fleet, problems = build_fleet("text", "f.yaml")
+    assert [(p.line, p.message) for p in problems] == [
+        (1, "the fleet file must be a mapping of sections")
+    ]
+
+
+def test_defaults_when_the_header_gives_only_a_name() -> None:
+    fleet = parse_fleet_text(BASE.replace(TZ, ""), "f.yaml")
+    assert fleet.name == "Tỉnh Thử"
+    assert fleet.timezone == "Asia/Ho_Chi_Minh"
+    assert fleet.report_interval == timedelta(seconds=10)
+    assert fleet.levels == DEFAULT_LEVELS
+    assert fleet.readiness_stages == DEFAULT_STAGES
+    hours = fleet.working_hours
+    assert (hours.days, hours.start, hours.end) == (frozenset(range(5)), time(7, 30), time(17))
+    assert all(e.client_process == "" for e in fleet.endpoints.values())
+
+
+SETTINGS = """\
+  timezone: Asia/Bangkok
+  report_interval: 2m
+  levels: [tinh, xa]
+  client: {process: Zoom.exe}
+  readiness_stages: [forecast 12h, selftest setup]
+  working_hours:
+    days: [Monday, SAT, sunday]
+    start: "7:05"
+    end: "21:45"
+"""
+TWO_TIERS = (
+    BASE.replace(TZ, SETTINGS)
+    .replace("level: province", "level: tinh")
+    .replace("  - {id: h-a, name: Huyện A, level: district}\n", "")
+    .replace("level: commune, district: h-a", "level: xa, parent: tinh")
+)
+
+
+def test_every_setting_of_the_header_is_read() -> None:
+    fleet = parse_fleet_text(TWO_TIERS, "f.yaml")
+    assert fleet.timezone == "Asia/Bangkok"
+    assert fleet.report_interval == timedelta(minutes=2)
+    assert fleet.levels == ("tinh", "xa")
+    assert [s.name for s in fleet.readiness_stages] == ["forecast 12h", "selftest setup"]
+    hours = fleet.working_hours
+    assert (hours.days, hours.start, hours.end) == (frozenset({0, 5, 6}), time(7, 5), time(21, 45))
+    assert {e.id: e.client_process for e in fleet.endpoints.values()} == {
+        "ep-tinh": "Zoom.exe",
+        "ep-b": "Zoom.exe",
+    }
+    assert fleet.sites["x-b"].parent == "tinh"
+    assert fleet.endpoints["ep-b"].level == "xa"
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("1s", 1), ("45s", 45), ("1h", 3600), ("60m", 3600)])
+def test_report_intervals_at_and_inside_the_bounds(raw: str, seconds: int) -> None:
+    fleet = parse_fleet_text(BASE.replace(TZ, TZ + f"  report_interval: {raw}\n"), "f.yaml")
+    assert fleet.report_interval == timedelta(seconds=seconds)
+
+
+def test_eight_levels_are_allowed() -> None:
+    levels = "[province, district, commune, l4, l5, l6, l7, l8]"
+    fleet = parse_fleet_text(BASE.replace(TZ, TZ + f"  levels: {levels}\n"), "f.yaml")
+    assert len(fleet.levels) == 8
+
+
+def test_entries_carry_every_optional_field() -> None:
+    text = (
+        BASE.replace(
+            "{id: mcu-1, name: MCU 1, ports: 10}",
+            "{id: mcu-1, name: '  MCU 1  ', ports: 10, address: 10.0.0.9, dial_in: '8001'}",
+        )
+        .replace("{id: ubnd, name: Ủy ban nhân dân}", "{id: ubnd, name: UBND, email: it@x.vn}")
+        .replace(EP, "agency: ubnd, bridge: mcu-1, address: 10.1.1.1, client: {process: vc}}")
+        .replace(
+            "tags: [vung-cao]}",
+            "tags: [vung-cao, bien], kind: codec, "
+            "codec: {driver: poly-rest, url: 'https://10.2.2.2:8443/'}}",
+        )
+        .replace(TZ, TZ + "  client: {process: Zoom.exe}\n")
+    )
+    fleet = parse_fleet_text(text, "f.yaml")
+    bridge = fleet.bridges["mcu-1"]
+    assert (bridge.name, bridge.ports, bridge.address, bridge.dial_in) == (
+        "MCU 1",
+        10,
+        "10.0.0.9",
+        "8001",
+    )
+    assert fleet.agencies["ubnd"].email == "it@x.vn"
+    pc, codec = fleet.endpoints["ep-tinh"], fleet.endpoints["ep-b"]
+    assert (pc.kind, pc.address, pc.bridge, pc.client_process) == (
+        EndpointKind.PC,
+        "10.1.1.1",
+        "mcu-1",
+        "vc",
+    )
+    assert (codec.kind, codec.tags, codec.client_process) == (
+        EndpointKind.CODEC,
+        ("vung-cao", "bien"),
+        "",
+    )
+    assert codec.codec is not None
+    assert (codec.codec.driver, codec.codec.url) == ("poly-rest", "https://10.2.2.2:8443")
+    assert codec.bridge is None
+    assert codec.area == "h-a"
+
+
+def test_an_agency_without_email_has_none_and_a_bridge_its_id_as_name() -> None:
+    text = BASE.replace("{id: mcu-1, name: MCU 1, ports: 10}", "{id: mcu-1, ports: 100000}")
+    fleet = parse_fleet_text(text, "f.yaml")
+    assert fleet.agencies["ubnd"].email is None
+    assert (fleet.bridges["mcu-1"].name, fleet.bridges["mcu-1"].ports) == ("mcu-1", 100_000)
