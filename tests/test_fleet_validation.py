@@ -171,6 +171,18 @@ REFUSED: list[tuple[str, str, str, list[tuple[int, str]]]] = [
         [(5, "unknown day 'funday' (mon, tue, … sun)")],
     ),
     (
+        "a bad day on its own line",
+        TZ,
+        TZ + "  working_hours:\n    start: '08:00'\n    days: [mon, funday]\n",
+        [(6, "unknown day 'funday' (mon, tue, … sun)")],
+    ),
+    (
+        "days not a list on its own line",
+        TZ,
+        TZ + "  working_hours:\n    start: '08:00'\n    days: mon\n",
+        [(6, "days must be a list such as [mon, tue, wed]")],
+    ),
+    (
         "hours days empty",
         TZ,
         TZ + "  working_hours:\n    days: []\n",
@@ -446,6 +458,12 @@ def test_every_setting_of_the_header_is_read() -> None:
 def test_report_intervals_at_and_inside_the_bounds(raw: str, seconds: int) -> None:
     fleet = parse_fleet_text(BASE.replace(TZ, TZ + f"  report_interval: {raw}\n"), "f.yaml")
     assert fleet.report_interval == timedelta(seconds=seconds)
+
+
+def test_working_hours_without_days_are_monday_to_friday() -> None:
+    text = BASE.replace(TZ, TZ + "  working_hours:\n    start: '08:00'\n")
+    hours = parse_fleet_text(text, "f.yaml").working_hours
+    assert (hours.days, hours.start, hours.end) == (frozenset(range(5)), time(8), time(17))
 
 
 def test_eight_levels_are_allowed() -> None:

@@ -120,8 +120,9 @@ def test_the_first_and_last_years_are_accepted() -> None:
 def test_a_date_alone_as_a_window_bound_is_its_local_midnight() -> None:
     assert parse_window_bound(" 2026-12-08 ", HCM) == datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
     assert parse_window_bound("2026-12-08 09:30", HCM) == datetime(2026, 12, 8, 2, 30, tzinfo=UTC)
-    with pytest.raises(InvalidInput, match="years 1970 to 2199 only"):
+    with pytest.raises(InvalidInput) as refused:
         parse_window_bound("2300-01-01", HCM)
+    assert str(refused.value) == "bad time '2300-01-01': years 1970 to 2199 only"
 
 
 @pytest.mark.parametrize(
