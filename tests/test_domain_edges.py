@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from confsched.domain.booking import cut_series
-from confsched.domain.model import Fleet, Session
+from confsched.domain.fleet_impact import BridgeShort, RoomRemoved, attention_text
+from confsched.domain.model import Bridge, Fleet, PortAllocation, Session
+from confsched.domain.ports import allocate
 from confsched.domain.selectors import expand_selectors
+from confsched.domain.sitetree import areas
 from confsched.domain.slots import find_slots
 from confsched.errors import InvalidInput
 from tests.conftest import local
@@ -114,3 +117,23 @@ def test_a_session_that_does_not_repeat_cannot_be_cut() -> None:
     with pytest.raises(InvalidInput) as refused:
         cut_series(weekly(""), local("2026-12-07 08:00"), HCM)
     assert str(refused.value) == "session s1 does not repeat: nothing to cut"
+
+
+def test_why_a_sitting_needs_attention_is_one_line_naming_each_problem() -> None:
+    problems = [RoomRemoved("xa-a"), BridgeShort("mcu-2", 12, 0), BridgeShort("mcu-1", 9, 8)]
+    assert attention_text(problems) == (
+        "room xa-a is removed from the fleet; "
+        "bridge mcu-2 is removed, 12 ports in use then; "
+        "bridge mcu-1 would need 9 ports, has 8"
+    )
+    assert attention_text([]) == ""
+
+
+def test_nobody_to_place_needs_no_port() -> None:
+    assert allocate([], {"b1": Bridge("b1", "B1", 10)}, {"b1": 0}) == PortAllocation({})
+
+
+def test_the_areas_are_the_sites_some_room_counts_under(sample_fleet: Fleet) -> None:
+    found = areas(sample_fleet.sites, sample_fleet.levels)
+    assert [s.level for s in found] == ["district"] * 9
+    assert found == [s for s in sample_fleet.sites.values() if s.level == "district"]

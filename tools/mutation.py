@@ -64,6 +64,8 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_stages_and_tokens.py",
             "tests/test_history_and_series_rules.py",
             "tests/test_domain_edges.py",
+            "tests/test_booking_validation.py",
+            "tests/test_invites_and_feeds.py",
         ],
     ),
     "health": (
