@@ -22,7 +22,7 @@ import aiohttp
 import pytest_asyncio
 
 from confsched.runtime.components import Components
-from tests.conftest import http_url
+from tests.conftest import http_url, viewer_token
 from tests.fakes.console_api import FakeScheduler, serve
 
 
@@ -31,6 +31,7 @@ class Side:
     name: str
     url: str
     token: str
+    viewer: str
     http: aiohttp.ClientSession
 
     async def call(
@@ -47,14 +48,15 @@ async def fake_side() -> AsyncIterator[Side]:
     scheduler = FakeScheduler(long_poll_s=0.5)
     runner, url = await serve(scheduler)
     async with aiohttp.ClientSession() as http:
-        yield Side("fake", url, scheduler.token, http)
+        yield Side("fake", url, scheduler.token, scheduler.viewer_token, http)
     await runner.cleanup()
 
 
 @pytest_asyncio.fixture
 async def real_side(server: Components) -> AsyncIterator[Side]:
+    viewer = await viewer_token(server)
     async with aiohttp.ClientSession() as http:
-        yield Side("real", http_url(server), server.ctx.operator_token, http)
+        yield Side("real", http_url(server), server.ctx.operator_token, viewer, http)
 
 
 def shape(value: Any) -> Any:
@@ -76,6 +78,9 @@ async def exchange(side: Side) -> dict[str, tuple[int, Any]]:
     """Each console route once, in the order a console session would use them."""
     out: dict[str, tuple[int, Any]] = {}
     out["fleet"] = await side.call("GET", "/api/v1/fleet")
+    out["read without token"] = await side.call("GET", "/api/v1/fleet", token="")
+    out["read with a wrong token"] = await side.call("GET", "/api/v1/health", token="wrong")
+    out["read as viewer"] = await side.call("GET", "/api/v1/sessions", token=side.viewer)
     status, endpoints = await side.call("GET", "/api/v1/endpoints")
     out["endpoints"] = status, endpoints
     first = endpoints[0]["id"]
@@ -91,6 +96,10 @@ async def exchange(side: Side) -> dict[str, tuple[int, Any]]:
     booking = {"title": "Hợp đồng kiểm tra", "with": first, "start": "2026-12-15 14:00",
                "duration": "1h"}  # fmt: skip
     out["preview"] = await side.call("POST", "/api/v1/sessions/preview", booking)
+    out["preview as viewer"] = await side.call(
+        "POST", "/api/v1/sessions/preview", booking, token=side.viewer
+    )
+    out["book as viewer"] = await side.call("POST", "/api/v1/sessions", booking, token=side.viewer)
     out["book without token"] = await side.call("POST", "/api/v1/sessions", booking, token="wrong")
     status, booked = await side.call("POST", "/api/v1/sessions", booking)
     out["book"] = status, booked
@@ -141,6 +150,11 @@ async def test_the_stand_in_answers_every_console_route_as_the_real_scheduler(
     assert all(f == r for f, r in statuses.values()), statuses
     assert statuses["book"] == (201, 201) and statuses["book again (409)"] == (409, 409)
     assert statuses["book without token"] == (401, 401)
+    assert statuses["read without token"] == statuses["read with a wrong token"] == (401, 401)
+    assert statuses["book as viewer"] == (403, 403)
+    assert statuses["read as viewer"] == statuses["preview as viewer"] == (200, 200)
+    for refused in ("read without token", "read with a wrong token", "book as viewer"):
+        assert fake[refused][1] == real[refused][1], refused  # the same words, too
     problems: list[str] = []
     real_only: list[str] = []
     for route in fake:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from confsched.web.app import BAD_TOKEN, NO_TOKEN, READ_METHODS, READ_POSTS, VIEWER_WRITES
 from tests.fakes import console_data as fakedata
 from tests.fakes.console_booking import Booker, BookingError
 
@@ -35,6 +36,7 @@ class FakeScheduler:
         endpoints: int = 192,
         now: datetime = FIXED_NOW,
         token: str = "operator-secret",
+        viewer_token: str = "viewer-secret",
         long_poll_s: float = 20.0,
         sessions: bool = True,
         two_tier: bool = False,
@@ -42,6 +44,7 @@ class FakeScheduler:
         """``two_tier``: the merged province of 2025 instead of the synthetic three tiers."""
         self.now = now
         self.token = token
+        self.viewer_token = viewer_token
         self.long_poll_s = long_poll_s
         self.endpoints = (
             fakedata.two_tier_endpoints() if two_tier else fakedata.make_endpoints(endpoints)
@@ -143,10 +146,17 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 @web.middleware
 async def _auth(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.method == "POST":
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if given != request.app[FAKE_KEY].token:
-            return _json({"error": "operator token missing or wrong"}, 401)
+    """As the real scheduler: every API route needs a token, reads a viewer's or the
+    operator's, writes (but a preview) the operator's; the same statuses and words."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    fake = request.app[FAKE_KEY]
+    if scheme.lower() != "bearer" or not given.strip():
+        return _json({"error": NO_TOKEN}, 401)
+    if given.strip() not in (fake.token, fake.viewer_token):
+        return _json({"error": BAD_TOKEN}, 401)
+    writes = request.method not in READ_METHODS and request.path not in READ_POSTS
+    if writes and given.strip() != fake.token:
+        return _json({"error": VIEWER_WRITES}, 403)
     return await handler(request)  # type: ignore[no-any-return]
 
 
