@@ -234,3 +234,22 @@ def test_projection_keeps_every_kept_room_once_and_drops_the_removed(
         for a, c in projected.links:
             assert a in projected.by_bridge or a in b.allocation.by_bridge
             assert c in projected.by_bridge or c in b.allocation.by_bridge
+
+
+def touching(session: str, hour: int, allocation: PortAllocation) -> Booked:
+    """A sitting with no setup time: the next one may begin the instant it ends."""
+    return replace(sitting(session, hour, allocation), busy_from=T0 + timedelta(hours=hour))
+
+
+def test_a_sitting_is_not_blamed_for_the_overfull_one_that_begins_as_it_ends() -> None:
+    small = PortAllocation({"mcu-a": ("a1",)})
+    big = PortAllocation({"mcu-a": ("a1", "a2", "a3")})
+    two_ports = with_bridge_ports(FLEET, "mcu-a", 2)
+    before_big = impact(FLEET, two_ports, [touching("s1", 0, small), touching("s2", 1, big)])
+    assert [(a.booked.session_id, a.problems) for a in before_big.affected] == [
+        ("s2", (BridgeShort("mcu-a", 3, 2),))
+    ]
+    after_big = impact(FLEET, two_ports, [touching("s1", 0, big), touching("s2", 1, small)])
+    assert [(a.booked.session_id, a.problems) for a in after_big.affected] == [
+        ("s1", (BridgeShort("mcu-a", 3, 2),))
+    ]

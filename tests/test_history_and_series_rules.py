@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from confsched.domain.calendar import exceptions_of, sittings_sequence
-from confsched.domain.forecast import Enrolment, RoomFacts, forecast
+from confsched.domain.calendar import CalendarEntry, exceptions_of, sittings_sequence
+from confsched.domain.forecast import Enrolment, RoomFacts, bridge_shortfalls, explain, forecast
 from confsched.domain.health import Observation, Thresholds, judge
 from confsched.domain.model import (
     EndpointHealth,
@@ -129,3 +129,54 @@ def test_a_room_nobody_ever_heard_from_is_forecast_never_reported_and_not_enroll
     assert room.reasons == ("no agent enrolled", "never reported")
     assert room.codes == ("not_enrolled", "never_reported")
     assert known["b"].enrolment is Enrolment.ENROLLED
+
+
+def test_a_codec_never_polled_and_a_dropped_agent_say_why_they_are_silent() -> None:
+    never = EndpointHealth("c", reasons=("never reported",), codes=("never_reported",))
+    polled = explain(RoomFacts(never, Enrolment.POLLED))
+    assert polled.codes == ("never_polled", "never_reported")
+    assert polled.reasons == ("codec not polled yet", "never reported")
+    offline = EndpointHealth("c", OFFLINE, ("no report for 5 min",), codes=("no_report",))
+    assert explain(RoomFacts(offline, Enrolment.POLLED)) == offline
+    dropped = explain(RoomFacts(offline, Enrolment.ENROLLED, "connection lost"))
+    assert dropped.codes == ("disconnected", "no_report")
+    assert dropped.reasons == ("disconnected: connection lost", "no report for 5 min")
+    revoked = explain(RoomFacts(offline, Enrolment.REVOKED, "key revoked"))
+    assert revoked.codes == ("key_revoked", "no_report")
+    assert explain(RoomFacts(offline, Enrolment.ENROLLED)) == offline
+    working = judge(Observation("c", T0, {"camera": False}))
+    assert explain(RoomFacts(working, Enrolment.ENROLLED, "connection lost")) == working
+
+
+def test_a_short_bridge_puts_even_a_working_room_at_risk_and_adds_to_a_failing_ones() -> None:
+    allocation = PortAllocation({"mcu-1": ("a",), "mcu-2": ("b",)}, links=(("mcu-1", "mcu-3"),))
+    assert bridge_shortfalls(allocation, {"mcu-1": 1, "mcu-2": 1}) == {"mcu-1": 1, "mcu-3": 1}
+    assert bridge_shortfalls(allocation, {"mcu-1": 2, "mcu-2": 1, "mcu-3": 1}) == {}
+    ok_a = RoomFacts(judge(Observation("a", T0, {"camera": True})))
+    down_b = RoomFacts(judge(Observation("b", T0, {"camera": False})))
+    risk = forecast("s1", T0, T0 + TEN, ["a", "b"], {"a": ok_a, "b": down_b}, allocation,
+                    {"mcu-1": 1, "mcu-2": 0})  # fmt: skip
+    assert (risk.session_id, risk.recurrence_id, risk.start) == ("s1", T0, T0 + TEN)
+    assert [r.endpoint for r in risk.rooms] == ["b", "a"]  # down first
+    b, a = risk.rooms
+    assert (b.codes, b.reasons) == (
+        ("camera", "bridge_short"),
+        ("camera missing", "bridge mcu-2 short of 1 ports"),
+    )
+    assert (a.state, a.codes, a.reasons, a.last_report_at) == (
+        OK,
+        ("bridge_short",),
+        ("bridge mcu-1 short of 1 ports",),
+        T0,
+    )
+    assert risk.at_risk and risk.ready == 0
+
+
+def test_an_entrys_version_changes_with_what_is_rendered_and_only_then() -> None:
+    entry = CalendarEntry(WEEKLY)
+    assert entry.version() == CalendarEntry(WEEKLY).version()
+    assert len(entry.version()) == 16
+    renamed = CalendarEntry(Session(**{**_fields(WEEKLY), "title": "Giao ban tháng"}))
+    assert renamed.version() != entry.version()
+    assert CalendarEntry(WEEKLY, (sitting(1, cancelled=True),)).version() != entry.version()
+    assert CalendarEntry(WEEKLY, (), 2).version() != entry.version()
