@@ -129,7 +129,7 @@ async def test_live_feed_reports_a_change_then_a_lost_scheduler_then_reconnects(
     port = free_port()
     scheduler = FakeScheduler(long_poll_s=1.0, sessions=False)
     runner, url = await serve(scheduler, port)
-    api = ApiClient(url)
+    api = ApiClient(url, scheduler.token)
     changes: list[int] = []
     statuses: list[bool] = []
     feed = LiveFeed(

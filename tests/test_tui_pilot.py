@@ -201,7 +201,7 @@ async def test_an_offline_rooms_values_show_as_last_known_with_their_age(
 
 async def test_console_says_when_the_scheduler_is_gone_and_reconnects_by_itself() -> None:
     port = free_port()
-    app = ConsoleApp(url=f"http://127.0.0.1:{port}", lang="en")
+    app = ConsoleApp(url=f"http://127.0.0.1:{port}", token=FakeScheduler().token, lang="en")
     app.feed.backoff = (0.1,)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: not app.connected)  # started before the scheduler
