@@ -519,3 +519,79 @@ def test_an_agency_without_email_has_none_and_a_bridge_its_id_as_name() -> None:
     fleet = parse_fleet_text(text, "f.yaml")
     assert fleet.agencies["ubnd"].email is None
     assert (fleet.bridges["mcu-1"].name, fleet.bridges["mcu-1"].ports) == ("mcu-1", 100_000)
+
+
+BLOCK = """\
+fleet:
+  name: Tỉnh Thử
+bridges:
+  - id: mcu-1
+    ports: PORTS
+agencies:
+  - {id: ubnd, name: Ủy ban nhân dân}
+sites:
+  - {id: tinh, name: Tỉnh, level: province}
+  - id: x-b
+    name: Xã Bình
+    level: commune
+    parent: PARENT
+endpoints:
+  - id: ep-b
+    name: Phòng họp xã Bình
+    site: x-b
+    agency: ubnd
+    EXTRA
+"""
+
+
+@pytest.mark.parametrize(
+    ("ports", "parent", "extra", "expected"),
+    [
+        ("true", "tinh", "kind: pc", [(5, "ports must be a whole number, not True")]),
+        ("0", "tinh", "kind: pc", [(5, "ports must be from 1 to 100,000 (got 0)")]),
+        ("1", "nowhere", "kind: pc", [(13, "parent 'nowhere' is not a known site")]),
+        ("1", "tinh", "tags: Vùng cao", [(19, "tags must be a list of slugs")]),
+        (
+            "1",
+            "tinh",
+            "codec: {driver: cisco-xapi, url: 'https://10.0.0.1'}",
+            [(19, "codec: is only for endpoints of kind codec")],
+        ),
+        (
+            "1",
+            "tinh",
+            "kind: codec\n    client: {process: zoom}",
+            [(20, "client: is only for endpoints of kind pc")],
+        ),
+    ],
+)
+def test_a_problem_in_a_block_entry_is_told_on_the_line_of_its_key(
+    ports: str, parent: str, extra: str, expected: list[tuple[int, str]]
+) -> None:
+    text = BLOCK.replace("PORTS", ports).replace("PARENT", parent).replace("EXTRA", extra)
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(text, "f.yaml")
+    assert [(p.line, p.message) for p in refused.value.problems] == expected
+
+
+def test_one_to_eight_readiness_stages_and_each_bad_one_told() -> None:
+    one = parse_fleet_text(BASE.replace(TZ, TZ + "  readiness_stages: [selftest setup]\n"), "f")
+    assert [s.name for s in one.readiness_stages] == ["selftest setup"]
+    eight = ", ".join(f"forecast {h}h" for h in range(2, 10))
+    fleet = parse_fleet_text(BASE.replace(TZ, TZ + f"  readiness_stages: [{eight}]\n"), "f")
+    assert len(fleet.readiness_stages) == 8
+    nine = ", ".join(f"forecast {h}h" for h in range(2, 11))
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(BASE.replace(TZ, TZ + f"  readiness_stages: [{nine}]\n"), "f")
+    assert [p.message for p in refused.value.problems] == [
+        "readiness_stages must be a list such as [forecast 24h, selftest setup]"
+    ]
+    mixed = "  readiness_stages: [5, dance 1h, forecast 24h, forecast 24h]\n"
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(BASE.replace(TZ, TZ + mixed), "f")
+    assert [p.message for p in refused.value.problems] == [
+        "readiness stage '5' must look like 'forecast 24h', 'selftest 60m' or 'selftest setup'",
+        "readiness stage 'dance 1h' must look like 'forecast 24h', 'selftest 60m' or "
+        "'selftest setup'",
+        "readiness stage 'forecast 24h' is given twice",
+    ]
