@@ -75,6 +75,7 @@ class Console:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
         command = [sys.executable, "-m", "confsched.cli", "tui", "--url", url, "--token", "x"]
+        command += ["--lang", "en"]  # the marker below is the English counts bar
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,

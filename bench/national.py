@@ -8,9 +8,10 @@ then measures, from the middle of the year:
   ``confsched sessions list --from --to`` reads them (target under 300 ms, the CLI's own work);
 * ``list week``: the same for one week;
 * ``detail``: one session's view with its sittings of the next two days (target under 20 ms);
-* ``cli``: whole CLI commands on that data directory (``rooms list``, ``sessions list`` for a
-  week, ``health``, ``rooms show``), each less ``confsched --version`` (Python's start-up and
-  the imports), so what is left is the command's own work (target under 150 ms);
+* ``cli``: every read command of the CLI on that data directory (``CLI_COMMANDS``: rooms,
+  sessions for a week and a month, a session, health, the forecast, slots, agents, tokens,
+  feeds), each less ``confsched --version`` (Python's start-up and the imports), so what is
+  left is the command's own work (target under 150 ms; a month's listing under 300 ms);
 * ``serve``: the real ``confsched serve`` process started on that data directory
   (``bench/_national_api.py``): until ``/healthz`` answers and until its first API read is
   answered (target under 1 s), its RSS (target under 400 MB), a month listed through the API
@@ -103,16 +104,29 @@ def listing(db, start: datetime, end: datetime) -> int:  # type: ignore[no-untyp
 CLI_COMMANDS = {
     "rooms list": ["rooms", "list"],
     "sessions list (a week)": ["sessions", "list", "--from", "{week_from}", "--to", "{week_to}"],
+    "sessions list (a month)": ["sessions", "list", "--from", "{week_from}", "--to", "{month_to}"],
+    "sessions show": ["sessions", "show", "{session}"],
     "health": ["health"],
     "rooms show": ["rooms", "show", "r-5"],
+    "sessions risk": ["sessions", "risk"],
+    "slots": ["slots", "--with", "r-1,r-2,r-3", "--duration", "1h", "--from", "{week_from}"],
+    "agents list": ["agents", "list"],
+    "tokens list": ["tokens", "list"],
+    "feeds list": ["feeds", "list"],
 }
+"""The read commands (``sessions list`` for a month: target under 300 ms, the rest 150 ms)."""
 
 
-def cli_ms(data: Path, args: list[str], runs: int) -> float:
-    """Median wall time of ``confsched --data DATA ARGS`` as a new process."""
-    command = [sys.executable, "-m", "confsched", "--data", str(data), *args]
+def cli_ms(args: list[str], runs: int, cache: Path) -> float:
+    """Median wall time of ``confsched ARGS`` as a new process, after one run that compiles its
+    modules (an installed package has them compiled; PYTHONDONTWRITEBYTECODE would otherwise
+    count compiling as the command's work)."""
+    command = [sys.executable, "-m", "confsched", *args]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    subprocess.run(command, check=True, capture_output=True, env=env)
     return statistics.median(
-        timed(lambda: subprocess.run(command, check=True, capture_output=True), runs)
+        timed(lambda: subprocess.run(command, check=True, capture_output=True, env=env), runs)
     )
 
 
@@ -148,24 +162,20 @@ def main() -> None:
         local = {
             "week_from": f"{middle.astimezone(TZ):%Y-%m-%d}",
             "week_to": f"{middle.astimezone(TZ) + timedelta(days=7):%Y-%m-%d}",
+            "month_to": f"{middle.astimezone(TZ) + timedelta(days=30):%Y-%m-%d}",
+            "session": some.id,
         }
-        start_up = statistics.median(
-            timed(
-                lambda: subprocess.run(
-                    [sys.executable, "-m", "confsched", "--version"],
-                    check=True,
-                    capture_output=True,
-                ),
-                args.runs,
-            )
-        )
+        cache = Path(tmp) / "pycache"
+        start_up = cli_ms(["--version"], args.runs, cache)
         cli = {
-            name: round(cli_ms(data, [a.format(**local) for a in argv], args.runs) - start_up)
+            name: round(
+                cli_ms(["--data", str(data), *(a.format(**local) for a in argv)], args.runs, cache)
+                - start_up
+            )
             for name, argv in CLI_COMMANDS.items()
         }
         db.close()
-        month_to = f"{middle.astimezone(TZ) + timedelta(days=30):%Y-%m-%d}"
-        month_local = Window(local["week_from"], month_to)
+        month_local = Window(local["week_from"], local["month_to"])
         week_local = Window(local["week_from"], local["week_to"])
         api = measure_serve(data, fleet_file, month_local, week_local, args.runs)
         disk = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
@@ -196,7 +206,7 @@ def main() -> None:
     print(f"one session's sittings: median {figures['detail_ms']} ms (target < 20)")
     print(f"CLI start-up (confsched --version): median {start_up:.0f} ms; on top of it:")
     for name, ms in cli.items():
-        print(f"  {name:26} {ms:5d} ms (target < 150)")
+        print(f"  {name:26} {ms:5d} ms (target < {300 if 'month' in name else 150})")
     print_serve(api)
     _repo.emit("national", figures)
 
