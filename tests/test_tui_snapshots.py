@@ -1,5 +1,6 @@
-"""Snapshots of every console screen at 120×40 (and the fleet at 80×24), pixel-stable:
-fixed data from the stand-in scheduler, a frozen clock, a fixed URL in the status line.
+"""Snapshots of every console screen at 120×40 (the fleet, sessions and a session at 80×24 too),
+pixel-stable: fixed data from the stand-in scheduler, a frozen clock, a fixed URL in the status
+line.
 
 Plain ``def`` tests (the snapshot fixture runs its own event loop). After a deliberate change
 of a screen: ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs.
@@ -87,6 +88,24 @@ def test_sessions_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
     assert snap_compare(
         console(fake), terminal_size=SIZE, run_before=steps("f3", then=SessionsScreen)
     )
+
+
+def test_sessions_screen_at_80x24_keeps_readiness_and_every_bridge(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    from confsched_tui.screens.sessions import SessionsScreen
+
+    run = steps("f3", then=SessionsScreen)
+    assert snap_compare(console(fake), terminal_size=(80, 24), run_before=run)
+
+
+def test_session_detail_at_80x24_keeps_answer_times(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    from confsched_tui.screens.session import SessionScreen
+
+    run = steps("f3", "enter", then=SessionScreen)
+    assert snap_compare(console(fake), terminal_size=(80, 24), run_before=run)
 
 
 def test_session_detail_lists_rooms_not_ready_first(

@@ -7,7 +7,16 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from confsched_tui.i18n import N_, _
-from confsched_tui.text import count_links, count_rooms, count_sessions, fmt_span, nfc, parse_time
+from confsched_tui.text import (
+    count_links,
+    count_rooms,
+    count_sessions,
+    ellipsize,
+    fmt_span,
+    fmt_span_lines,
+    nfc,
+    parse_time,
+)
 
 READINESS_ORDER = {"not_ready": 0, "no_answer": 1, "pending": 2, "ready": 3}
 READINESS_LABEL = {
@@ -132,16 +141,35 @@ def at_risk_text(count: int | None) -> str:
     return count_rooms(count) if count else _("none")
 
 
-def bridge_lines(allocation: Mapping[str, Any] | None) -> list[str]:
+def bridge_lines(
+    allocation: Mapping[str, Any] | None, compact: bool = False, width: int = 0
+) -> list[str]:
     """``mcu-tinh-1 107/120 · 118 in use`` per bridge: this session's ports of the capacity,
-    then the ports in use then across all sessions (when the scheduler tells it)."""
+    then the ports in use then across all sessions (when the scheduler tells it).
+
+    ``compact`` (80 columns): ``mcu-tinh-1 107/120 ·118``. With ``width``, a line too long has
+    its bridge id cut, never its figures (the figures are what the operator reads)."""
     bridges = (allocation or {}).get("bridges") or []
     lines = []
     for b in bridges:
-        line = f"{b.get('bridge')} {b.get('ports_used', 0)}/{b.get('capacity', '?')}"
+        figures = f" {b.get('ports_used', 0)}/{b.get('capacity', '?')}"
         if b.get("in_use") is not None:
-            line += " · " + _("{n} in use").format(n=b["in_use"])
-        lines.append(line)
+            figures += (
+                f" ·{b['in_use']}" if compact else " · " + _("{n} in use").format(n=b["in_use"])
+            )
+        name = str(b.get("bridge"))
+        if width:
+            name = ellipsize(name, max(4, width - len(figures)))
+        lines.append(name + figures)
+    return lines
+
+
+def when_lines(session: Mapping[str, Any], now: datetime, tz: tzinfo) -> list[str]:
+    """:func:`when_text` in short lines (the day, then the times) for a narrow column."""
+    start, end = current_occurrence(session, now)
+    lines = fmt_span_lines(start, end, tz)
+    if session.get("rrule"):
+        lines[-1] += " ↻"
     return lines
 
 

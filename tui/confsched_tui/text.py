@@ -88,6 +88,41 @@ def fmt_span(start: str | None, end: str | None, tz: tzinfo, language: str | Non
     return f"{fmt_day_time(first, tz, language)}–{tail}"
 
 
+def fmt_span_lines(start: str | None, end: str | None, tz: tzinfo) -> list[str]:
+    """``["Mon 07 Dec", "08:00–10:00"]``: :func:`fmt_span` in two short lines (three when the
+    end is on another day), for an 80-column screen."""
+    first, last = local(start, tz), local(end, tz)
+    if first is None:
+        return ["—"]
+    if last is None:
+        return [fmt_day(first), fmt_time(first, tz)]
+    if last.date() == first.date():
+        return [fmt_day(first), f"{fmt_time(first, tz)}–{fmt_time(last, tz)}"]
+    return [fmt_day(first), f"{fmt_time(first, tz)}–", fmt_day_time(last, tz)]
+
+
+def wrap(text: str, width: int, lines: int) -> list[str]:
+    """``text`` in at most ``lines`` lines of ``width`` cells, broken at spaces where it can,
+    the last line ellipsized if the text does not fit."""
+    if width <= 0 or lines <= 0:
+        return []
+    out: list[str] = []
+    rest = text.strip()
+    while rest and len(out) < lines - 1 and len(rest) > width:
+        cut = rest.rfind(" ", 0, width + 1)
+        cut = cut if cut > 0 else width
+        out.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not out:
+        out.append(ellipsize(rest, width))
+    return out
+
+
+def wrap_all(text: str, width: int) -> list[str]:
+    """``text`` in as many lines of ``width`` cells as it needs (at least one)."""
+    return wrap(text, width, max(1, len(text))) or [""]
+
+
 def fmt_ago(then: str | datetime | None, now: datetime) -> str:
     """``12 s ago`` / ``5 min ago`` / ``3 h ago`` / ``never``."""
     moment = parse_time(then) if isinstance(then, str) or then is None else then

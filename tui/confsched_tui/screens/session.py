@@ -4,7 +4,7 @@ need attention, and every room's readiness, the ones not ready first."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from rich.table import Table
@@ -29,7 +29,7 @@ from confsched_tui.sessionview import (
     state_label,
     when_text,
 )
-from confsched_tui.text import fmt_span, fmt_time, nfc
+from confsched_tui.text import fmt_span, fmt_time, nfc, wrap_all
 
 
 def room_name(name: str | None) -> str:
@@ -62,10 +62,29 @@ def complete_rows(
 COLUMNS = (
     ("readiness", N_("Readiness")),
     ("room", N_("Room")),
-    ("why", N_("Why")),
     ("answered", N_("Answered")),
+    ("why", N_("Why")),
     ("endpoint", N_("Endpoint")),
 )
+"""The answer time before the reasons: at 80 columns the reasons wrap, the time stays."""
+
+
+def readiness_widths(rows: Sequence[Sequence[Text | str]], width: int) -> list[int]:
+    """Column widths for the readiness table: the status, the room and the answer time as
+    wide as they need, and the reasons the rest of the screen (wrapped: at 80 columns nothing
+    but the endpoint id, last, goes past the edge)."""
+    needs = [
+        max([len(_(label))] + [len(str(row[i])) for row in rows])
+        for i, (_key, label) in enumerate(COLUMNS)
+    ]
+    needs[1] = min(needs[1], 28)
+    fixed = 2 + 2 * len(COLUMNS) + needs[0] + needs[1] + needs[2]
+    if fixed + needs[3] + needs[4] <= width:
+        return needs
+    needs[3] = max(20, width - fixed + 2)  # the endpoint id past the edge, Why to the edge
+    return needs
+
+
 STATUS_STYLE = {"not_ready": "bold red", "no_answer": "yellow", "pending": "dim", "ready": "green"}
 
 
@@ -91,10 +110,7 @@ class SessionScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.sub_title = _("Session {id}").format(id=self.session_id)
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(_(label), key=key)
-        table.focus()
+        self.query_one(DataTable).focus()
 
     async def load(self) -> None:
         api = self.console.api
@@ -173,7 +189,7 @@ class SessionScreen(LiveScreen):
 
     def _show_readiness(self, readiness: Mapping[str, Any] | None) -> None:
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)
         summary = (readiness or {}).get("summary")
         if not summary:
             text = Text(_("Readiness: {state}").format(state=self._no_readiness_yet()), "dim")
@@ -183,16 +199,24 @@ class SessionScreen(LiveScreen):
         text = Text(_("Readiness: {state}").format(state=""), style="bold")
         text.append(readiness_text(summary), style=style)
         self.query_one("#readiness-summary", Static).update(text)
-        for row in readiness_rows(readiness or {}):
-            status = str(row.get("status"))
-            table.add_row(
+        rows = [
+            (
                 Text(readiness_label(status), style=STATUS_STYLE.get(status, "")),
                 room_name(row.get("endpoint_name")),
-                Text("; ".join(nfc(r) for r in row.get("reasons") or []), style="bold"),
                 fmt_time(row.get("at"), self.console.tz, seconds=True),
+                "; ".join(nfc(r) for r in row.get("reasons") or []),
                 str(row.get("endpoint")),
-                key=str(row.get("endpoint")),
             )
+            for row in readiness_rows(readiness or {})
+            for status in [str(row.get("status"))]
+        ]
+        widths = readiness_widths(rows, self.size.width or 80)
+        for (key, heading), width in zip(COLUMNS, widths, strict=True):
+            table.add_column(_(heading), key=key, width=width)
+        for label, name, answered, why, endpoint in rows:
+            lines = wrap_all(why, widths[3])  # the reasons wrap, never cut
+            reasons = Text("\n".join(lines), style="bold")
+            table.add_row(label, name, answered, reasons, endpoint, key=endpoint, height=len(lines))
 
     def _no_readiness_yet(self) -> str:
         """Why there is no readiness: no self-test is promised where none will run."""

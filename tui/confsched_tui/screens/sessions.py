@@ -16,20 +16,8 @@ from textual.widgets import DataTable, Static
 from confsched_tui.api import RouteMissing
 from confsched_tui.i18n import N_, _, ngettext
 from confsched_tui.screens.base import LiveScreen
-from confsched_tui.sessionview import (
-    at_risk_counts,
-    at_risk_text,
-    bridge_lines,
-    readiness_text,
-    session_state,
-    sessions_summary,
-    state_label,
-    visible_sessions,
-    when_text,
-)
-from confsched_tui.text import ellipsize, nfc
-
-STATE_STYLE = {"live": "bold green", "setup": "bold yellow", "upcoming": "", "ended": "dim"}
+from confsched_tui.sessionrows import Columns, cells, columns_for, session_row
+from confsched_tui.sessionview import at_risk_counts, sessions_summary, visible_sessions
 
 
 class SessionsScreen(LiveScreen):
@@ -45,6 +33,7 @@ class SessionsScreen(LiveScreen):
         self.sessions: list[Mapping[str, Any]] = []
         self.at_risk: dict[str, int] = {}
         """Session id → rooms that would not be ready now (sessions within 24 h)."""
+        self.columns: Columns | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -54,13 +43,7 @@ class SessionsScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.sub_title = _("Sessions")
-        table = self.query_one(DataTable)
-        table.add_column(_("When"), key="when")
-        table.add_column(_("Title · organizer"), key="title")
-        table.add_column(_("Rooms"), key="rooms")
-        table.add_column(_("Bridges: ports used · in use"), key="bridges")
-        table.add_column(_("Readiness"), key="readiness")
-        table.focus()
+        self.query_one(DataTable).focus()
 
     async def load(self) -> None:
         try:
@@ -80,33 +63,27 @@ class SessionsScreen(LiveScreen):
         except RouteMissing:
             return {}
 
+    def on_resize(self) -> None:
+        if self.sessions:
+            self._fill()
+
     def _fill(self) -> None:
+        """Rows fitted to the screen's width (``sessionrows``); the columns are rebuilt only
+        when their widths change."""
         table = self.query_one(DataTable)
         keep = _cursor_key(table)
         table.clear()
         now, tz = self.console.now(), self.console.tz
-        title_width = max(20, self.size.width - 94)
-        for session in self.sessions:
-            state = session_state(session, now)
-            when = Text(when_text(session, now, tz))
-            when.append(f"\n{state_label(state)}", style=STATE_STYLE.get(state, ""))
-            if session.get("needs_attention"):
-                when.append(" ⚠ " + _("attention"), style="bold red")
-            title = Text(ellipsize(nfc(session.get("title")), title_width), style="bold")
-            organizer = nfc(session.get("organizer_name") or session.get("organizer"))
-            title.append("\n" + ellipsize(organizer, title_width), style="dim")
-            bridges = bridge_lines(session.get("allocation"))
-            cell = _readiness_cell(session.get("readiness"), self.at_risk.get(str(session["id"])))
-            table.add_row(
-                when,
-                title,
-                str(session.get("endpoint_count") or ""),
-                "\n".join(bridges),
-                cell,
-                key=str(session["id"]),
-                # every bridge of the cascade, not the first two; the forecast under readiness
-                height=max(2, len(bridges), len(cell.plain.splitlines())),
-            )
+        rows = [session_row(s, now, tz, self.at_risk.get(str(s["id"]))) for s in self.sessions]
+        columns = columns_for(rows, self.size.width or 80)
+        if columns != self.columns:
+            table.clear(columns=True)
+            for (label, key), width in zip(columns.labels, columns.widths, strict=True):
+                table.add_column(_(label), key=key, width=width)
+            self.columns = columns
+        for row in rows:
+            shown, height = cells(row, columns)
+            table.add_row(*shown, key=row.key, height=height)
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         broken = sum(1 for s in self.sessions if s.get("needs_attention"))
@@ -146,24 +123,3 @@ def _cursor_key(table: DataTable[Any]) -> str | None:
     except Exception:  # an empty or just-cleared table has no cell under the cursor
         return None
     return str(row_key.value)
-
-
-def _readiness_cell(readiness: Mapping[str, Any] | None, at_risk: int | None) -> Text:
-    """ "ready N of M" and what is missing (once checked), then the forecast's rooms at risk
-    (for a session within 24 h): "not checked yet" / "1 room at risk"."""
-    if not readiness:
-        text = Text(_("not checked yet"), style="dim")
-    else:
-        bad = readiness.get("not_ready") or readiness.get("no_answer")
-        first, _sep, rest = readiness_text(readiness).partition(" · ")
-        text = Text(first, style="bold yellow" if bad else "bold green")
-        if rest:
-            text.append("\n" + rest.replace(" · ", ", "), style="yellow")
-    if at_risk is not None:
-        risk = (
-            _("{rooms} at risk").format(rooms=at_risk_text(at_risk))
-            if at_risk
-            else _("none at risk")
-        )
-        text.append(f"\n{risk}", style="yellow" if at_risk else "green")
-    return text

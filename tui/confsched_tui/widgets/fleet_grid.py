@@ -118,8 +118,10 @@ class FleetGrid(ScrollView, can_focus=True):
 
     def _layout(self) -> None:
         width = self.scrollable_content_region.width or self.size.width or 80
-        self._tile_width = tile_width(width, (t.label for t in self._tiles))
-        per_row = max(1, (width - LABEL_WIDTH + GAP) // (self._tile_width + GAP))
+        wanted = tile_width(width, (t.label for t in self._tiles))
+        per_row = max(1, (width - LABEL_WIDTH + GAP) // (wanted + GAP))
+        # the cells a row has left over go to its tiles: 15 cells a tile at 80 columns, not 12
+        self._tile_width = max(wanted, (width - LABEL_WIDTH + GAP) // per_row - GAP)
         self._texts = [
             text
             for group in self._groups
