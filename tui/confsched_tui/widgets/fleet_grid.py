@@ -85,6 +85,8 @@ class FleetGrid(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._groups: list[Group] = []
+        self._every: list[Group] = []
+        self._text_cache: dict[str, tuple[tuple[int, tuple[str, ...]], list[str]]] = {}
         self._tiles: list[Tile] = []
         self._rows: list[_Row] = []
         self._where: list[tuple[int, int]] = []
@@ -107,10 +109,16 @@ class FleetGrid(ScrollView, can_focus=True):
     def current(self) -> str | None:
         return self._tiles[self.cursor].id if self._tiles else None
 
-    def show(self, groups: list[Group]) -> None:
-        """Draw these groups, keeping the cursor on the same endpoint when it is still shown."""
+    def show(self, groups: list[Group], every: list[Group] | None = None) -> None:
+        """Draw these groups, keeping the cursor on the same endpoint when it is still shown.
+
+        ``every``: the groups before filtering, when ``groups`` is a filtered part of them.
+        Tiles take their width and texts from all of them: a text no other tile of its group
+        shows stays so in any part, so a filter reuses the texts instead of working them out
+        again, and tiles keep their size while the operator types."""
         keep = self.current
         self._groups = groups
+        self._every = every if every is not None else groups
         self._tiles = [tile for group in groups for tile in group.tiles]
         ids = [t.id for t in self._tiles]
         self.cursor = ids.index(keep) if keep in ids else min(self.cursor, max(0, len(ids) - 1))
@@ -118,15 +126,12 @@ class FleetGrid(ScrollView, can_focus=True):
 
     def _layout(self) -> None:
         width = self.scrollable_content_region.width or self.size.width or 80
-        wanted = tile_width(width, (t.label for t in self._tiles))
+        wanted = tile_width(width, (t.label for group in self._every for t in group.tiles))
         per_row = max(1, (width - LABEL_WIDTH + GAP) // (wanted + GAP))
         # the cells a row has left over go to its tiles: 15 cells a tile at 80 columns, not 12
         self._tile_width = max(wanted, (width - LABEL_WIDTH + GAP) // per_row - GAP)
-        self._texts = [
-            text
-            for group in self._groups
-            for text in distinct_texts([t.label for t in group.tiles], self._tile_width - 2)
-        ]
+        text_of = self._texts_at(self._tile_width - 2)
+        self._texts = [text_of[t.id] for t in self._tiles]
         rows: list[_Row] = []
         where: list[tuple[int, int]] = []
         index = 0
@@ -145,6 +150,19 @@ class FleetGrid(ScrollView, can_focus=True):
         self._strips.clear()
         self.virtual_size = Size(LABEL_WIDTH + per_row * (self._tile_width + GAP), len(rows))
         self.refresh()
+
+    def _texts_at(self, width: int) -> dict[str, str]:
+        """Endpoint id → its tile's text in ``width`` cells, distinct within its whole group;
+        a group's texts are kept while its labels and the width stay the same."""
+        text_of: dict[str, str] = {}
+        for group in self._every:
+            labels = tuple(t.label for t in group.tiles)
+            cached = self._text_cache.get(group.key)
+            if cached is None or cached[0] != (width, labels):
+                cached = ((width, labels), distinct_texts(labels, width))
+                self._text_cache[group.key] = cached
+            text_of.update(zip((t.id for t in group.tiles), cached[1], strict=True))
+        return text_of
 
     # -- drawing ---------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
