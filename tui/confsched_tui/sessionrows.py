@@ -26,7 +26,7 @@ from confsched_tui.sessionview import (
     when_lines,
     when_text,
 )
-from confsched_tui.text import count_rooms, ellipsize, nfc, wrap
+from confsched_tui.text import count_rooms, ellipsize, nfc, wrap, wrap_all
 
 STATE_STYLE = {"live": "bold green", "setup": "bold yellow", "upcoming": "", "ended": "dim"}
 PAD = 2
@@ -35,6 +35,8 @@ SCROLLBAR = 2
 MIN_TITLE = 36
 """Below this the wide layout gives way to the compact one."""
 MIN_COMPACT_TITLE = 14
+MAX_COMPACT_READINESS = 18
+"""Wider readiness lines wrap (Vietnamese says "37 điểm cầu có nguy cơ")."""
 WIDE_COLUMNS = (
     (N_("When"), "when"),
     (N_("Title · organizer"), "title"),
@@ -136,7 +138,11 @@ def cells(row: SessionRow, columns: Columns) -> tuple[list[Text | str], int]:
     compact = columns.compact
     when = when_cell(row, compact)
     bridges = "\n".join(bridge_lines(row.allocation, compact, columns.bridges_width))
-    readiness = readiness_cell(row.readiness, row.at_risk, row.rooms if compact else None)
+    readiness = (
+        readiness_cell(row.readiness, row.at_risk, row.rooms, columns.widths[2])
+        if compact
+        else readiness_cell(row.readiness, row.at_risk)
+    )
     height = max(2, _lines(when), _lines(readiness), bridges.count("\n") + 1)
     title = title_cell(row, columns.title_width, height)
     if compact:
@@ -162,28 +168,38 @@ def title_cell(row: SessionRow, width: int, height: int) -> Text:
 
 
 def readiness_cell(
-    readiness: Mapping[str, Any] | None, at_risk: int | None, rooms: int | None = None
+    readiness: Mapping[str, Any] | None,
+    at_risk: int | None,
+    rooms: int | None = None,
+    width: int = 0,
 ) -> Text:
     """ "ready N of M" and what is missing (once checked), then the forecast's rooms at risk
     (for a session within 24 h): "not checked yet" / "1 room at risk". With ``rooms`` (the
-    compact layout) the room count comes first and each missing kind has its own line."""
-    text = Text(count_rooms(rooms) + "\n" if rooms is not None else "")
+    compact layout) the room count comes first and each missing kind has its own line; with
+    ``width`` a longer line wraps ("37 điểm cầu có nguy cơ" in 18 cells)."""
+    parts: list[tuple[str, str]] = [(count_rooms(rooms), "")] if rooms is not None else []
     if not readiness:
-        text.append(_("not checked yet"), style="dim")
+        parts.append((_("not checked yet"), "dim"))
     else:
         bad = readiness.get("not_ready") or readiness.get("no_answer")
         first, _sep, rest = readiness_text(readiness).partition(" · ")
-        text.append(first, style="bold yellow" if bad else "bold green")
-        if rest:
-            joiner = "\n" if rooms is not None else ", "
-            text.append("\n" + rest.replace(" · ", joiner), style="yellow")
+        parts.append((first, "bold yellow" if bad else "bold green"))
+        missing = rest.split(" · ") if rest else []
+        if rooms is not None:
+            parts += [(line, "yellow") for line in missing]
+        elif missing:
+            parts.append((", ".join(missing), "yellow"))
     if at_risk is not None:
         risk = (
             _("{rooms} at risk").format(rooms=at_risk_text(at_risk))
             if at_risk
             else _("none at risk")
         )
-        text.append(f"\n{risk}", style="yellow" if at_risk else "green")
+        parts.append((risk, "yellow" if at_risk else "green"))
+    text = Text()
+    for i, (line, style) in enumerate(parts):
+        wrapped = wrap_all(line, width) if width else [line]
+        text.append(("\n" if i else "") + "\n".join(wrapped), style=style)
     return text
 
 
@@ -225,7 +241,7 @@ def _compact_widths(rows: Sequence[SessionRow]) -> tuple[int, int, int]:
     labels = [_(label) for label, _key in COMPACT_COLUMNS]
     return (
         max(len(labels[0]), _longest(when)),
-        max(len(labels[2]), _longest(ready)),
+        min(max(len(labels[2]), _longest(ready)), MAX_COMPACT_READINESS),
         max(len(labels[3]), _longest(bridges)),
     )
 
