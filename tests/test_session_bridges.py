@@ -101,3 +101,20 @@ async def test_api_session_shows_every_bridge_with_its_load_across_sessions(
     assert view["load_at"] == f"{MONDAY}T08:00:00+07:00"
     assert {r["bridge"] for r in view["allocation"]["rooms"]} == {"mcu-tinh-1", "mcu-tinh-2"}
     assert len(view["allocation"]["rooms"]) == 30
+
+
+def test_the_listing_names_the_chair_and_the_moved_rooms_as_the_detail_does(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """``sessions list`` loads only the rooms its views name (not the whole fleet): the chair
+    and the rooms moved off their home bridge still come with their names."""
+    data = small_fleet(cli, tmp_path)
+    args = ("--start", f"{MONDAY} 08:00", "--duration", "1h", "--with", "all", "--chair", "b1")
+    session_id = booked_id(cli("book", "Họp thử", *args, data=data).out)
+    listed: Any = cli("sessions", "list", "--from", MONDAY, "--json", data=data).json()
+    detail: Any = cli("sessions", "show", session_id, "--json", data=data).json()
+    assert [s["id"] for s in listed] == [session_id]
+    assert listed[0]["chair_name"] == "Phòng Bê 1"
+    moved = listed[0]["allocation"]["moved"]
+    assert len(moved) == 2 and all(m["endpoint_name"].startswith("Phòng Á ") for m in moved)
+    assert moved == detail["allocation"]["moved"]
