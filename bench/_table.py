@@ -54,8 +54,8 @@ def _hold(r: Figures) -> float:
     return max(float(big["http_identity_hold"]), float(big["http_gzip_hold"]))
 
 
-def _cli(r: Figures) -> str:
-    return ", ".join(f"{name} {ms}" for name, ms in r["cli_own_ms"].items()) + " ms"
+def _cli(key: str) -> Callable[[Figures], str]:
+    return lambda r: ", ".join(f"{name} {ms}" for name, ms in r[key].items()) + " ms"
 
 
 ROWS: tuple[Row, ...] = (
@@ -220,8 +220,14 @@ ROWS: tuple[Row, ...] = (
         "national",
         "`national.py`: CLI commands at 10,000 rooms, each less `confsched --version` "
         "({cli_start_up_ms} ms)",
-        _cli,
+        _cli("cli_own_ms"),
         target="< 150 ms (a month's listing < 300 ms)",
+    ),
+    Row(
+        "national",
+        "`national.py`: the same commands' own CPU time (user + system), less `--version`'s "
+        "({cli_start_up_cpu_ms} ms)",
+        _cli("cli_own_cpu_ms"),
     ),
     Row(
         "national",
