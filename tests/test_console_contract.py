@@ -111,6 +111,19 @@ async def exchange(side: Side) -> dict[str, tuple[int, Any]]:
     out["readiness"] = await side.call("GET", f"/api/v1/sessions/{sid}/readiness")
     out["slots"] = await side.call("GET", f"/api/v1/slots?with={quote(first)}&duration=1h&count=2")
     out["cancel"] = await side.call("POST", f"/api/v1/sessions/{sid}/cancel", {})
+    weekly = {**booking, "title": "Giao ban tuần", "start": "2026-12-14 14:00",
+              "repeat": "FREQ=WEEKLY;BYDAY=MO"}  # fmt: skip
+    status, series = await side.call("POST", "/api/v1/sessions", weekly)
+    wid, second = quote(str(series["id"])), series["occurrences"][1]["recurrence_id"]
+    out["book weekly"] = status, series
+    move = {"start": "2026-12-22 15:00", "occurrence": second}
+    out["move a sitting"] = await side.call("POST", f"/api/v1/sessions/{wid}/move", move)
+    out["cancel a sitting"] = await side.call(
+        "POST", f"/api/v1/sessions/{wid}/cancel", {"occurrence": second}
+    )
+    out["cancel a sitting 404"] = await side.call(
+        "POST", f"/api/v1/sessions/{wid}/cancel", {"occurrence": "2026-12-16 14:00"}
+    )
     out["session 404"] = await side.call("GET", "/api/v1/sessions/no-such-session")
     return out
 

@@ -251,7 +251,15 @@ async def _preview(request: web.Request) -> web.Response:
 
 async def _cancel(request: web.Request) -> web.Response:
     fake = _fake(request)
-    session = fake.booker.cancel(request.match_info["id"])
+    body = await request.json() if request.can_read_body else {}
+    session = fake.booker.cancel(request.match_info["id"], body.get("occurrence"))
+    fake.touch()
+    return _json(fake.session_view(session))
+
+
+async def _move(request: web.Request) -> web.Response:
+    fake = _fake(request)
+    session = fake.booker.move(request.match_info["id"], await request.json())
     fake.touch()
     return _json(fake.session_view(session))
 
@@ -289,6 +297,7 @@ def _routes() -> list[tuple[str, str, Callable[[web.Request], Any]]]:
         ("GET", f"{base}/sessions/{{id}}", _session),
         ("GET", f"{base}/sessions/{{id}}/readiness", _readiness),
         ("POST", f"{base}/sessions/{{id}}/cancel", _cancel),
+        ("POST", f"{base}/sessions/{{id}}/move", _move),
         ("GET", f"{base}/slots", _slots),
         ("GET", f"{base}/risk", _risk),
     ]

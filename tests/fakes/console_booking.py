@@ -113,7 +113,8 @@ class Booker:
             {**self._bridge(b), "participants": n, "links": links, "ports_used": n + links}
             for b, n in sorted(per.items())
         ]  # fmt: skip
-        return {"bridges": rows, "links": [sorted(per)] if links else []}
+        # every room on its home bridge: none moved (``moved`` shares its name with a sitting's)
+        return {"bridges": rows, "links": [sorted(per)] if links else [], "moved": []}
 
     def _bridge(self, bridge_id: str) -> JSON:
         """A bridge as the scheduler names it in an allocation row (the contract test checks)."""
@@ -196,7 +197,8 @@ class Booker:
         return [
             {"recurrence_id": (start + i * week).isoformat(),
              "start": (start + i * week).isoformat(),
-             "end": (end + i * week).isoformat(), "cancelled": False, "sequence": 0}
+             "end": (end + i * week).isoformat(), "cancelled": False, "moved": False,
+             "sequence": 0, "attention": ""}
             for i in range(count)
         ]  # fmt: skip
 
@@ -206,11 +208,44 @@ class Booker:
                 return session
         raise BookingError(f"no session {session_id!r}", status=404)
 
-    def cancel(self, session_id: str) -> JSON:
+    def sitting(self, session: JSON, occurrence: str) -> JSON:
+        """The sitting of a series whose original start is ``occurrence`` (local or ISO)."""
+        wanted = self.parse_time(occurrence)
+        for sitting in session["occurrences"]:
+            if datetime.fromisoformat(sitting["recurrence_id"]) == wanted:
+                return sitting
+        raise BookingError(f"no occurrence {occurrence!r} of session {session['id']}", status=404)
+
+    def move(self, session_id: str, body: JSON) -> JSON:
+        """The sitting named by ``occurrence`` (moved on its own), or every sitting by as much
+        as the series' start moves (no conflict check: the stand-in's screens need none)."""
         session = self.find(session_id)
+        start = self.parse_time(str(body["start"]))
+        occurrence = body.get("occurrence")
+        if occurrence and session["rrule"]:
+            sitting = self.sitting(session, occurrence)
+            was = datetime.fromisoformat(sitting["start"])
+            length = datetime.fromisoformat(sitting["end"]) - was
+            sitting.update(start=start.isoformat(), end=(start + length).isoformat(), moved=True)
+            sitting["sequence"] += 1
+            return session
+        shift = start - datetime.fromisoformat(session["start"])
+        for item in (session, *session["occurrences"]):
+            for key in ("start", "end"):
+                item[key] = (datetime.fromisoformat(item[key]) + shift).isoformat()
+        session["sequence"] += 1
+        return session
+
+    def cancel(self, session_id: str, occurrence: str | None = None) -> JSON:
+        session = self.find(session_id)
+        if occurrence and session["rrule"]:
+            sitting = self.sitting(session, occurrence)
+            sitting["cancelled"] = True
+            sitting["sequence"] += 1
+            return session
         session["status"] = "cancelled"
         session["sequence"] += 1
-        session["allocation"] = {"bridges": [], "links": []}  # its ports are free again
+        session["allocation"] = {"bridges": [], "links": [], "moved": []}  # its ports are free
         return session
 
     def listing(self) -> list[JSON]:

@@ -127,8 +127,24 @@ class ApiClient:
         return normalize.session(await self.post("/api/v1/sessions", booking))
 
     async def cancel(self, session_id: str, occurrence: str | None = None) -> JSON:
+        """The whole session (a series from now on), or the one sitting whose original start
+        is ``occurrence``."""
         body = {"occurrence": occurrence} if occurrence else {}
         path = f"/api/v1/sessions/{quote(session_id)}/cancel"
+        return normalize.session(await self.post(path, body))
+
+    async def move(
+        self,
+        session_id: str,
+        start: str,
+        duration: str | None = None,
+        occurrence: str | None = None,
+    ) -> JSON:
+        """To ``start`` (local), the whole session or the sitting ``occurrence``; Refused (409)
+        with every conflict when the rooms or ports are taken then."""
+        body = {"start": start} | ({"duration": duration} if duration else {})
+        body |= {"occurrence": occurrence} if occurrence else {}
+        path = f"/api/v1/sessions/{quote(session_id)}/move"
         return normalize.session(await self.post(path, body))
 
     async def slots(

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from confsched_tui.i18n import N_, _
+from confsched_tui.sittings import exception_dates
 from confsched_tui.text import (
     count_links,
     count_rooms,
@@ -244,13 +245,17 @@ def readiness_rows(readiness: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     )
 
 
-def booking_body(fields: Mapping[str, str]) -> dict[str, str]:
-    """The API body for the form's values: filled fields only, trimmed."""
-    body = {}
+def booking_body(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The API body for the form's values: filled fields only, trimmed; ``except`` (sittings
+    of a series to skip) as the API's ``exdates`` list."""
+    body: dict[str, Any] = {}
     for name in BOOKING_FIELDS:
         value = (fields.get(name) or "").strip()
         if value:
             body[name] = value
+    skipped = exception_dates(fields.get("except") or "", fields.get("start") or "")
+    if skipped:
+        body["exdates"] = skipped
     return body
 
 

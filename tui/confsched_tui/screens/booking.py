@@ -23,6 +23,7 @@ from confsched_tui.complete import Completer, selector_candidates
 from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import PREVIEW_NEEDS, booking_body, missing
+from confsched_tui.sittings import rrule_text
 from confsched_tui.text import fmt_span, form_time, nfc
 from confsched_tui.widgets.preview import (
     render_booked,
@@ -41,10 +42,11 @@ FIELDS = (
     ("duration", N_("Duration"), "90m, 2h, 1h30m"),
     ("setup", N_("Setup"), N_("15m (connection test before the start)")),
     ("repeat", N_("Repeat"), N_("FREQ=WEEKLY;BYDAY=MO (optional)")),
+    ("except", N_("Except"), N_("sittings to skip: 2026-12-21, … (a series)")),
 )
 """Name, label and placeholder of every field (labels and placeholders translated when
 shown; the title's placeholder is Vietnamese in both languages, like the meetings)."""
-HINTED = ("organizer", "chair")
+HINTED = ("organizer", "chair", "repeat")
 
 
 class BookingScreen(LiveScreen):
@@ -155,6 +157,8 @@ class BookingScreen(LiveScreen):
         catalog = self.console.catalog.current
         if name == "organizer":
             text = catalog.agencies().get(value, _("unknown agency") if value else "")
+        elif name == "repeat":
+            text = rrule_text(value, catalog.tz) if value else ""
         else:
             text = str(
                 catalog.by_id.get(value, {}).get("name") or (_("unknown endpoint") * bool(value))
@@ -209,7 +213,7 @@ class BookingScreen(LiveScreen):
         self.run_worker(self._book(booking_body(fields)), group="preview", exclusive=True,
                         exit_on_error=False)  # fmt: skip
 
-    async def _book(self, body: dict[str, str]) -> None:
+    async def _book(self, body: dict[str, Any]) -> None:
         self._outcome = True
         self._show(render_problem(_("Booking…"), "dim"))
         try:

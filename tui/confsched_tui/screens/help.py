@@ -34,7 +34,11 @@ KEYS = (
     (N_("Sessions"), ""),
     ("Enter", N_("Open the session: the rooms not ready, and why")),
     ("n", N_("New booking")),
-    (N_("c (in a session)"), N_("Cancel the session")),
+    (N_("↑↓ (in a series)"), N_("Choose one of its sittings")),
+    (
+        N_("c / m (in a session)"),
+        N_("Cancel / move it; a series: the sitting chosen or all (asked)"),
+    ),
     (N_("Booking"), ""),
     ("Tab / Shift+Tab", N_("Next / previous field (its text selected: typing replaces it)")),
     ("→", N_("Accept the grey completion (groups, rooms, agencies)")),

@@ -1,10 +1,13 @@
 """Session detail: when, who, every bridge with its load across all sessions, the sittings that
-need attention, and every room's readiness, the ones not ready first."""
+need attention, a series' sittings in view (moved and cancelled marked) with its rule in words,
+and every room's readiness, the ones not ready first. ``c`` cancels and ``m`` moves: a single
+session, or for a series the sitting highlighted or the whole series (the dialog asks)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from rich.table import Table
@@ -14,12 +17,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
-from confsched_tui.api import ApiProblem, RouteMissing
+from confsched_tui.api import ApiProblem, Refused, RouteMissing
 from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
+from confsched_tui.screens.sitting import ONE, CancelScreen, Move, MoveScreen
 from confsched_tui.sessionview import (
     attention_lines,
     bridge_detail,
+    conflict_text,
+    current_occurrence,
     current_sitting,
     readiness_label,
     readiness_rows,
@@ -29,7 +35,16 @@ from confsched_tui.sessionview import (
     state_label,
     when_text,
 )
-from confsched_tui.text import fmt_span, fmt_time, nfc, wrap_all
+from confsched_tui.sittings import Sitting, rrule_text, sittings
+from confsched_tui.text import (
+    fmt_day_time,
+    fmt_span,
+    fmt_time,
+    form_time,
+    nfc,
+    parse_time,
+    wrap_all,
+)
 
 
 def room_name(name: str | None) -> str:
@@ -92,7 +107,8 @@ class SessionScreen(LiveScreen):
     REFRESH_EVERY = 5.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", N_("Back")),
-        Binding("c", "cancel_session", N_("Cancel session")),
+        Binding("c", "cancel_session", N_("Cancel")),
+        Binding("m", "move_session", N_("Move")),
         Binding("r", "reload", N_("Reload"), show=False),
     ]
 
@@ -100,17 +116,23 @@ class SessionScreen(LiveScreen):
         super().__init__()
         self.session_id = session_id
         self.session: Mapping[str, Any] = {}
+        self.sittings: list[Sitting] = []
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static(id="session-info")
+        yield DataTable(id="sittings", cursor_type="row", show_header=False)
         yield Static(id="readiness-summary")
         yield DataTable(id="readiness", cursor_type="row", zebra_stripes=True)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
         self.sub_title = _("Session {id}").format(id=self.session_id)
-        self.query_one(DataTable).focus()
+        self.query_one("#readiness", DataTable).focus()
+        sittings_table = self.query_one("#sittings", DataTable)
+        sittings_table.add_column(_("Sitting"), key="when")
+        sittings_table.add_column("", key="mark")
+        sittings_table.display = False
 
     async def load(self) -> None:
         api = self.console.api
@@ -118,8 +140,9 @@ class SessionScreen(LiveScreen):
         self.session = session
         catalog = await self.console.catalog.get()
         self._show_info(session)
+        self._show_sittings(session)
         self._show_readiness(complete_rows(readiness, session, catalog.by_id))
-        self.refresh_bindings()  # `c` is offered only while there is something to cancel
+        self.refresh_bindings()  # `c` and `m` are offered only while there is something to change
 
     @property
     def cancelled(self) -> bool:
@@ -130,10 +153,32 @@ class SessionScreen(LiveScreen):
         """The session, or the sitting of a series it is at now, is cancelled."""
         return bool(self.session) and sitting_cancelled(self.session, self.console.now())
 
+    @property
+    def repeats(self) -> bool:
+        return bool(self.session.get("rrule"))
+
+    def chosen_sitting(self) -> Sitting | None:
+        """The sitting highlighted in the list (a series), else None."""
+        table = self.query_one("#sittings", DataTable)
+        if not (self.repeats and self.sittings and table.row_count):
+            return None
+        return self.sittings[min(table.cursor_row, len(self.sittings) - 1)]
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A cancelled session or sitting offers no cancel (False hides the key from the footer
-        too): the series goes on, cancelled from its next live sitting."""
-        return not (action == "cancel_session" and self.sitting_cancelled)
+        """Cancel and move are not offered (False hides the key from the footer too) for a
+        cancelled session, nor on a cancelled sitting of a series: highlight a live one."""
+        if action not in ("cancel_session", "move_session"):
+            return True
+        if self.cancelled or not self.session:
+            return False
+        chosen = self.chosen_sitting()
+        if chosen is not None:
+            return not chosen.cancelled
+        return not self.sitting_cancelled
+
+    @on(DataTable.RowHighlighted, "#sittings")
+    def _sitting_highlighted(self) -> None:
+        self.refresh_bindings()
 
     async def _readiness(self) -> Mapping[str, Any] | None:
         try:
@@ -169,7 +214,7 @@ class SessionScreen(LiveScreen):
                 f"{session.get('endpoint_count')} · {', '.join(session.get('selectors') or [])}",
             ),
             (_("Bridges"), self._bridges(session)),
-            (_("Repeats"), str(session.get("rrule") or _("no"))),
+            (_("Repeats"), self._repeats(session)),
         ]
         attention = attention_lines(session, tz)
         if attention:
@@ -177,6 +222,41 @@ class SessionScreen(LiveScreen):
         for label, value in rows:
             grid.add_row(label, value)
         self.query_one("#session-info", Static).update(grid)
+
+    def _repeats(self, session: Mapping[str, Any]) -> str:
+        """The rule in words, the sittings it skips, and the keys to change one."""
+        tz = self.console.tz
+        text = rrule_text(session.get("rrule"), tz)
+        skipped = [fmt_day_time(d, tz) for d in session.get("exdates") or []]
+        if skipped:
+            text += ", " + _("except {dates}").format(dates=", ".join(skipped))
+        if session.get("rrule") and not self.cancelled:
+            text += "\n" + _("↑↓ a sitting below: c cancels, m moves it or the series")
+        return text
+
+    def _show_sittings(self, session: Mapping[str, Any]) -> None:
+        """A series' sittings in view, the one it is at now highlighted at first."""
+        table = self.query_one("#sittings", DataTable)
+        first = not self.sittings
+        chosen = self.chosen_sitting()
+        self.sittings = sittings(session, self.console.now(), self.console.tz)
+        table.display = self.repeats and bool(self.sittings)
+        table.clear()
+        for sitting in self.sittings:
+            mark = Text(sitting.mark, style="bold red" if sitting.cancelled else "yellow")
+            when = Text(sitting.when, style="dim" if sitting.ended or sitting.cancelled else "")
+            table.add_row(when, mark, key=sitting.key)
+        keep = chosen.key if chosen is not None else self._current_key(session)
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        if first and table.display:
+            table.focus()
+
+    def _current_key(self, session: Mapping[str, Any]) -> str | None:
+        sitting = current_sitting(session, self.console.now())
+        if sitting is None:
+            return None
+        return str(sitting.get("recurrence_id") or sitting.get("start"))
 
     def _bridges(self, session: Mapping[str, Any]) -> str:
         """Every bridge of the cascade on its own line, with its load then across all sessions."""
@@ -188,7 +268,7 @@ class SessionScreen(LiveScreen):
         return "\n".join(lines) or "—"
 
     def _show_readiness(self, readiness: Mapping[str, Any] | None) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#readiness", DataTable)
         table.clear(columns=True)
         summary = (readiness or {}).get("summary")
         if not summary:
@@ -236,27 +316,77 @@ class SessionScreen(LiveScreen):
         self.app.push_screen(EndpointScreen(str(event.row_key.value)))
 
     def action_cancel_session(self) -> None:
-        if self.cancelled:
+        if not self.check_action("cancel_session", ()):
             return
-        from confsched_tui.screens.confirm import ConfirmScreen
-
+        chosen = self.chosen_sitting()
         title = nfc(self.session.get("title") or self.session_id)
-        question = _("Cancel «{title}» for every room? Invites go out as cancelled.").format(
-            title=title
-        )
-        self.app.push_screen(ConfirmScreen(question), self._cancel_confirmed)
+        screen = CancelScreen(title, chosen.when if chosen else None)
+        self.app.push_screen(screen, lambda scope: self._cancel_chosen(scope, chosen))
 
-    def _cancel_confirmed(self, yes: bool | None) -> None:
-        if yes:
-            self.run_worker(self._cancel(), group="cancel", exit_on_error=False)
+    def _cancel_chosen(self, scope: str | None, chosen: Sitting | None) -> None:
+        if scope is None:
+            return
+        occurrence = chosen.key if scope == ONE and chosen else None
+        self.run_worker(self._cancel(occurrence), group="cancel", exit_on_error=False)
 
-    async def _cancel(self) -> None:
+    async def _cancel(self, occurrence: str | None) -> None:
         try:
-            await self.console.api.cancel(self.session_id)
+            await self.console.api.cancel(self.session_id, occurrence)
         except ApiProblem as exc:
             self.notify(str(exc), title=_("not cancelled"), severity="error")
             return
-        self.notify(_("session cancelled"), title=nfc(self.session.get("title")))
+        what = _("sitting cancelled, the rest stay") if occurrence else _("session cancelled")
+        self.notify(what, title=nfc(self.session.get("title")))
+        self.request_reload()
+
+    def action_move_session(self) -> None:
+        if not self.check_action("move_session", ()):
+            return
+        chosen = self.chosen_sitting()
+        start_text, _end = current_occurrence(self.session, self.console.now())
+        start = form_time(chosen.start if chosen else start_text, self.console.tz)
+        title = nfc(self.session.get("title") or self.session_id)
+        screen = MoveScreen(title, start, chosen.when if chosen else None)
+        self.app.push_screen(screen, lambda move: self._move_chosen(move, chosen))
+
+    def _move_chosen(self, move: Move | None, chosen: Sitting | None) -> None:
+        if move is None or not move.start:
+            return
+        if move.scope == ONE and chosen:
+            start, occurrence = move.start, chosen.key
+        else:
+            start, occurrence = self._series_start(move.start, chosen), None
+        duration = move.duration or None
+        self.run_worker(self._move(start, duration, occurrence), group="move",
+                        exit_on_error=False)  # fmt: skip
+
+    def _series_start(self, entered: str, chosen: Sitting | None) -> str:
+        """The whole series moves as the sitting shown in the dialog does: its first start
+        shifted by as much (what the operator typed, when no sitting was chosen)."""
+        tz = self.console.tz
+        try:
+            moved_to = datetime.strptime(entered, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+        except ValueError:
+            return entered
+        first = parse_time(self.session.get("start"))
+        was = parse_time(chosen.start) if chosen else None
+        if first is None or was is None:
+            return entered
+        shift: timedelta = moved_to - was
+        return (first + shift).astimezone(tz).isoformat()
+
+    async def _move(self, start: str, duration: str | None, occurrence: str | None) -> None:
+        try:
+            await self.console.api.move(self.session_id, start, duration, occurrence)
+        except Refused as exc:
+            lines = [conflict_text(c, self.console.tz) for c in exc.conflicts[:5]]
+            self.notify("\n".join([exc.message, *lines]), title=_("not moved"), severity="error")
+            return
+        except ApiProblem as exc:
+            self.notify(str(exc), title=_("not moved"), severity="error")
+            return
+        what = _("sitting moved") if occurrence else _("session moved")
+        self.notify(what, title=nfc(self.session.get("title")))
         self.request_reload()
 
     def action_reload(self) -> None:
