@@ -62,7 +62,7 @@ def form_values(app: ConsoleApp) -> dict[str, str]:
 async def test_fast_typing_and_tab_fill_each_field_with_what_was_typed_there(
     scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
         await until(pilot, lambda: loaded(app, BookingScreen))
@@ -79,7 +79,7 @@ async def test_fast_typing_and_tab_fill_each_field_with_what_was_typed_there(
 async def test_escape_leaves_the_book_screen_for_the_one_the_operator_came_from(
     scheduler: Components,
 ) -> None:
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await until(pilot, lambda: loaded(app, SessionsScreen))
@@ -102,7 +102,7 @@ async def test_f2_and_f3_go_to_their_list_even_with_a_detail_left_open_over_it(
     booked = await api.book({"title": "Giao ban", "with": "level:district",
                              "start": local_start(scheduler, 3, 9), "duration": "1h"})  # fmt: skip
     await api.close()
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: loaded(app, FleetScreen))
         await pilot.press("enter")

@@ -107,7 +107,7 @@ async def test_one_sitting_of_a_weekly_meeting_is_cancelled_and_the_rest_stay(
     scheduler: Components,
 ) -> None:
     session_id, start = await book_weekly(scheduler)
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         app.push_screen(SessionScreen(session_id))
         await until(pilot, lambda: loaded(app, SessionScreen))
@@ -133,7 +133,7 @@ async def test_the_whole_series_is_cancelled_when_the_dialog_is_told_so(
     scheduler: Components,
 ) -> None:
     session_id, _ = await book_weekly(scheduler)
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         app.push_screen(SessionScreen(session_id))
         await until(pilot, lambda: loaded(app, SessionScreen))
@@ -150,7 +150,7 @@ async def test_one_sitting_moved_from_the_console_is_marked_moved(
     scheduler: Components,
 ) -> None:
     session_id, start = await book_weekly(scheduler)
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         app.push_screen(SessionScreen(session_id))
         await until(pilot, lambda: loaded(app, SessionScreen))
@@ -175,7 +175,7 @@ async def test_the_book_form_skips_the_sittings_given_as_exceptions(
 ) -> None:
     start, rule = weekly_start(scheduler)
     skipped = start + timedelta(weeks=1)
-    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
         await until(pilot, lambda: loaded(app, BookingScreen))
