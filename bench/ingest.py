@@ -1,39 +1,44 @@
-"""bench/ingest.py — health reports stored per second from N agents over SSH, and the delay from
-a report's making to its state being visible on the scheduler's board.
+"""bench/ingest.py — health reports stored per second from N agents over SSH, how long the
+scheduler holds a report before its ack, the delay from a report's making to its state being
+visible on the scheduler's board, and the event loop's worst lag meanwhile.
 
 One scheduler (this process: the real ``run_server`` with the agent link, the health service
 and the SQLite store) and N agents (real asyncssh connections, each with its own enrolled key)
-in ``--procs`` worker processes. Two phases:
+in ``--procs`` worker processes. Three phases, each against a fresh scheduler:
 
-  saturate   every agent streams reports back to back (closed loop, up to --window unacked,
-             sent in writes of up to --batch lines, as an agent replaying its spool does):
-             reports durably stored per second, and the delay percentiles under that load
-  steady     every agent sends one report every --interval seconds (open loop, jittered):
-             the report-to-visible delay a live fleet sees
+  unbatched  --agents agents each send one report per write and wait for its ack before the
+             next (window 1, batch 1: how live agents send), back to back: reports durably
+             stored per second and the scheduler's CPU per report; compared with the peer
+  batched    the same agents replay spools (closed loop, --window unacked, --batch lines per
+             write, as after an outage): the ack wait (from the scheduler reading a report to
+             its ack) at saturation, with commits bounded
+  steady     --steady-agents agents send one report every --interval seconds (open loop,
+             jittered): the report-to-visible delay a live fleet sees, and the loop lag
 
-Then, in the same run, the peer: Prometheus Pushgateway taking the same reports over HTTP in
-its fastest mode (``peer-pushgateway.py --agents N --no-consistency-check``), found in
-``--peers DIR`` or else in the first ``shared/peers/`` beside the checkout or one of its parents
-(``../shared/peers/``).
+Then, in the same run, the peer: Prometheus Pushgateway taking the same reports over HTTP from
+--agents agents, one push per request, back to back, in its fastest mode
+(``peer-pushgateway.py --agents N --no-consistency-check``), found in ``--peers DIR`` or else in
+the first ``shared/peers/`` beside the checkout or one of its parents (``../shared/peers/``).
 
 The store is opened as the scheduler opens it (WAL, ``synchronous=FULL``: every commit that
-acknowledges reports is on disk before the ack), so the figure includes the fsync per commit.
+acknowledges reports is on disk before the ack), so the figures include the fsync per commit.
+The last line is one JSON object with every figure (``{"bench": "ingest", ...}``).
 
-    .venv/bin/python bench/ingest.py [--agents 1000] [--seconds 10] [--procs 2]
-                                     [--peers DIR | --no-peer]
+    .venv/bin/python bench/ingest.py [--agents 1000] [--steady-agents 10000] [--seconds 10]
+                                     [--phases unbatched,batched,steady] [--peers DIR | --no-peer]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
 import re
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -205,26 +210,34 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
 
 
-async def phase(args: argparse.Namespace, mode: str) -> dict[str, float]:
+async def phase(args: argparse.Namespace, mode: str, agents: int, window: int, batch: int) -> dict:
+    """One phase against a fresh scheduler on the prepared store: ``mode`` saturate or steady."""
     from confsched.config import Settings
     from confsched.runtime.root import run_server
 
-    data, endpoints, host_key = args.prepared
+    data, all_endpoints, host_key = args.prepared
+    endpoints = all_endpoints[:agents]
     port = free_port()
     settings = Settings(data_dir=data, http_port=0, ssh_port=port)
     ready: asyncio.Future = asyncio.get_running_loop().create_future()
     server = asyncio.create_task(run_server(settings, ready=ready.set_result))
     ctx = await ready
-    board, service = ctx.board, ctx.health_service
+    board, service, probe = ctx.board, ctx.health_service, ctx.looplag
     delays: list[float] = []
+    acks: list[float] = []
     recording = False
 
     def observe(delay: float) -> None:
         if recording:
             delays.append(delay)
 
+    def observe_ack(wait: float) -> None:
+        if recording:
+            acks.append(wait)
+
     service.observe_delay = observe
-    lifetime = args.warmup_timeout + args.seconds + 30
+    service.observe_ack = observe_ack
+    lifetime = args.warmup_timeout + args.seconds + 60
     workers = []
     for p in range(args.procs):
         mine = endpoints[p :: args.procs]
@@ -243,9 +256,9 @@ async def phase(args: argparse.Namespace, mode: str) -> dict[str, float]:
             "--endpoints",
             ",".join(mine),
             "--window",
-            str(args.window),
+            str(window),
             "--batch",
-            str(args.batch),
+            str(batch),
             "--interval",
             str(args.interval),
             "--lifetime",
@@ -257,13 +270,15 @@ async def phase(args: argparse.Namespace, mode: str) -> dict[str, float]:
     while links.connected < len(endpoints) and time.perf_counter() - t0 < args.warmup_timeout:
         await asyncio.sleep(0.1)
     connected, connect_s = links.connected, time.perf_counter() - t0
-    await asyncio.sleep(2.0 if mode == "saturate" else args.interval + 1)  # reach steady state
+    await asyncio.sleep(3.0 if mode == "saturate" else args.interval + 2)  # reach steady state
     recording = True
+    probe.reset()
     n0, b0, c0, w0 = board.reports_accepted, service.batches, cpu_seconds(), time.perf_counter()
     k0 = sum(proc_cpu(w.pid) for w in workers)
     await asyncio.sleep(args.seconds)
     n1, b1, c1, w1 = board.reports_accepted, service.batches, cpu_seconds(), time.perf_counter()
     k1 = sum(proc_cpu(w.pid) for w in workers)
+    lag = probe.worst
     recording = False
     for w in workers:
         w.terminate()
@@ -272,16 +287,24 @@ async def phase(args: argparse.Namespace, mode: str) -> dict[str, float]:
     server.cancel()
     await asyncio.gather(server, return_exceptions=True)
     stored = n1 - n0
+    wall = w1 - w0
     return {
         "mode": mode,
+        "agents": len(endpoints),
+        "window": window,
+        "batch": batch,
         "connected": connected,
-        "connect_s": connect_s,
-        "reports_per_s": stored / (w1 - w0),
-        "p50_ms": pct(delays, 0.5),
-        "p99_ms": pct(delays, 0.99),
-        "batch_mean": stored / max(1, b1 - b0),
-        "scheduler_cpu": (c1 - c0) / (w1 - w0),
-        "agents_cpu": (k1 - k0) / (w1 - w0),
+        "connect_s": round(connect_s, 1),
+        "reports_per_s": round(stored / wall, 1),
+        "delay_p50_ms": round(pct(delays, 0.5), 2),
+        "delay_p99_ms": round(pct(delays, 0.99), 2),
+        "ack_p50_ms": round(pct(acks, 0.5), 2),
+        "ack_p99_ms": round(pct(acks, 0.99), 2),
+        "loop_lag_max_ms": round(lag * 1000, 1),
+        "reports_per_commit": round(stored / max(1, b1 - b0), 1),
+        "scheduler_cpu": round((c1 - c0) / wall, 3),
+        "scheduler_us_per_report": round(1e6 * (c1 - c0) / max(1, stored), 1),
+        "agents_cpu": round((k1 - k0) / wall, 3),
     }
 
 
@@ -291,7 +314,8 @@ def proc_cpu(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_peer(peer: Path | None, agents: int, seconds: float) -> tuple[float | None, str]:
+def run_peer(peer: Path | None, agents: int, seconds: float) -> tuple[dict | None, str]:
+    """The peer's own figures (its ``--json`` line) and its verdict line."""
     if peer is None:
         return None, f"{PEER} not found (give --peers DIR)"
     cmd = [
@@ -302,24 +326,49 @@ def run_peer(peer: Path | None, agents: int, seconds: float) -> tuple[float | No
         "--seconds",
         str(seconds),
         "--no-consistency-check",
+        "--json",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     last = lines[-1] if lines else done.stderr[-300:]
-    match = re.search(r"pushgateway: (\d+) reports/s", last)
-    return (float(match.group(1)) if match else None), last
+    figures = None
+    for line in lines:
+        if line.startswith("{"):
+            figures = json.loads(line)
+    if figures is None or not re.search(r"^pushgateway: \d+ reports/s", last):
+        return None, last
+    figures["gateway_us_per_report"] = round(
+        1e6 * figures["gateway_cpu_s"] / max(1, figures["ok"]), 1
+    )
+    return figures, last
+
+
+def _line(name: str, r: dict) -> str:
+    return (
+        f"{name}: {r['agents']} agents (window {r['window']}, {r['batch']} per write) "
+        f"{r['connected']} connected in {r['connect_s']:.0f}s; {r['reports_per_s']:.0f} reports/s "
+        f"stored; ack wait p50 {r['ack_p50_ms']:.1f} ms p99 {r['ack_p99_ms']:.1f} ms; "
+        f"report-to-visible p50 {r['delay_p50_ms']:.1f} ms p99 {r['delay_p99_ms']:.1f} ms; "
+        f"loop lag max {r['loop_lag_max_ms']:.0f} ms; {r['reports_per_commit']:.0f} reports/commit;"
+        f" scheduler CPU {100 * r['scheduler_cpu']:.0f}% of a core "
+        f"({r['scheduler_us_per_report']:.0f} us/report), agents {100 * r['agents_cpu']:.0f}%"
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--agents", type=int, default=1000)
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--agents", type=int, default=1000, help="agents of the saturate phases")
+    ap.add_argument("--steady-agents", type=int, default=10000, help="agents of the steady phase")
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured window of each phase")
     ap.add_argument("--procs", type=int, default=2, help="agent worker processes")
-    ap.add_argument("--window", type=int, default=64, help="unacked reports per agent")
-    ap.add_argument("--batch", type=int, default=32, help="lines per write")
-    ap.add_argument("--interval", type=float, default=2.0, help="steady phase: s between reports")
-    ap.add_argument("--runs", type=int, default=1, help="saturate runs (median reported)")
-    ap.add_argument("--warmup-timeout", type=float, default=120.0)
+    ap.add_argument("--window", type=int, default=64, help="batched: unacked reports per agent")
+    ap.add_argument("--batch", type=int, default=32, help="batched: lines per write")
+    ap.add_argument("--interval", type=float, default=10.0, help="steady: s between reports")
+    ap.add_argument("--runs", type=int, default=1, help="unbatched runs (median reported)")
+    ap.add_argument(
+        "--phases", default="unbatched,batched,steady", help="which phases (comma-separated)"
+    )
+    ap.add_argument("--warmup-timeout", type=float, default=400.0)
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--peers", type=Path, default=None, help="folder holding peer-pushgateway.py")
     # worker mode (internal)
@@ -331,69 +380,72 @@ def main() -> int:
     ap.add_argument("--endpoints", help=argparse.SUPPRESS)
     ap.add_argument("--lifetime", type=float, default=120.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.worker:
-        import logging
-
-        logging.basicConfig(level=logging.ERROR)
-        asyncio.run(worker(args))
-        return 0
-
     import logging
 
     logging.basicConfig(level=logging.ERROR)
-    print(
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+    if args.worker:
+        asyncio.run(worker(args))
+        return 0
+
+    phases = args.phases.split(",")
+    machine = (
+        f"{platform.platform()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cpus, Python {platform.python_version()}"
     )
-    print(
-        f"agents={args.agents} procs={args.procs} window={args.window} batch={args.batch} "
-        f"window={args.seconds:g}s"
-    )
-    args.prepared = prepare(args.agents)
-    runs = []
-    for _ in range(args.runs):
-        if os.environ.get("BENCH_PROFILE"):
-            import cProfile
-            import pstats
-
-            with cProfile.Profile() as prof:
-                runs.append(asyncio.run(phase(args, "saturate")))
-            pstats.Stats(prof).sort_stats("tottime").print_stats(35)
-        else:
-            runs.append(asyncio.run(phase(args, "saturate")))
-        r = runs[-1]
-        print(
-            f"saturate: {r['connected']}/{args.agents} agents connected in {r['connect_s']:.1f}s;"
-            f" {r['reports_per_s']:.0f} reports/s stored; delay p50 {r['p50_ms']:.0f} ms p99 "
-            f"{r['p99_ms']:.0f} ms; {r['batch_mean']:.0f} reports/commit; scheduler CPU "
-            f"{100 * r['scheduler_cpu']:.0f}% of a core, agents {100 * r['agents_cpu']:.0f}%"
-        )
-    steady = asyncio.run(phase(replace_args(args), "steady"))
-    print(
-        f"steady: {args.agents} agents x 1 report/{args.interval:g}s = "
-        f"{steady['reports_per_s']:.0f} reports/s; report-to-visible delay p50 "
-        f"{steady['p50_ms']:.1f} ms p99 {steady['p99_ms']:.1f} ms; scheduler CPU "
-        f"{100 * steady['scheduler_cpu']:.0f}% of a core, agents {100 * steady['agents_cpu']:.0f}%"
-    )
-    rate = statistics.median(r["reports_per_s"] for r in runs)
+    load = os.getloadavg()
+    print(f"machine: {machine}; load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    needed = max(args.agents, args.steady_agents if "steady" in phases else 0)
+    args.prepared = prepare(needed)
+    out: dict = {"machine": machine, "load_before": round(load[0], 1)}
+    if "unbatched" in phases:
+        runs = [asyncio.run(phase(args, "saturate", args.agents, 1, 1)) for _ in range(args.runs)]
+        for r in runs:
+            print(_line("unbatched", r))
+        best = sorted(runs, key=lambda r: r["reports_per_s"])[len(runs) // 2]
+        out["unbatched"] = best
+    if "batched" in phases:
+        r = asyncio.run(phase(args, "saturate", args.agents, args.window, args.batch))
+        print(_line("batched", r))
+        out["batched"] = r
+    if "steady" in phases:
+        r = asyncio.run(phase(args, "steady", args.steady_agents, 1, 1))
+        print(_line(f"steady (1 report/{args.interval:g}s)", r))
+        out["steady"] = r
     peer, peer_line = (
         (None, "skipped")
         if args.no_peer
         else run_peer(_repo.find_peer(PEER, args.peers), args.agents, args.seconds)
     )
     print(f"peer: {peer_line}")
-    verdict = f"confsched ingest: {rate:.0f} reports/s from {args.agents} SSH agents"
-    if peer:
-        verdict += f" = {rate / peer:.2f}x Pushgateway ({peer:.0f}/s)"
-    verdict += f"; steady p99 report-to-visible {steady['p99_ms']:.1f} ms"
-    print(verdict)
-    figures = {"agents": args.agents, "reports_per_s": rate, "peer_reports_per_s": peer}
-    _repo.emit("ingest", {**figures, "saturate": runs, "steady": steady})
+    out["peer"] = peer
+    verdict = []
+    if "unbatched" in out:
+        u = out["unbatched"]
+        text = f"unbatched {u['reports_per_s']:.0f} reports/s from {args.agents} SSH agents"
+        if peer:
+            ratio = u["reports_per_s"] / max(1.0, peer["reports_per_s"])
+            out["ratio_to_peer"] = round(ratio, 2)
+            out["cpu_per_report_to_peer"] = round(
+                u["scheduler_us_per_report"] / max(0.1, peer["gateway_us_per_report"]), 2
+            )
+            text += (
+                f" = {ratio:.2f}x Pushgateway ({peer['reports_per_s']:.0f}/s); CPU per report "
+                f"{u['scheduler_us_per_report']:.0f} us vs the gateway's "
+                f"{peer['gateway_us_per_report']:.0f} us"
+            )
+        verdict.append(text)
+    if "batched" in out:
+        verdict.append(f"batched ack wait p99 {out['batched']['ack_p99_ms']:.0f} ms")
+    if "steady" in out:
+        st = out["steady"]
+        verdict.append(
+            f"steady {st['agents']} agents: report-to-visible p99 {st['delay_p99_ms']:.1f} ms, "
+            f"loop lag max {st['loop_lag_max_ms']:.0f} ms"
+        )
+    out["load_after"] = round(os.getloadavg()[0], 1)
+    print("confsched ingest: " + "; ".join(verdict))
+    _repo.emit("ingest", out)
     return 0
-
-
-def replace_args(args: argparse.Namespace) -> argparse.Namespace:
-    return argparse.Namespace(**{**vars(args)})
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ The endpoint is the one the SSH key authenticated, never what a line claims: a r
 another endpoint is refused. Every refused line is counted by reason and answered with a
 ``reject`` (carrying the report's seq when known, so the agent drops it); the connection stays
 up unless it sends nothing but garbage. Reading pauses while too many of this agent's reports
-wait for the store, so one fast agent cannot fill the scheduler's memory.
+wait for the store, so one fast agent cannot fill the scheduler's memory, and while the health
+service is crowded (too many of every agent's reports wait), so what the scheduler has read is
+acknowledged soon; the rest waits on the agent's side.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class AgentSession(asyncssh.SSHServerSession):
         self._chan: asyncssh.SSHServerChannel | None = None
         self._pending = 0
         self._paused = False
+        """Paused for this session's own pending reports (``MAX_PENDING``)."""
+        self._waiting = False
+        """Paused until the health service has room (``HealthService.wait_for_room``)."""
         self.bad_lines = 0
         self.instance = ""
         """The agent's life, from its hello ('' until then, and for agents that send none)."""
@@ -89,6 +94,18 @@ class AgentSession(asyncssh.SSHServerSession):
             else:
                 kind = type(msg).__name__.lower()
                 self._refuse(wire.WireError("unexpected", f"agents do not send {kind}"))
+        service = self._link.service
+        if service.crowded and not self._waiting and self._chan is not None and not self.closed:
+            self._waiting = True
+            if not self._paused:
+                self._chan.pause_reading()
+            service.wait_for_room(self._room)
+
+    def _room(self) -> None:
+        """The health service has room again: read on (unless our own limit holds us)."""
+        self._waiting = False
+        if not self._paused and self._chan is not None and not self.closed:
+            self._chan.resume_reading()
 
     def eof_received(self) -> bool:
         return False  # the agent is done: close our side too
@@ -123,7 +140,8 @@ class AgentSession(asyncssh.SSHServerSession):
         self._pending += 1
         if self._pending >= MAX_PENDING and not self._paused and self._chan is not None:
             self._paused = True
-            self._chan.pause_reading()
+            if not self._waiting:
+                self._chan.pause_reading()
 
     def acked(self, seq: int, count: int) -> None:
         """Called by the health service once a batch holding our reports committed."""
@@ -133,7 +151,8 @@ class AgentSession(asyncssh.SSHServerSession):
         self._chan.write(wire.encode(wire.Ack(seq)))
         if self._paused and self._pending < MAX_PENDING // 2:
             self._paused = False
-            self._chan.resume_reading()
+            if not self._waiting:
+                self._chan.resume_reading()
 
     def refused(self, seq: int, reason: str, detail: str) -> None:
         """The store refused one of our reports for good: the agent drops it from its spool

@@ -140,6 +140,8 @@ class ScrapeInput:
     restart: judge.Restart | None = None
     """The scheduler's start (no offline for the silence of its own outage)."""
     store: StoreStatus = field(default_factory=StoreStatus)
+    loop_lag_seconds: float = 0.0
+    """The event loop's worst lag lately (``confsched.runtime.looplag``)."""
 
     @property
     def now_dt(self) -> datetime:
@@ -448,6 +450,12 @@ def scrape_families(inp: ScrapeInput) -> list[Metric]:
             "confsched_metrics_rerendered_endpoints",
             "Endpoints whose series the previous scrape had to render anew.",
             value=float(st.rerendered_endpoints),
+        ),
+        GaugeMetricFamily(
+            "confsched_event_loop_lag_seconds",
+            "Longest a ready callback waited for the event loop over the last 15 to 30 s.",
+            value=inp.loop_lag_seconds,
+            unit="seconds",
         ),
     ]
 

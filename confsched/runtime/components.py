@@ -10,6 +10,7 @@ from confsched.calendar.service import FeedService
 from confsched.codecs.poller import CodecPolling
 from confsched.mail.mailer import Mailer
 from confsched.runtime.health import HealthRuntime
+from confsched.runtime.looplag import LoopLagProbe
 from confsched.runtime.metrics import LiveMetrics
 from confsched.runtime.readiness import ReadinessChecker
 from confsched.server import ServerContext
@@ -30,6 +31,7 @@ class Components:
     """Everything a running scheduler is made of; built once by ``root.build``."""
 
     ctx: ServerContext
+    looplag: LoopLagProbe
     health: HealthRuntime
     agentlink: AgentLink
     codecs: CodecPolling
@@ -43,6 +45,7 @@ class Components:
     def in_start_order(self) -> tuple[Component, ...]:
         """Each after what it uses; the feeds before HTTP, so no request sees an empty catalog."""
         always: tuple[Component, ...] = (
+            self.looplag,
             self.health,
             self.agentlink,
             self.codecs,

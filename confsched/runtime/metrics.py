@@ -23,6 +23,7 @@ from confsched.metrics.booking import BookingRefresher, RiskSource, booking_snap
 from confsched.metrics.exporter import MetricsExporter
 from confsched.metrics.families import ScrapeInput
 from confsched.metrics.sources import BookingSnapshot, HealthCounters, StoreStatus
+from confsched.runtime.looplag import LoopLagProbe
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
 
@@ -31,10 +32,15 @@ class LiveMetrics:
     """Reads a running scheduler for the exporter; owns the booking refresher."""
 
     def __init__(
-        self, ctx: ServerContext, board: HealthBoard, refresh_seconds: float | None = None
+        self,
+        ctx: ServerContext,
+        board: HealthBoard,
+        looplag: LoopLagProbe | None = None,
+        refresh_seconds: float | None = None,
     ) -> None:
         self.ctx = ctx
         self.board = board
+        self.looplag = looplag
         kwargs = {} if refresh_seconds is None else {"interval": refresh_seconds}
         self.booking = BookingRefresher(self._read_booking, **kwargs)
         self.exporter = MetricsExporter(self.read)
@@ -84,6 +90,7 @@ class LiveMetrics:
             limits=board.thresholds,
             restart=board.restart,
             store=self._store_status(),
+            loop_lag_seconds=self.looplag.recent if self.looplag is not None else 0.0,
         )
 
     def _store_status(self) -> StoreStatus:

@@ -16,6 +16,7 @@ from confsched.config import Settings
 from confsched.mail.mailer import Mailer
 from confsched.runtime.components import Component, Components
 from confsched.runtime.health import HealthRuntime
+from confsched.runtime.looplag import LoopLagProbe
 from confsched.runtime.metrics import LiveMetrics
 from confsched.runtime.readiness import ReadinessChecker
 from confsched.server import ServerContext, open_context, watch_changes
@@ -33,10 +34,12 @@ async def build(ctx: ServerContext) -> Components:
     health = HealthRuntime(ctx, board)
     link = AgentLink(ctx, health.service)
     calendar = FeedService(ctx)
-    metrics = LiveMetrics(ctx, board)
+    looplag = LoopLagProbe()
+    metrics = LiveMetrics(ctx, board, looplag)
     parts = WebParts(board, lambda: link.agents, calendar, metrics.exporter)
     return Components(
         ctx=ctx,
+        looplag=looplag,
         health=health,
         agentlink=link,
         codecs=CodecPolling(ctx, health.service),

@@ -7,6 +7,13 @@ previous batch is being written (group commit), so one transaction carries as ma
 arrived meanwhile — one report alone when the fleet is quiet, thousands during a reconnect storm.
 A report is acknowledged to its agent only after its batch committed.
 
+Commits are bounded (:data:`MAX_BATCH` reports), and so is what waits for them: once
+:data:`QUEUE_HIGH` reports wait, a session that brings more pauses its reading
+(:meth:`HealthService.wait_for_room`) and is resumed, one at a time and oldest first, as the
+queue drains. The rest of a saturated fleet's backlog waits in the agents' spools and SSH
+windows, not here, so a report the scheduler has read is acknowledged within a few commits
+(a commit of 5,000 reports held every ack behind it for seconds).
+
 When the store cannot write (a full disk, an I/O error, a lock held too long) the writer keeps
 the batch, tries again every second with a small slice of it (a disk with a megabyte free takes
 that, where a 5,000-report transaction would not), logs one line a minute, and acknowledges
@@ -33,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,7 +63,12 @@ from confsched.store.inventory import load_fleet
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 5000
+MAX_BATCH = 500
+"""Reports per commit at most: one commit's time bounds the wait of the acks behind it."""
+QUEUE_HIGH = 1000
+"""Reports waiting for a commit past which sessions pause their reading (see the module)."""
+QUEUE_LOW = QUEUE_HIGH // 2
+"""Waiting reports below which paused sessions are resumed."""
 PROBE_BATCH = 50
 """Reports tried at once while the store is faulted: small enough for a nearly full disk."""
 RETRY_SECONDS = 1.0
@@ -121,11 +133,13 @@ class HealthBoard:
         return counts
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     item: StoredHealth | None  # None: a duplicate, acknowledged in order but not stored
     sink: AckSink
     seq: int
+    taken_at: float
+    """Monotonic time the report was submitted (for ``observe_ack``)."""
 
 
 class HealthService:
@@ -147,6 +161,10 @@ class HealthService:
         self._accepted: dict[str, StoredHealth] = dict(board.latest)
         self.observe_delay = observe_delay
         """Called with each stored report's report-to-visible delay in seconds (benchmarks)."""
+        self.observe_ack: Callable[[float], None] | None = None
+        """Called with each report's wait from submit to acknowledgement in seconds."""
+        self._waiting: deque[Callable[[], None]] = deque()
+        """Paused sessions' resume callbacks, oldest first (see ``wait_for_room``)."""
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.pending_high_water = 0
@@ -179,13 +197,32 @@ class HealthService:
             return item.instance == last.instance and item.seq <= last.seq
         return item.seq <= last.seq and item.report_time <= last.report_time
 
+    @property
+    def crowded(self) -> bool:
+        """Enough reports wait for the store that whoever brings more should wait first.
+
+        Never while the store is faulted: then the reports read keep the board current (the
+        per-session bound still caps them), and the rooms do not turn offline meanwhile."""
+        return len(self._queue) >= QUEUE_HIGH and self.faulted_since is None
+
+    def wait_for_room(self, resume: Callable[[], None]) -> None:
+        """Call ``resume()`` once the queue has room again (after those already waiting)."""
+        self._waiting.append(resume)
+
+    def _admit(self) -> None:
+        """Resume paused sessions one at a time while the queue is short: a resumed session
+        delivers what it buffered at once and pauses again if that fills the queue."""
+        while self._waiting and (len(self._queue) < QUEUE_LOW or self.faulted_since is not None):
+            self._waiting.popleft()()
+
     def submit(self, item: StoredHealth, sink: AckSink) -> None:
         """Queue a judged report; ``sink.acked`` follows once it is durably stored."""
+        now = time.monotonic()
         if self.is_duplicate(item):
-            self._queue.append(_Pending(None, sink, item.seq))
+            self._queue.append(_Pending(None, sink, item.seq, now))
         else:
             self._accepted[item.health.endpoint] = item
-            self._queue.append(_Pending(item, sink, item.seq))
+            self._queue.append(_Pending(item, sink, item.seq, now))
             if self.faulted_since is not None:
                 self._show([item])
         self._wakeup.set()
@@ -197,6 +234,7 @@ class HealthService:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 self.pending_high_water = max(self.pending_high_water, len(batch))
+                self._admit()
                 await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
@@ -213,6 +251,10 @@ class HealthService:
             highest[key] = (pending.sink, max(seq, pending.seq), count + 1)
         for sink, seq, count in highest.values():
             sink.acked(seq, count)
+        if self.observe_ack is not None:
+            now = time.monotonic()
+            for pending in batch:
+                self.observe_ack(now - pending.taken_at)
         self.board.reports_duplicate += len(batch) - len(items)
         if refused:
             self.board.reports_rejected["unstorable"] += len(refused)
@@ -257,6 +299,7 @@ class HealthService:
         if self.faulted_since is None:
             self.faulted_since = now
             self._show(waiting)
+            self._admit()  # no pausing while faulted: the board keeps what arrives
         if now - self._logged_at >= LOG_EVERY_SECONDS:
             self._logged_at = now
             log.warning(

@@ -287,6 +287,7 @@ def scheduler_panels() -> list[dict[str, Any]]:
             [
                 target("confsched_metrics_scrape_duration_seconds", "render", "A"),
                 target("confsched_metrics_scrape_longest_hold_seconds", "longest loop hold", "B"),
+                target("confsched_event_loop_lag_seconds", "event loop lag", "C"),
             ],
             defaults={"unit": "s"},
         ),
