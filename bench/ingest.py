@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -237,6 +238,17 @@ async def phase(args: argparse.Namespace, mode: str, agents: int, window: int, b
 
     service.observe_delay = observe
     service.observe_ack = observe_ack
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    gc_started = [0.0]
+
+    def on_gc(stage: str, info: dict) -> None:
+        if stage == "start":
+            gc_started[0] = time.perf_counter()
+        elif recording:
+            pauses[info["generation"]].append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(on_gc)
+    tracer = HoldTracer() if args.trace_holds else None
     lifetime = args.warmup_timeout + args.seconds + 60
     workers = []
     for p in range(args.procs):
@@ -273,6 +285,8 @@ async def phase(args: argparse.Namespace, mode: str, agents: int, window: int, b
     await asyncio.sleep(3.0 if mode == "saturate" else args.interval + 2)  # reach steady state
     recording = True
     probe.reset()
+    if tracer is not None:
+        tracer.on = True
     n0, b0, c0, w0 = board.reports_accepted, service.batches, cpu_seconds(), time.perf_counter()
     k0 = sum(proc_cpu(w.pid) for w in workers)
     await asyncio.sleep(args.seconds)
@@ -280,6 +294,11 @@ async def phase(args: argparse.Namespace, mode: str, agents: int, window: int, b
     k1 = sum(proc_cpu(w.pid) for w in workers)
     lag = probe.worst
     recording = False
+    gc.callbacks.remove(on_gc)
+    holds = []
+    if tracer is not None:
+        tracer.close()
+        holds = tracer.top()
     for w in workers:
         w.terminate()
     for w in workers:
@@ -301,11 +320,64 @@ async def phase(args: argparse.Namespace, mode: str, agents: int, window: int, b
         "ack_p50_ms": round(pct(acks, 0.5), 2),
         "ack_p99_ms": round(pct(acks, 0.99), 2),
         "loop_lag_max_ms": round(lag * 1000, 1),
+        "gc_full_passes": len(pauses[2]),
+        "gc_full_max_ms": round(1000 * max(pauses[2], default=0.0), 1),
+        "gc_ms_per_s": round(1000 * sum(sum(p) for p in pauses.values()) / wall, 1),
         "reports_per_commit": round(stored / max(1, b1 - b0), 1),
         "scheduler_cpu": round((c1 - c0) / wall, 3),
         "scheduler_us_per_report": round(1e6 * (c1 - c0) / max(1, stored), 1),
         "agents_cpu": round((k1 - k0) / wall, 3),
+        **({"holds": holds} if tracer is not None else {}),
     }
+
+
+class HoldTracer:
+    """What holds the event loop: every callback that ran ``threshold`` s or more, by name
+    (``--trace-holds``; costs a microsecond a callback, so off by default)."""
+
+    def __init__(self, threshold: float = 0.02) -> None:
+        self.threshold = threshold
+        self.holds: dict[str, list[tuple[float, float]]] = {}
+        """callback → (wall, CPU) seconds of each hold: on a loaded machine the wall time
+        includes the process waiting for a core, the CPU time is the callback's own work."""
+        self.on = False
+        handle = asyncio.events.Handle
+        self._original = handle._run
+        tracer = self
+
+        def _run(h: asyncio.events.Handle) -> None:
+            started, cpu = time.perf_counter(), time.thread_time()
+            tracer._original(h)
+            took = time.perf_counter() - started
+            if took >= tracer.threshold and tracer.on:
+                worked = time.thread_time() - cpu
+                tracer.holds.setdefault(_callback_name(h), []).append((took, worked))
+
+        handle._run = _run  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
+
+    def top(self, n: int = 6) -> list[dict]:
+        ranked = sorted(self.holds.items(), key=lambda kv: -sum(w for w, _ in kv[1]))[:n]
+        return [
+            {
+                "callback": name,
+                "holds": len(t),
+                "max_ms": round(1000 * max(w for w, _ in t), 1),
+                "max_cpu_ms": round(1000 * max(c for _, c in t), 1),
+            }
+            for name, t in ranked
+        ]
+
+
+def _callback_name(h: asyncio.events.Handle) -> str:
+    callback = h._callback  # type: ignore[attr-defined]
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        coro = owner.get_coro()
+        return f"task {getattr(coro, '__qualname__', owner.get_name())}"
+    return getattr(callback, "__qualname__", repr(callback))
 
 
 def proc_cpu(pid: int) -> float:
@@ -349,9 +421,16 @@ def _line(name: str, r: dict) -> str:
         f"{r['connected']} connected in {r['connect_s']:.0f}s; {r['reports_per_s']:.0f} reports/s "
         f"stored; ack wait p50 {r['ack_p50_ms']:.1f} ms p99 {r['ack_p99_ms']:.1f} ms; "
         f"report-to-visible p50 {r['delay_p50_ms']:.1f} ms p99 {r['delay_p99_ms']:.1f} ms; "
-        f"loop lag max {r['loop_lag_max_ms']:.0f} ms; {r['reports_per_commit']:.0f} reports/commit;"
+        f"loop lag max {r['loop_lag_max_ms']:.0f} ms; GC {r['gc_ms_per_s']:.0f} ms/s, "
+        f"{r['gc_full_passes']} full passes (longest {r['gc_full_max_ms']:.0f} ms); "
+        f"{r['reports_per_commit']:.0f} reports/commit;"
         f" scheduler CPU {100 * r['scheduler_cpu']:.0f}% of a core "
         f"({r['scheduler_us_per_report']:.0f} us/report), agents {100 * r['agents_cpu']:.0f}%"
+        + "".join(
+            f"\n  held {h['holds']}x up to {h['max_ms']:.0f} ms ({h['max_cpu_ms']:.0f} ms of CPU)"
+            f" by {h['callback']}"
+            for h in r.get("holds", [])
+        )
     )
 
 
@@ -370,6 +449,9 @@ def main() -> int:
     )
     ap.add_argument("--warmup-timeout", type=float, default=400.0)
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument(
+        "--trace-holds", action="store_true", help="name the callbacks that hold the loop 20 ms+"
+    )
     ap.add_argument("--peers", type=Path, default=None, help="folder holding peer-pushgateway.py")
     # worker mode (internal)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -144,3 +144,28 @@ def test_splitter_joins_lines_split_across_chunks() -> None:
 def test_any_valid_report_round_trips(seq: int, values: dict[str, float], detail: str) -> None:
     msg = report(seq=seq, measurements=values, checks={"camera": Check(None, detail)})
     assert wire.decode(wire.encode(msg)) == msg
+
+
+@pytest.mark.parametrize("seq", [0, 1, 17, 2**53])
+def test_the_ack_fast_path_is_the_encoded_ack_byte_for_byte(seq: int) -> None:
+    assert wire.encode_ack(seq) == wire.encode(wire.Ack(seq))
+    assert wire.decode(wire.encode_ack(seq)) == wire.Ack(seq)
+
+
+@pytest.mark.parametrize("seq", [-1, 2**53 + 1, True, 1.0])
+def test_the_ack_fast_path_refuses_what_no_ack_carries(seq: object) -> None:
+    with pytest.raises(wire.WireError):
+        wire.encode_ack(seq)  # type: ignore[arg-type]
+
+
+def test_a_measurement_name_seen_before_is_still_held_to_its_unit() -> None:
+    """Each name's unit is worked out once and remembered: the rule holds the second time."""
+    for name, good, bad in (
+        ("uptime_s", 5.0, -5.0),
+        ("cpu_ratio", 0.5, 1.01),
+        ("temp_c", -4.0, 2e15),
+    ):
+        assert wire.decode(_raw_report(measurements={name: good})).measurements == {name: good}
+        with pytest.raises(WireError):
+            wire.decode(_raw_report(measurements={name: bad}))
+    assert wire.decode(_raw_report(measurements={"temp_c": -40})).measurements == {"temp_c": -40.0}

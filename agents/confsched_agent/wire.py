@@ -49,6 +49,7 @@ __all__ = [
     "WireError",
     "decode",
     "encode",
+    "encode_ack",
 ]
 
 VERSION = 1
@@ -213,6 +214,14 @@ def encode(msg: Message) -> bytes:
     return data
 
 
+def encode_ack(seq: int) -> bytes:
+    """``encode(Ack(seq))``, byte for byte, without building the message: the scheduler sends
+    one per agent per commit, and an agent sending one report at a time gets one per report."""
+    if type(seq) is not int or not 0 <= seq <= MAX_SEQ:
+        raise WireError("bad_field", f"seq must be an integer from 0 to {MAX_SEQ}")
+    return b'{"v":1,"type":"ack","seq":%d}\n' % seq
+
+
 # --- decoding ---------------------------------------------------------------------------------
 
 
@@ -303,11 +312,14 @@ def _measurements(obj: JsonObject, seq: int | None) -> dict[str, float]:
         kind = type(value)
         if kind is not float and kind is not int:
             raise WireError("bad_field", f"measurement {str(name)[:40]!r} must be a number", seq)
-        if not _name_ok(name):
-            raise WireError("bad_field", f"bad measurement name {str(name)[:40]!r}", seq)
+        unit = _UNITS.get(name)
+        if unit is None:
+            if not _name_ok(name):
+                raise WireError("bad_field", f"bad measurement name {str(name)[:40]!r}", seq)
+            unit = _unit_of(name)
         if not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:  # also false for NaN
             raise WireError("bad_field", f"measurement {name!r} out of range", seq)
-        if not _unit_ok(name, value):
+        if unit and (value < 0 or (unit is _RATIO and value > 1.0)):
             raise WireError(
                 "bad_field", f"measurement {name!r} is {value}: {_unit_rule(name)}", seq
             )
@@ -315,14 +327,24 @@ def _measurements(obj: JsonObject, seq: int | None) -> dict[str, float]:
     return out
 
 
+_ANY, _NON_NEGATIVE, _RATIO = 0, 1, 2
+_UNITS: dict[str, int] = {}
+"""Measurement name → what its unit allows, for names already seen (bounded, like the names)."""
+
+
 NON_NEGATIVE_UNITS = ("_ms", "_s", "_bytes", "_ratio")
 """Measurements in these units cannot be negative (a negative RTT or loss is a broken probe)."""
 
 
-def _unit_ok(name: str, value: float) -> bool:
+def _unit_of(name: str) -> int:
+    """What the name's unit allows (worked out once per name, then remembered)."""
     if name.endswith("_ratio"):
-        return 0.0 <= value <= 1.0
-    return value >= 0 or not name.endswith(NON_NEGATIVE_UNITS)
+        unit = _RATIO
+    else:
+        unit = _NON_NEGATIVE if name.endswith(NON_NEGATIVE_UNITS) else _ANY
+    if len(_UNITS) < 4096:
+        _UNITS[name] = unit
+    return unit
 
 
 def _unit_rule(name: str) -> str:

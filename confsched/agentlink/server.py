@@ -215,6 +215,7 @@ class AgentLink:
             server_host_keys=[host_key],
             encoding=None,
             allow_pty=False,
+            line_editor=False,  # binary lines, no terminal: the editor's wrapper only costs
             x11_forwarding=False,
             agent_forwarding=False,
             sftp_factory=None,

@@ -148,7 +148,7 @@ class AgentSession(asyncssh.SSHServerSession):
         self._pending -= count
         if self.closed or self._chan is None:
             return
-        self._chan.write(wire.encode(wire.Ack(seq)))
+        self._chan.write(wire.encode_ack(seq))
         if self._paused and self._pending < MAX_PENDING // 2:
             self._paused = False
             if not self._waiting:

@@ -27,6 +27,15 @@ log = logging.getLogger(__name__)
 
 Ready = Callable[[Components], Awaitable[None] | None]
 
+GC_YOUNG = 50_000
+"""Tracked objects the young generation may grow by before a collection (Python's default is
+700). A report's objects live a few milliseconds to a commit, but a fleet keeps thousands of
+reports in flight: at 700, they were collected young again and again and those in flight moved
+on to the old generation, whose full passes over every connection's objects then held the
+event loop 140–230 ms at a time and took a tenth to a fifth of the scheduler's CPU at
+saturation (``bench/ingest.py`` measures both). What lives long (connections, the board) still
+reaches the old generation, just without the churn."""
+
 
 async def build(ctx: ServerContext) -> Components:
     """Every component, wired to what it uses; nothing started yet."""
@@ -69,6 +78,7 @@ async def run_server(settings: Settings, ready: Ready | None = None) -> None:
         # What start-up loaded (modules, the fleet, the latest states) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise pause the loop.
         gc.freeze()
+        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
         since = await ctx.store.data_version()
         if ready is not None:
             result = ready(components)

@@ -65,12 +65,15 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 """Reports per commit at most: one commit's time bounds the wait of the acks behind it."""
-QUEUE_HIGH = 1000
+QUEUE_HIGH = 500
 """Reports waiting for a commit past which sessions pause their reading (see the module)."""
 QUEUE_LOW = QUEUE_HIGH // 2
 """Waiting reports below which paused sessions are resumed."""
 PROBE_BATCH = 50
 """Reports tried at once while the store is faulted: small enough for a nearly full disk."""
+ACKS_PER_TURN = 100
+"""Acks sent before the writer gives the event loop a turn: each is an SSH packet to encrypt
+and send, and a commit's 500 held the loop for tens of milliseconds in one stretch."""
 RETRY_SECONDS = 1.0
 LOG_EVERY_SECONDS = 60.0
 """While the store stays faulted, the writer says so once a minute, not at every retry."""
@@ -235,6 +238,7 @@ class HealthService:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 self.pending_high_water = max(self.pending_high_water, len(batch))
                 self._admit()
+                await asyncio.sleep(0)  # the resumed sessions' reads were a stretch already
                 await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
@@ -249,8 +253,10 @@ class HealthService:
             key = id(pending.sink)
             _, seq, count = highest.get(key, (pending.sink, 0, 0))
             highest[key] = (pending.sink, max(seq, pending.seq), count + 1)
-        for sink, seq, count in highest.values():
+        for n, (sink, seq, count) in enumerate(highest.values(), 1):
             sink.acked(seq, count)
+            if n % ACKS_PER_TURN == 0:
+                await asyncio.sleep(0)  # let reads and requests in between the acks
         if self.observe_ack is not None:
             now = time.monotonic()
             for pending in batch:
