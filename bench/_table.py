@@ -91,18 +91,41 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "ingest",
-        "`ingest.py`: reports durably stored per second from {agents:,} SSH agents, saturated",
-        lambda r: f"{r['reports_per_s']:,.0f}/s",
-        lambda r: _peer_ratio(
-            r["reports_per_s"], r["peer_reports_per_s"], "Pushgateway", "reports/s"
-        ).replace("(ours ", "(ours at "),
-        "≥ 1.0× peer",
+        "`ingest.py`: reports durably stored per second from {unbatched[agents]:,} SSH agents, "
+        "one report per write and per ack, back to back",
+        lambda r: (
+            f"{r['unbatched']['reports_per_s']:,.0f}/s, "
+            f"{r['unbatched']['scheduler_us_per_report']:.0f} µs of CPU each"
+        ),
+        lambda r: (
+            _peer_ratio(
+                r["unbatched"]["reports_per_s"],
+                r["peer"]["reports_per_s"],
+                "Pushgateway",
+                "reports/s",
+            ).replace("(ours ", "(ours at ")
+            + f", {r['peer']['gateway_us_per_report']:.0f} µs of CPU each"
+        ),
+        "≥ 1.0× peer, CPU ≤ peer's",
     ),
     Row(
         "ingest",
-        "`ingest.py`: report-to-visible delay, every agent sending one report at a time",
-        lambda r: f"p50 {r['steady']['p50_ms']:.1f} ms, p99 {r['steady']['p99_ms']:.1f} ms",
-        target="p99 < 50 ms",
+        "`ingest.py`: ack wait at saturation, {batched[agents]:,} agents replaying spools "
+        "({batched[window]} unacked, {batched[batch]} per write)",
+        lambda r: (
+            f"p50 {r['batched']['ack_p50_ms']:.0f} ms, p99 {r['batched']['ack_p99_ms']:.0f} ms"
+        ),
+        target="p99 < 250 ms",
+    ),
+    Row(
+        "ingest",
+        "`ingest.py`: report-to-visible delay and longest loop lag, {steady[agents]:,} agents "
+        "each sending a report every 10 s",
+        lambda r: (
+            f"p50 {r['steady']['delay_p50_ms']:.1f} ms, p99 {r['steady']['delay_p99_ms']:.1f} ms; "
+            f"loop lag {r['steady']['loop_lag_max_ms']:.0f} ms"
+        ),
+        target="p99 < 50 ms, lag < 50 ms",
     ),
     Row(
         "metrics",

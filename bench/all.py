@@ -59,7 +59,7 @@ BENCHES = (
     Bench(
         "ingest",
         (),
-        ("--agents", "100", "--seconds", "3"),
+        ("--agents", "100", "--steady-agents", "200", "--seconds", "3"),
         long=("--runs", "3"),
         peers=True,
     ),
