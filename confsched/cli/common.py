@@ -74,9 +74,9 @@ def plural(count: int, word: str) -> str:
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
-    """A plain aligned text table (no dependency, wide characters are rare in ids)."""
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
+    """A plain aligned text table (no dependency, wide characters are rare in ids). One format
+    string for every line: ``health`` and ``rooms list`` print 10,000 of them."""
+    texts = [headers, *([str(c) for c in row] for row in rows)]
+    widths = [max(map(len, column)) for column in zip(*texts, strict=True)]  # one cell a header
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(line.format(*row).rstrip() for row in texts)
