@@ -28,6 +28,7 @@ READS = [
     "/api/v1/sessions/s-1/invite.ics",
     "/api/v1/slots?with=all&duration=1h",
     "/api/v1/changes?since=-1",
+    "/api/v1/whoami",
     "/api/v1/no-such-route",
 ]
 BOOKING = {"title": "Giao ban", "with": "ioc", "start": "2027-03-01 08:00", "duration": "1h"}
@@ -155,3 +156,15 @@ async def until_status(ctx: Components, headers: dict[str, str], status: int) ->
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"the token never got {status}")
+
+
+async def test_whoami_names_the_tokens_role_so_the_console_can_say_it_is_read_only(
+    server: Components,
+) -> None:
+    viewer = await viewer_token(server)
+    status, body, _ = await get(server, "/api/v1/whoami", bearer(server.ctx.operator_token))
+    assert (status, body) == (200, {"role": "operator"})
+    status, body, _ = await get(server, "/api/v1/whoami", bearer(viewer))
+    assert (status, body) == (200, {"role": "viewer"})
+    status, body, _ = await get(server, "/api/v1/whoami", bearer("mistyped"))
+    assert status == 401 and "not recognised" in body["error"]

@@ -112,6 +112,14 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
+async def whoami(request: web.Request) -> web.Response:
+    """What the caller's token may do (``operator`` or ``viewer``): the console shows itself
+    read-only before an operator tries a write it would be refused."""
+    _scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    role = request.app[CTX].role_of(given.strip())
+    return json_response({"role": role.value if role is not None else None})
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 while the store takes writes; 503 naming the fault (a full disk) while it cannot, so
     a load balancer or a probe sees what the agents see: reports no longer acknowledged."""
@@ -127,6 +135,7 @@ def make_app(ctx: ServerContext, parts: WebParts) -> web.Application:
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=1 << 20)
     app[CTX] = ctx
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/v1/whoami", whoami)
     api_health.setup(app, parts.board, parts.connected)
     api_rooms.setup(app)
     api_booking.setup(app)

@@ -179,6 +179,14 @@ async def _select(request: web.Request) -> web.Response:
     return _json({"with": request.query.get("with", ""), "endpoints": chosen})
 
 
+async def _whoami(request: web.Request) -> web.Response:
+    """The operator's token is the stand-in's only one; anything else is refused (401)."""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if given != _fake(request).token:
+        return _json({"error": "token not recognised"}, 401)
+    return _json({"role": "operator"})
+
+
 async def _endpoint(request: web.Request) -> web.Response:
     endpoint = _fake(request).by_id.get(request.match_info["id"])
     if endpoint is None:
@@ -285,6 +293,7 @@ def _routes() -> list[tuple[str, str, Callable[[web.Request], Any]]]:
     base = "/api/v1"
     return [
         ("GET", f"{base}/fleet", _fleet),
+        ("GET", f"{base}/whoami", _whoami),
         ("GET", f"{base}/health", _health),
         ("GET", f"{base}/changes", _changes),
         ("GET", f"{base}/endpoints", _endpoints),

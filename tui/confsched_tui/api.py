@@ -73,6 +73,12 @@ class ApiClient:
             await self._session.close()
             self._session = None
 
+    async def role(self) -> str:
+        """``operator`` or ``viewer``: what this client's token may do (ApiError 401 for no
+        token or one the scheduler does not know; RouteMissing from an older scheduler)."""
+        body = await self.get("/api/v1/whoami")
+        return str(body.get("role") or "")
+
     # -- inventory -------------------------------------------------------------------------
     async def fleet(self) -> JSON:
         return await self.get("/api/v1/fleet")

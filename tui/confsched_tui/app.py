@@ -17,11 +17,14 @@ from zoneinfo import ZoneInfo
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette, Provider
 from textual.reactive import reactive
 
 from confsched_tui import i18n
+from confsched_tui.access import Access, access_from
 from confsched_tui.api import ApiClient, ApiProblem
 from confsched_tui.catalog import CatalogCache
+from confsched_tui.commands import ConsoleCommands
 from confsched_tui.host import Console
 from confsched_tui.i18n import N_, _
 from confsched_tui.live import LiveFeed
@@ -43,7 +46,8 @@ class ConsoleApp(App[None]):
 
     CSS_PATH = "console.tcss"
     TITLE = "confsched"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {ConsoleCommands}
+    """Ours only: Textual's own commands (theme, screenshot…) would speak English alone."""
     MODES: ClassVar[dict[str, Any]] = {
         "fleet": FleetScreen,
         "sessions": SessionsScreen,
@@ -60,10 +64,13 @@ class ConsoleApp(App[None]):
         Binding("f4", "go('book')", N_("Book")),
         Binding("b", "go('book')", N_("Book"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True),
+        Binding("ctrl+p", "command_palette", N_("Commands"), show=False, priority=True),
     ]
 
     status: reactive[str] = reactive("")
     connected: reactive[bool] = reactive(True)
+    access_note: reactive[str] = reactive("")
+    """``read-only (viewer token)`` while writes would be refused; the status line shows it."""
 
     def __init__(
         self,
@@ -89,6 +96,7 @@ class ConsoleApp(App[None]):
         self.milestones: dict[str, float] = {"start": time.perf_counter()}
         self._clock = clock
         self._left_mode = "fleet"
+        self.access = Access.UNKNOWN
         self._first_revision = asyncio.Event()
         self._prefetch: asyncio.Future[Any] | None = None
         self.feed = LiveFeed(self.api, self._on_change, self._on_status, min_interval=min_interval)
@@ -142,6 +150,32 @@ class ConsoleApp(App[None]):
 
     def on_mount(self) -> None:
         self.run_worker(self.feed.run(), name="live", group="live", exit_on_error=False)
+        self._check_access()
+
+    def _check_access(self) -> None:
+        self.run_worker(self._ask_access(), group="access", exclusive=True, exit_on_error=False)
+
+    async def _ask_access(self) -> None:
+        """Ask the scheduler what our token may do (again after each reconnection: it may have
+        been revoked meanwhile); say so at once when it may not write."""
+        access = await access_from(self.api)
+        if access is None or access is self.access:
+            return
+        self.access = access
+        self.access_note = access.note()
+        self._retitle()
+        if access.read_only:
+            self.notify(access.explain(), title=_("read-only"), severity="warning", timeout=20)
+
+    @property
+    def read_only(self) -> bool:
+        return self.access.read_only
+
+    def refuse_write(self) -> bool:
+        """True (and the reason told) when this console may not write: the caller stops."""
+        if self.access.read_only:
+            self.notify(self.access.explain(), title=_("read-only"), severity="error", timeout=20)
+        return self.access.read_only
 
     async def on_unmount(self) -> None:
         if self._prefetch is not None:
@@ -163,6 +197,8 @@ class ConsoleApp(App[None]):
             screen.request_reload()
 
     def _on_status(self, ok: bool, text: str) -> None:
+        if ok and not self.connected:
+            self._check_access()
         self.connected = ok
         self.status = text if not ok else self._connected_text()
         if not ok:
@@ -179,9 +215,15 @@ class ConsoleApp(App[None]):
     def loaded(self, view: str, count: int) -> None:
         """A view has shown its data: the benchmark and tests read ``milestones``."""
         self.milestones.setdefault(f"{view}:{count}", time.perf_counter())
+        self._retitle()
+
+    def _retitle(self) -> None:
         name = self.catalog.current.name
-        if name and self.title != f"confsched — {name}":
-            self.title = f"confsched — {name}"
+        title = f"confsched — {name}" if name else "confsched"
+        if self.access.read_only:
+            title += f" — {_('read-only')}"
+        if self.title != title:
+            self.title = title
 
     # -- actions ---------------------------------------------------------------------------
     async def action_go(self, mode: str) -> None:
@@ -196,6 +238,12 @@ class ConsoleApp(App[None]):
     async def action_leave(self) -> None:
         """Back to the mode the operator came from (Esc on the Book screen)."""
         await self.action_go(self._left_mode if self._left_mode != self.current_mode else "fleet")
+
+    def action_command_palette(self) -> None:
+        """Ctrl+P, its prompt in the console's language."""
+        if not isinstance(self.screen, CommandPalette):
+            placeholder = _("A screen, an action, a room or a session…")
+            self.push_screen(CommandPalette(placeholder=placeholder, id="--command-palette"))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

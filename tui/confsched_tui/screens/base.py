@@ -63,7 +63,7 @@ class LiveScreen(Screen[Any]):
 
     def compose_footer(self) -> ComposeResult:
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # Ctrl+P is in the help: the row is full
 
     def on_mount(self) -> None:
         if self.REFRESH_EVERY:

@@ -201,6 +201,8 @@ class BookingScreen(LiveScreen):
     # -- booking ---------------------------------------------------------------------------
     @on(Button.Pressed, "#book")
     def action_book(self) -> None:
+        if self.console.refuse_write():
+            return
         fields = self.fields()
         needed = missing(fields, ("title", *PREVIEW_NEEDS))
         if needed:

@@ -24,6 +24,7 @@ KEYS = (
     ("F4 / b", N_("Book a session")),
     ("F1 / ?", N_("This help")),
     ("Esc", N_("Back (close a detail screen, leave the Book screen)")),
+    ("Ctrl+P", N_("Commands: screens, actions, a room or session by name or id")),
     ("Ctrl+Q", N_("Quit")),
     (N_("Fleet"), ""),
     (N_("arrows, Home, End"), N_("Move between rooms")),

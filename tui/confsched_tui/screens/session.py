@@ -316,7 +316,7 @@ class SessionScreen(LiveScreen):
         self.app.push_screen(EndpointScreen(str(event.row_key.value)))
 
     def action_cancel_session(self) -> None:
-        if not self.check_action("cancel_session", ()):
+        if self.console.refuse_write() or not self.check_action("cancel_session", ()):
             return
         chosen = self.chosen_sitting()
         title = nfc(self.session.get("title") or self.session_id)
@@ -340,7 +340,7 @@ class SessionScreen(LiveScreen):
         self.request_reload()
 
     def action_move_session(self) -> None:
-        if not self.check_action("move_session", ()):
+        if self.console.refuse_write() or not self.check_action("move_session", ()):
             return
         chosen = self.chosen_sitting()
         start_text, _end = current_occurrence(self.session, self.console.now())
