@@ -120,9 +120,9 @@ class EndpointScreen(LiveScreen):
         self.query_one("#endpoint-title", Static).update(title)
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
-        grid.add_column()
+        grid.add_column(overflow="fold")  # at 80 columns a long address folds, never cut
         grid.add_column(style="bold")
-        grid.add_column()
+        grid.add_column(overflow="fold")
         now = self.console.now()
         last = health.get("last_report_at")
         call = call_text(health.get("call"))

@@ -37,6 +37,7 @@ from confsched_tui.widgets.fleet_grid import FleetGrid
 
 FILTER_HINT = N_("/ filter: words, state:down, {selectors} — 1-5 toggle states, 0 clears")
 FILTER_PAUSE_S = 0.06
+FOLD_CHUNK = 500
 """The filter applies once typing pauses this long: keys typed at full speed cost one redraw,
 not one each (at 10,000 rooms a redraw is tens of milliseconds)."""
 
@@ -59,8 +60,8 @@ class FleetScreen(LiveScreen):
         self.ordered: list[dict[str, Any]] = []
         self.states: dict[str, str] = {}
         self.texts: dict[str, str] | None = None
-        """Folded filter text per endpoint id, made at the first word typed (not before the
-        first screen)."""
+        """Folded filter text per endpoint id, made after the first screen (``_fold_texts``),
+        or at the first word typed if that comes sooner."""
         self.bands: list[Band] = []
         self.groups: list[Group] = []
         self._pending_filter: Timer | None = None
@@ -109,6 +110,20 @@ class FleetScreen(LiveScreen):
         self.states = states
         self.groups = fill_bands(self.bands, states)
         self.refresh_view()
+        if self.texts is None:
+            self._fold_texts(self.ordered)
+
+    @work(exclusive=True, group="fold", exit_on_error=False)
+    async def _fold_texts(self, endpoints: list[dict[str, Any]]) -> None:
+        """The filter's folded text of every room, made after the first screen a few hundred
+        rooms at a time (the console stays quick to keys meanwhile), so the first word typed
+        does not wait for 10,000 rooms to be folded."""
+        texts: dict[str, str] = {}
+        for start in range(0, len(endpoints), FOLD_CHUNK):
+            texts.update(haystacks(endpoints[start : start + FOLD_CHUNK]))
+            await asyncio.sleep(0)
+        if endpoints is self.ordered and self.texts is None:
+            self.texts = texts
 
     async def _health(self) -> dict[str, str]:
         try:
