@@ -38,6 +38,8 @@ import _repo
 ROOT = _repo.ROOT
 COLS, ROWS = 120, 40
 TICKS = os.sysconf("SC_CLK_TCK")
+TOKEN = "operator-token-for-the-bench"
+"""The stand-in asks for a token on every route, as the scheduler does."""
 
 
 # -- the stand-in scheduler, in its own process ---------------------------------------------------
@@ -46,7 +48,7 @@ async def serve_forever(endpoints: int, churn: bool) -> None:
 
     from tests.fakes.console_api import FakeScheduler, serve
 
-    fake = FakeScheduler(endpoints=endpoints)
+    fake = FakeScheduler(endpoints=endpoints, token=TOKEN)
     _, url = await serve(fake)
     print(url, flush=True)
     step = 0
@@ -77,7 +79,7 @@ class Console:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
-        command = [sys.executable, "-m", "confsched.cli", "tui", "--url", url, "--token", "x"]
+        command = [sys.executable, "-m", "confsched.cli", "tui", "--url", url, "--token", TOKEN]
         command += ["--lang", "en"]  # the marker below is the English counts bar
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
