@@ -57,7 +57,11 @@ class Settings:
     ssh_host: str = "127.0.0.1"
     ssh_port: int = 8022
     public_url: str = ""
-    """Base URL printed in feed links; defaults to http://HTTP_HOST:HTTP_PORT."""
+    """Base URL printed in feed links; defaults to http://HTTP_HOST:HTTP_PORT (this host's name
+    in place of a wildcard such as 0.0.0.0). Its host is one the API answers to."""
+    allowed_hosts: tuple[str, ...] = ()
+    """More names the API answers to (``Host`` header), besides the loopback names, this
+    host's names, the bound address and the public URL's host: ``serve --allowed-host``."""
     smtp: SmtpSettings | None = None
     """Invites are mailed when set; otherwise changes wait in the outbox."""
     feed_history: timedelta | None = timedelta(days=30)

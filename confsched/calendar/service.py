@@ -76,10 +76,9 @@ class FeedService:
     async def stop(self) -> None:
         await self.close()
 
-    async def publish_base_url(self, http_port: int) -> None:
-        """Tell ``feeds list`` (another process) where this server answers, once HTTP is bound."""
-        settings = self.ctx.settings
-        url = settings.public_url or f"http://{settings.http_host}:{http_port}"
+    async def publish_base_url(self, url: str) -> None:
+        """Tell ``feeds list`` (another process) where this server answers, once HTTP is bound:
+        ``url`` is the one others reach it by (never ``http://0.0.0.0:…``)."""
         await self.ctx.store.write(store.set_base_url, url)
 
     # tokens

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import re
 import signal
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -30,9 +33,53 @@ from confsched.errors import InvalidInput
 from confsched.runtime.components import Components
 from confsched.runtime.root import run_server
 
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+def host_name_option(text: str) -> str:
+    """``--allowed-host``: a host name (an internationalised one is kept in its ASCII form) or
+    an address; a clear refusal for anything else (a URL, a port, a path)."""
+    from confsched.web.hosts import ascii_name
+
+    refusal = InvalidInput(
+        f"--allowed-host {text!r}: give a host name such as lich.example.gov.vn "
+        f"(no scheme, port or path)"
+    )
+    try:
+        name = ascii_name(text)
+    except UnicodeError:
+        raise refusal from None
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(name.strip("[]")))
+    if len(name) > 253 or not _HOST_NAME.fullmatch(name):
+        raise refusal
+    return name
+
+
+def public_url_option(text: str) -> str:
+    """``--public-url``: an http(s) URL with a host, as subscribers and the console reach the
+    scheduler (feed links start with it)."""
+    parts = urlsplit(text)
+    try:
+        good = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # a port that is not a number (or out of range) raises
+    except ValueError:
+        good = False
+    if not good:
+        raise InvalidInput(
+            f"--public-url {text!r}: give the URL others use to reach this scheduler, "
+            f"e.g. https://lich.example.gov.vn"
+        )
+    return text
+
 
 def build_settings(
-    data_dir: Path | None, rooms: Path | None, http: str, ssh: str, public_url: str = ""
+    data_dir: Path | None,
+    rooms: Path | None,
+    http: str,
+    ssh: str,
+    public_url: str = "",
+    allowed_hosts: Sequence[str] = (),
 ) -> Settings:
     http_host, http_port = split_host_port(http, "--http")
     ssh_host, ssh_port = split_host_port(ssh, "--ssh")
@@ -47,7 +94,8 @@ def build_settings(
         http_port=http_port,
         ssh_host=ssh_host,
         ssh_port=ssh_port,
-        public_url=public_url,
+        public_url=public_url_option(public_url) if public_url else "",
+        allowed_hosts=tuple(host_name_option(name) for name in allowed_hosts),
     )
 
 
@@ -103,7 +151,20 @@ def run_until_signal(main: Coroutine[Any, Any, None]) -> None:
 @data_option
 @click.option("--http", default=DEFAULT_HTTP, show_default=True, help="HTTP listen address.")
 @click.option("--ssh", default=DEFAULT_SSH, show_default=True, help="SSH listen address (agents).")
-@click.option("--public-url", default="", help="Base URL printed in feed links.")
+@click.option(
+    "--public-url",
+    default="",
+    help="The URL others reach this scheduler by (feed links start with it; https:// says a "
+    "TLS proxy is in front). Default: the listen address, this host's name for 0.0.0.0.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another name the API answers to (repeatable); besides loopback names, this host's "
+    "names, the listen address and --public-url's host. Others get a JSON 421.",
+)
 @click.option(
     "--feed-history",
     default="30d",
@@ -142,6 +203,7 @@ def serve(
     http: str,
     ssh: str,
     public_url: str,
+    allowed_hosts: tuple[str, ...],
     feed_history: str,
     metrics_need_token: bool,
     smtp: str,
@@ -156,10 +218,11 @@ def serve(
     Examples:
       confsched serve
       confsched serve --http 0.0.0.0:8080 --public-url https://lich.example.gov.vn
+      confsched serve --http 10.0.0.5:8080 --allowed-host sched.tinh.vn
       confsched serve --smtp mail.example.gov.vn:587 --smtp-from lich@example.gov.vn \
         --smtp-secrets /etc/confsched/smtp.secrets
     """
-    settings = build_settings(data_dir, rooms, http, ssh, public_url)
+    settings = build_settings(data_dir, rooms, http, ssh, public_url, allowed_hosts)
     settings = settings.with_(
         feed_history=history_window(feed_history), metrics_need_token=metrics_need_token
     )
@@ -176,7 +239,8 @@ def serve(
         fleet = components.ctx.fleet
         click.echo(
             f"confsched: {len(fleet.endpoints)} endpoints of {fleet.name}; "
-            f"http://{settings.http_host}:{components.http_port} ; "
+            f"http {settings.http_host}:{components.http_port} "
+            f"(feeds and console at {components.http.public_url}) ; "
             f"agents ssh {settings.ssh_host}:{components.ssh_port}"
         )
         click.echo(f"operator token in {settings.data_dir / 'operator.token'}")

@@ -74,7 +74,7 @@ async def run_server(settings: Settings, ready: Ready | None = None) -> None:
         for component in components.in_start_order():
             started.append(component)  # stopped even if its start fails half-way
             await component.start()
-        await components.calendar.publish_base_url(components.http_port)
+        await components.calendar.publish_base_url(components.http.public_url)
         # What start-up loaded (modules, the fleet, the latest states) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise pause the loop.
         gc.freeze()

@@ -30,10 +30,23 @@ from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
 from confsched.web import api_booking, api_health, api_rooms, feeds, metrics
 from confsched.web.common import CTX, error_response, json_response
+from confsched.web.hosts import (
+    answers_to,
+    clear_text_warning,
+    machine_names,
+    misdirected,
+    public_base_url,
+    served_names,
+)
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+MACHINE: web.AppKey[tuple[str, ...]] = web.AppKey("machine_names")
+"""This host's names, looked up once when the application is made."""
+SERVED: web.AppKey[frozenset[str]] = web.AppKey("served_names")
+"""Every name the API answers to (``Host`` header)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +107,19 @@ def open_path(request: web.Request) -> bool:
 
 
 @web.middleware
+async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API answers only to the names it is served as (DNS rebinding, see
+    :mod:`confsched.web.hosts`), before the token is even looked at. The feeds, ``/metrics``
+    and ``/healthz`` answer any name: calendar apps keep the URL they were given and Prometheus
+    scrapes by whatever name its target says, and what a rebinding page could read there is
+    what any host on the network reads (the feeds and a closed ``/metrics`` need their token)."""
+    host = request.headers.get("Host")
+    if request.path.startswith("/api/") and not answers_to(host, request.app[SERVED]):
+        return error_response(421, misdirected(host or ""))
+    return await handler(request)
+
+
+@web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every route but the open ones needs a token (``Authorization: Bearer …``): reads take a
     viewer's or the operator's, writes the operator's. Without it, anyone who reaches the port
@@ -132,8 +158,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def make_app(ctx: ServerContext, parts: WebParts) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=1 << 20)
+    app = web.Application(
+        middlewares=[errors_middleware, host_middleware, auth_middleware],
+        client_max_size=1 << 20,
+    )
     app[CTX] = ctx
+    machine = machine_names()
+    app[MACHINE] = machine
+    app[SERVED] = served_names(ctx.settings, machine)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/whoami", whoami)
     api_health.setup(app, parts.board, parts.connected)
@@ -163,21 +195,31 @@ BAD_REQUESTS = OneLineBadRequests()
 
 
 class HttpServer:
-    """Serves the application on the configured address; ``port`` is the bound one."""
+    """Serves the application on the configured address; ``port`` is the bound one and
+    ``public_url`` what feed links start with (``--public-url``, else a reachable address)."""
 
     def __init__(self, ctx: ServerContext, app: web.Application) -> None:
         logging.getLogger("aiohttp.server").addFilter(BAD_REQUESTS)
         self.ctx = ctx
+        self._app = app
         self._runner = web.AppRunner(app, access_log=None)
         self._set_up = False
         self.port = 0
+        self.public_url = ""
 
     async def start(self) -> None:
         await self._runner.setup()
         self._set_up = True
-        site = web.TCPSite(self._runner, self.ctx.settings.http_host, self.ctx.settings.http_port)
+        settings = self.ctx.settings
+        site = web.TCPSite(self._runner, settings.http_host, settings.http_port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        machine: tuple[str, ...] = self._app[MACHINE]
+        self.public_url = public_base_url(settings, self.port, machine)
+        bound = [str(address[0]) for address in self._runner.addresses]
+        warning = clear_text_warning(settings, bound, self.port)
+        if warning is not None:
+            log.warning("%s", warning)
 
     async def stop(self) -> None:
         self.ctx.touch()  # answer pending long polls now rather than after their 20 s
