@@ -193,5 +193,9 @@ class BookingRefresher:
                 await self.refresh()
             except Exception:
                 log.exception("metrics: cannot read the booking snapshot")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns (swallowing the
+            # cancel) when the event is set just as the task is cancelled, and stop() then
+            # waited for ever (seen at shutdown, where a last change wakes this loop).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
