@@ -160,7 +160,8 @@ def health_entry(endpoint_id: str, state: str, now: datetime) -> JSON:
         if word in checks:
             checks[word] = False
     if state == "unknown":
-        return {"endpoint": endpoint_id, "state": state, "reasons": [], "last_report_at": None,
+        return {"endpoint": endpoint_id, "state": state, "reasons": [], "codes": [],
+                "last_report_at": None,
                 "rtt_ms": None, "jitter_ms": None, "loss_ratio": None, "checks": {},
                 "call": None}  # fmt: skip
     age = 40 if state == "offline" else seed % 9
@@ -171,6 +172,7 @@ def health_entry(endpoint_id: str, state: str, now: datetime) -> JSON:
         "endpoint": endpoint_id,
         "state": state,
         "reasons": reasons,
+        "codes": [r.split()[0] if r.split()[0] in checks else "other" for r in reasons],
         "last_report_at": (now - timedelta(seconds=age)).isoformat(),
         "rtt_ms": 20.0 + seed % 30,
         "jitter_ms": 2.0 + seed % 5,

@@ -249,31 +249,48 @@ def count_states(states: Iterable[str]) -> dict[str, int]:
 class FleetFilter:
     """What the operator typed in the filter box, plus the state keys they toggled.
 
-    Words match id, name, site, area, agency, address and tags, without diacritics;
-    ``state:down`` narrows to states. Any other ``key:value`` word is a selector of the
-    scheduler's language (``under:h-dai-tu``, ``level:commune``, ``tag:vung-cao``), which the
-    scheduler resolves (``ApiClient.select``) into the ids given to :meth:`matches`. All must
-    match.
+    Words match id, name, site, area, agency, address and tags, without diacritics. Two keys
+    are the console's own, about health: ``state:down,offline`` (the CLI's ``--state``; a
+    state's first letters will do) and ``reason:camera`` (a word of the room's health reasons
+    or their codes; commas: any of them). Any other ``key:value`` word is a selector of the
+    CLI's one language (``under:h-dai-tu``, ``level:commune``, ``tag:vung-cao``), parsed and
+    resolved by the scheduler (``ApiClient.select``), which names an unknown key; the console
+    has no copy of the parser (it may not import the scheduler). An unknown state is flagged
+    in :attr:`problems` and then nothing matches. All must match.
     """
 
     words: tuple[str, ...] = ()
     states: frozenset[str] = frozenset()
     selectors: tuple[str, ...] = ()
+    reasons: tuple[tuple[str, ...], ...] = ()
+    """Per ``reason:`` word, its alternatives (folded)."""
+    problems: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str, states: Iterable[str] = ()) -> FleetFilter:
         words: list[str] = []
         wanted = set(states)
         selectors: list[str] = []
+        reasons: list[tuple[str, ...]] = []
+        problems: list[str] = []
         for token in text.split():
             kind, colon, value = token.partition(":")
-            if colon and fold(kind) == "state" and value:
-                wanted.update(s for s in STATES if s.startswith(fold(value)))
+            key = fold(kind)
+            if colon and key == "state":
+                problems += _add_states(value, wanted)
+            elif colon and key == "reason":
+                alternatives = tuple(fold(v) for v in value.split(",") if v)
+                if alternatives:
+                    reasons.append(alternatives)
+                else:
+                    problems.append(_("reason: needs a word, such as reason:camera"))
             elif colon:
                 selectors.append(token)
             else:
                 words.append(fold(token))
-        return cls(tuple(words), frozenset(wanted), tuple(selectors))
+        return cls(
+            tuple(words), frozenset(wanted), tuple(selectors), tuple(reasons), tuple(problems)
+        )
 
     @property
     def selector_text(self) -> str:
@@ -282,7 +299,7 @@ class FleetFilter:
 
     @property
     def active(self) -> bool:
-        return bool(self.words or self.states or self.selectors)
+        return bool(self.words or self.states or self.selectors or self.reasons or self.problems)
 
     def matches(
         self,
@@ -290,11 +307,15 @@ class FleetFilter:
         state: str,
         haystack: str | None = None,
         selected: Collection[str] | None = None,
+        reason: str = "",
     ) -> bool:
         """``haystack``: the endpoint's :func:`haystack`, if the caller keeps it (1,000 rooms
         re-folded at every keystroke would cost tens of milliseconds). ``selected``: the ids the
-        scheduler resolved :attr:`selectors` to (None: not resolved, so nothing matches)."""
-        if self.states and state not in self.states:
+        scheduler resolved :attr:`selectors` to (None: not resolved, so nothing matches).
+        ``reason``: its health's reasons and codes, folded (:func:`reason_text`)."""
+        if self.problems or (self.states and state not in self.states):
+            return False
+        if not all(any(word in reason for word in words) for words in self.reasons):
             return False
         if self.selectors and (selected is None or str(endpoint.get("id")) not in selected):
             return False
@@ -302,6 +323,28 @@ class FleetFilter:
             return True
         text = haystack if haystack is not None else _haystack(endpoint)
         return all(word in text for word in self.words)
+
+
+def _add_states(value: str, wanted: set[str]) -> list[str]:
+    """Add the states ``down,off`` names to ``wanted``; the problem for each that names none."""
+    problems = []
+    parts = [p for p in value.split(",") if p] or [""]
+    for part in parts:
+        found = {s for s in STATES if part and s.startswith(fold(part))}
+        if not found:
+            problems.append(
+                _("unknown state '{state}' (states: {states})").format(
+                    state=part, states=", ".join(STATES)
+                )
+            )
+        wanted |= found
+    return problems
+
+
+def reason_text(health: Mapping[str, Any]) -> str:
+    """What ``reason:`` words are looked for in: a room's reasons and their codes, folded."""
+    parts = [*(health.get("reasons") or []), *(health.get("codes") or [])]
+    return fold(" ".join(str(p) for p in parts))
 
 
 def haystacks(endpoints: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -321,19 +364,27 @@ def filter_groups(
     wanted: FleetFilter,
     texts: Mapping[str, str] | None = None,
     selected: Collection[str] | None = None,
+    reasons: Mapping[str, str] | None = None,
 ) -> list[Group]:
     """The groups with only the tiles that match (empty groups dropped); ``texts`` are the
     endpoints' :func:`haystacks` when the caller keeps them; ``selected`` the ids the
-    filter's selectors resolved to."""
+    filter's selectors resolved to; ``reasons`` each room's :func:`reason_text`."""
     if not wanted.active:
         return groups
     texts = texts or {}
+    reasons = reasons or {}
     kept = []
     for group in groups:
         tiles = [
             t
             for t in group.tiles
-            if wanted.matches(endpoints.get(t.id, {"id": t.id}), t.state, texts.get(t.id), selected)
+            if wanted.matches(
+                endpoints.get(t.id, {"id": t.id}),
+                t.state,
+                texts.get(t.id),
+                selected,
+                reasons.get(t.id, ""),
+            )
         ]
         if tiles:
             kept.append(Group(group.key, group.label, tiles))

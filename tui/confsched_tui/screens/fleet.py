@@ -29,6 +29,7 @@ from confsched_tui.fleetview import (
     filter_groups,
     haystacks,
     plan_bands,
+    reason_text,
 )
 from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
@@ -59,6 +60,9 @@ class FleetScreen(LiveScreen):
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.ordered: list[dict[str, Any]] = []
         self.states: dict[str, str] = {}
+        self.healths: dict[str, Any] = {}
+        self.reasons: dict[str, str] | None = None
+        """Folded health reasons per endpoint id, made at the first ``reason:`` typed."""
         self.texts: dict[str, str] | None = None
         """Folded filter text per endpoint id, made after the first screen (``_fold_texts``),
         or at the first word typed if that comes sooner."""
@@ -133,7 +137,10 @@ class FleetScreen(LiveScreen):
                 self.notify(_("this scheduler reports no health yet: every room shows unknown"))
             self.health_missing = True
             return {}
-        return {str(h["endpoint"]): str(h["state"]) for h in health.get("endpoints") or []}
+        entries = health.get("endpoints") or []
+        self.healths = {str(h["endpoint"]): h for h in entries}
+        self.reasons = None
+        return {str(h["endpoint"]): str(h["state"]) for h in entries}
 
     def refresh_view(self) -> None:
         """Regroup, filter and redraw from what was last loaded (no network)."""
@@ -146,11 +153,18 @@ class FleetScreen(LiveScreen):
         selected = self.selection if selectors == self.selection_for else None
         if wanted.words and self.texts is None:
             self.texts = haystacks(self.ordered)
-        shown = filter_groups(self.groups, self.endpoints, wanted, self.texts, selected)
+        if wanted.reasons and self.reasons is None:
+            self.reasons = {i: reason_text(h) for i, h in self.healths.items()}
+        shown = filter_groups(
+            self.groups, self.endpoints, wanted, self.texts, selected, self.reasons
+        )
         self.query_one(FleetGrid).show(shown, self.groups)
         counts = count_states(self.states.get(str(e["id"]), "unknown") for e in self.ordered)
         visible = sum(len(g.tiles) for g in shown)
         problem = self.selection_problem if selectors and selected is not None else ""
+        if "unknown selector key" in problem:  # the scheduler's words: it knows its keys only
+            problem += " " + _("(the filter also takes state: and reason:)")
+        problem = "; ".join([*wanted.problems, problem] if problem else wanted.problems)
         bar = self.query_one(CountsBar)
         bar.show(counts, visible, len(self.ordered), wanted.states, problem)
         self.console.loaded("fleet", len(self.ordered))

@@ -29,7 +29,7 @@ KEYS = (
     (N_("Fleet"), ""),
     (N_("arrows, Home, End"), N_("Move between rooms")),
     (N_("Enter / click"), N_("Open the room: checks, RTT and loss, its sessions")),
-    ("/", N_("Filter: words (no diacritics needed), state:down, {selectors}")),
+    ("/", N_("Filter: words (no diacritics needed), state:down, reason:camera, {selectors}")),
     ("1 … 5", N_("Show only ok / degraded / down / offline / unknown (toggle)")),
     ("0", N_("Clear the filters")),
     (N_("Sessions"), ""),
