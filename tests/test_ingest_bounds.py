@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import asyncssh
 import pytest
@@ -17,13 +19,14 @@ from confsched_agent.link import Link
 from confsched_agent.spool import MemorySpool
 from confsched_agent.wire import Check, Report, encode
 
+from confsched.agentlink.session import AgentSession
 from confsched.errors import StoreUnavailable
 from confsched.runtime.components import Components
 from confsched.services import health as service_module
 from confsched.services.health import MAX_BATCH, QUEUE_HIGH, QUEUE_LOW, HealthBoard, HealthService
 from confsched.store.health import StoredHealth, history
 from tests.test_agentlink import ENDPOINT, enrolled, eventually
-from tests.test_fault_disk import Sink, _health
+from tests.test_fault_disk import ENDPOINTS, Sink, _health
 
 
 def _items(count: int) -> list[StoredHealth]:
@@ -126,32 +129,93 @@ async def test_a_flooding_agent_is_paused_not_held_and_everything_is_stored(
         return await real_write(fn, batch, trimmer)  # type: ignore[operator]
 
     service._write = slow_write
-    config = await enrolled(server, ENDPOINT)
-    backlog = Backlog(1500)
-    link = Link(
-        config.endpoint,
-        config.scheduler_address,
-        asyncssh.read_private_key(config.key),
-        config.host_key,
-        backlog.spool,
-        _no_command,
-        window=1500,
-        batch=50,
-        rng=random.Random(1),
-    )
-    task = asyncio.create_task(link.run())
+    backlogs, links = [], []
+    for endpoint in ENDPOINTS:
+        config = await enrolled(server, endpoint)
+        backlog = Backlog(500)
+        backlogs.append(backlog)
+        links.append(
+            Link(
+                config.endpoint,
+                config.scheduler_address,
+                asyncssh.read_private_key(config.key),
+                config.host_key,
+                backlog.spool,
+                _no_command,
+                window=500,
+                batch=50,
+                rng=random.Random(1),
+            )
+        )
+    tasks = [asyncio.create_task(link.run()) for link in links]
     try:
-        await eventually(lambda: len(backlog.spool) == 0, timeout=60)
+        await eventually(lambda: all(len(b.spool) == 0 for b in backlogs), timeout=60)
     finally:
-        link.stop()
-        await task
-    stored = await server.ctx.store.read(history, ENDPOINT, 10_000)
-    assert len(stored) == 1500
-    # The session paused past 60 waiting: never more than that and one SSH packet's lines
-    # (a write of 50) wait, where without pausing the whole backlog of 1500 would.
+        for link in links:
+            link.stop()
+        await asyncio.gather(*tasks)
+    for endpoint in ENDPOINTS:
+        stored = await server.ctx.store.read(history, endpoint, 10_000)
+        assert len(stored) == 500
+    # Past 60 waiting, every session holds what comes: never more than the mark and one SSH
+    # packet's lines (a write of 50) wait, however many agents flood at once (without the
+    # pause the whole backlog of 1,500 would).
     assert max(waiting_seen) <= 60 + 50, max(waiting_seen)
     assert len(waiting_seen) > 1500 // MAX_BATCH
 
 
 async def _no_command(command):  # type: ignore[no-untyped-def]
     return None
+
+
+class _Chan:
+    """The channel side a session uses: writes and reading paused or not."""
+
+    def __init__(self) -> None:
+        self.paused = False
+        self.written: list[bytes] = []
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+class _Crowded:
+    """A health service that is crowded until told otherwise."""
+
+    def __init__(self) -> None:
+        self.crowded = True
+        self.taken: list[int] = []
+        self.waiting: list[Callable[[], None]] = []
+
+    def submit(self, item: StoredHealth, sink: object) -> None:
+        self.taken.append(item.seq)
+
+    def wait_for_room(self, resume: Callable[[], None]) -> None:
+        self.waiting.append(resume)
+
+
+async def test_a_crowded_service_takes_nothing_more_from_any_session_until_it_has_room() -> None:
+    service = _Crowded()
+    link = SimpleNamespace(board=HealthBoard(), service=service)
+    sessions = [AgentSession(link, e) for e in ENDPOINTS]  # type: ignore[arg-type]
+    chans = [_Chan() for _ in sessions]
+    now = datetime.now(UTC)
+    for session, chan in zip(sessions, chans, strict=True):
+        session.connection_made(chan)  # type: ignore[arg-type]
+        lines = [encode(Report(seq, now, {"camera": Check(True)}, {})) for seq in (1, 2)]
+        session.data_received(lines[0], None)
+        session.data_received(lines[1], None)  # more comes before asyncssh sees the pause
+    # Every session paused at its first bytes and read none of them: nothing past the mark.
+    assert service.taken == [] and all(chan.paused for chan in chans)
+    assert len(service.waiting) == len(sessions)  # each waits once, however much it holds
+    service.crowded = False
+    for resume in service.waiting:
+        resume()
+    assert service.taken == [1, 2] * len(sessions)  # in order, once room came
+    assert not any(chan.paused for chan in chans)

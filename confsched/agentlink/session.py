@@ -54,6 +54,8 @@ class AgentSession(asyncssh.SSHServerSession):
         """Paused for this session's own pending reports (``MAX_PENDING``)."""
         self._waiting = False
         """Paused until the health service has room (``HealthService.wait_for_room``)."""
+        self._held: list[bytes] = []
+        """Bytes that came while the service was crowded, read once it has room."""
         self.bad_lines = 0
         self.instance = ""
         """The agent's life, from its hello ('' until then, and for agents that send none)."""
@@ -75,6 +77,35 @@ class AgentSession(asyncssh.SSHServerSession):
         return False
 
     def data_received(self, data: bytes, datatype: object) -> None:
+        if self._held or (self._link.service.crowded and self._chan is not None):
+            self._hold(data)
+            return
+        self._read(data)
+
+    def _hold(self, data: bytes) -> None:
+        """The health service is crowded: keep these bytes unread until it has room (what the
+        agent sends meanwhile waits in asyncssh's buffer and the agent's SSH window), so that
+        no session adds to the queue past its mark, however many sessions there are."""
+        self._held.append(data)
+        if not self._waiting and self._chan is not None and not self.closed:
+            self._waiting = True
+            if not self._paused:
+                self._chan.pause_reading()
+            self._link.service.wait_for_room(self._room)
+
+    def _room(self) -> None:
+        """The health service has room again: read what was held, then read on (unless our
+        own limit holds us; a crowded service again holds what comes next)."""
+        self._waiting = False
+        held, self._held = self._held, []
+        if self.closed or self._chan is None:
+            return
+        for data in held:
+            self._read(data)
+        if not self._paused:
+            self._chan.resume_reading()
+
+    def _read(self, data: bytes) -> None:
         received_at = datetime.now(UTC)
         for line in self._lines.feed(data):
             if isinstance(line, wire.WireError):
@@ -94,18 +125,6 @@ class AgentSession(asyncssh.SSHServerSession):
             else:
                 kind = type(msg).__name__.lower()
                 self._refuse(wire.WireError("unexpected", f"agents do not send {kind}"))
-        service = self._link.service
-        if service.crowded and not self._waiting and self._chan is not None and not self.closed:
-            self._waiting = True
-            if not self._paused:
-                self._chan.pause_reading()
-            service.wait_for_room(self._room)
-
-    def _room(self) -> None:
-        """The health service has room again: read on (unless our own limit holds us)."""
-        self._waiting = False
-        if not self._paused and self._chan is not None and not self.closed:
-            self._chan.resume_reading()
 
     def eof_received(self) -> bool:
         return False  # the agent is done: close our side too

@@ -16,7 +16,7 @@ windows, not here, so a report the scheduler has read is acknowledged within a f
 
 When the store cannot write (a full disk, an I/O error, a lock held too long) the writer keeps
 the batch, tries again every second with a small slice of it (a disk with a megabyte free takes
-that, where a 5,000-report transaction would not), logs one line a minute, and acknowledges
+that, where a 500-report transaction might not), logs one line a minute, and acknowledges
 nothing meanwhile: the agents keep their reports spooled, their windows fill and they wait.
 The board still shows the reports as they arrive, so connected rooms do not turn offline
 because the disk is full. A batch the store refuses for its content is split until the
