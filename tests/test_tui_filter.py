@@ -64,3 +64,22 @@ async def test_the_filter_finds_rooms_by_reason_and_flags_unknown_keys_and_state
         box.value = "reasn:camera"
         await until(pilot, lambda: "unknown selector key 'reasn'" in text_of(app, "#counts"))
         assert "state: and reason:" in text_of(app, "#counts") and grid._tiles == []
+
+
+async def test_selector_words_narrow_together_and_a_words_commas_widen_as_in_with(
+    scheduler: Components,
+) -> None:
+    fleet = scheduler.ctx.fleet.endpoints.values()
+    centres = {e.id for e in fleet if "trung-tam-huyen" in e.tags}
+    high = {e.id for e in fleet if "vung-cao" in e.tags}
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: loaded(app, FleetScreen))
+        grid = app.screen.query_one(FleetGrid)
+        box = app.screen.query_one("#fleet-filter", Input)
+        box.value = "tag:trung-tam-huyen tag:vung-cao"
+        both = centres & high
+        assert both and both != centres
+        await until(pilot, lambda: {t.id for t in grid._tiles} == both)
+        box.value = "tag:trung-tam-huyen,tag:vung-cao"
+        await until(pilot, lambda: {t.id for t in grid._tiles} == centres | high)

@@ -256,7 +256,8 @@ class FleetFilter:
     CLI's one language (``under:h-dai-tu``, ``level:commune``, ``tag:vung-cao``), parsed and
     resolved by the scheduler (``ApiClient.select``), which names an unknown key; the console
     has no copy of the parser (it may not import the scheduler). An unknown state is flagged
-    in :attr:`problems` and then nothing matches. All must match.
+    in :attr:`problems` and then nothing matches. All words must match (a selector word's
+    commas are "or", as in ``--with``).
     """
 
     words: tuple[str, ...] = ()

@@ -72,11 +72,11 @@ class FleetScreen(LiveScreen):
         self.chosen_states: set[str] = set()
         self.health_missing = False
         self.levels: list[str] = []
-        self.selection: frozenset[str] | None = None
-        """The ids the scheduler resolved ``selection_for`` to."""
-        self.selection_for = ""
-        self.selection_pending = ""
-        self.selection_problem = ""
+        self.resolved: dict[str, tuple[frozenset[str], str]] = {}
+        """Per selector word the scheduler answered for: the ids it chose, and why none ("")."""
+        self.resolving: set[str] = set()
+        self.resolved_for_good: set[str] = set()
+        """Words the scheduler itself refused (an unknown key): no use asking again."""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -104,7 +104,8 @@ class FleetScreen(LiveScreen):
             return
         if catalog.endpoints is not self.ordered:
             self.texts = None
-            self.selection_for = ""  # the inventory changed: resolve the selectors again
+            self.resolved.clear()  # the inventory changed: resolve the selectors again
+            self.resolved_for_good.clear()
             hint = _(FILTER_HINT).format(selectors=catalog.examples().selectors())
             self.query_one("#fleet-filter", Input).placeholder = hint
             self.levels = catalog.levels()
@@ -146,11 +147,7 @@ class FleetScreen(LiveScreen):
         """Regroup, filter and redraw from what was last loaded (no network)."""
         text = self.query_one("#fleet-filter", Input).value
         wanted = FleetFilter.parse(text, self.chosen_states)
-        selectors = wanted.selector_text
-        if selectors and selectors not in (self.selection_for, self.selection_pending):
-            self.selection_pending = selectors
-            self._resolve(selectors)
-        selected = self.selection if selectors == self.selection_for else None
+        selected, selection_problem = self._selection(wanted.selectors)
         if wanted.words and self.texts is None:
             self.texts = haystacks(self.ordered)
         if wanted.reasons and self.reasons is None:
@@ -161,7 +158,7 @@ class FleetScreen(LiveScreen):
         self.query_one(FleetGrid).show(shown, self.groups)
         counts = count_states(self.states.get(str(e["id"]), "unknown") for e in self.ordered)
         visible = sum(len(g.tiles) for g in shown)
-        problem = self.selection_problem if selectors and selected is not None else ""
+        problem = selection_problem
         if "unknown selector key" in problem:  # the scheduler's words: it knows its keys only
             problem += " " + _("(the filter also takes state: and reason:)")
         problem = "; ".join([*wanted.problems, problem] if problem else wanted.problems)
@@ -169,20 +166,35 @@ class FleetScreen(LiveScreen):
         bar.show(counts, visible, len(self.ordered), wanted.states, problem)
         self.console.loaded("fleet", len(self.ordered))
 
-    @work(exclusive=True, group="select", exit_on_error=False)
+    def _selection(self, words: tuple[str, ...]) -> tuple[frozenset[str] | None, str]:
+        """The rooms every selector word chooses (each word as the CLI's ``--with``: its
+        commas are "or"; the words together "and", like the other filter words), and the first
+        problem; None until the scheduler has answered for each word."""
+        for word in words:
+            if word not in self.resolved and word not in self.resolving:
+                self.resolving.add(word)
+                self._resolve(word)
+        if not words or any(word not in self.resolved for word in words):
+            return None, ""
+        answers = [self.resolved[word] for word in words]
+        chosen = frozenset.intersection(*(ids for ids, _problem in answers))
+        return chosen, next((problem for _ids, problem in answers if problem), "")
+
+    @work(group="select", exit_on_error=False)
     async def _resolve(self, selectors: str) -> None:
-        """Ask the scheduler which rooms the filter's selectors choose (or why none)."""
+        """Ask the scheduler which rooms one selector word chooses (or why none)."""
         try:
-            self.selection, self.selection_problem = (
-                frozenset(await self.console.api.select(selectors)),
-                "",
-            )
+            self.resolved[selectors] = (frozenset(await self.console.api.select(selectors)), "")
         except ApiError as exc:
-            self.selection, self.selection_problem = frozenset(), exc.message
+            self.resolved[selectors] = (frozenset(), exc.message)
+            self.resolved_for_good.add(selectors)
         except ApiProblem as exc:
-            self.selection, self.selection_problem = frozenset(), str(exc)
-        self.selection_for, self.selection_pending = selectors, ""
+            self.resolved[selectors] = (frozenset(), str(exc))
+        finally:
+            self.resolving.discard(selectors)
         self.refresh_view()
+        if self.resolved[selectors][1] and selectors not in self.resolved_for_good:
+            del self.resolved[selectors]  # unreachable: ask again at the next redraw
 
     @on(Input.Changed, "#fleet-filter")
     def _filter_changed(self) -> None:
