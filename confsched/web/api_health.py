@@ -1,34 +1,52 @@
 """``/api/v1/health``, ``/api/v1/endpoints/{id}/health`` and session readiness (docs/api.md).
 
-The fleet view reads the in-memory board only (no SQLite), so the console can poll it every
-second at 10,000 endpoints; one endpoint's history comes from the store's reader thread.
+The fleet view reads the in-memory board (and the agent keys), shared between requests for a
+moment (``health_changes``), so the console can poll it every second at 10,000 endpoints: by
+page, by selector, with ``If-None-Match`` or only the rooms changed since its last look. One
+endpoint's history comes from the store's readers.
 """
 
 from __future__ import annotations
 
+import asyncio
+from bisect import bisect_left
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
 
-from confsched.domain.model import EndpointHealth
+from confsched.domain.model import EndpointHealth, EndpointState
+from confsched.domain.selectors import expand_selectors
 from confsched.domain.timeparse import parse_duration
 from confsched.errors import InvalidInput, NotFound
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
 from confsched.services.health_views import (
+    STATES,
     call_view,
     local_iso,
     parse_states,
     risk_view,
-    state_counts,
 )
 from confsched.services.readiness import readiness_summary
 from confsched.services.risk import explained, room_facts, upcoming_risks
 from confsched.store.health import StoredHealth, history, list_keys
-from confsched.web.common import CTX, json_response
+from confsched.web.common import (
+    CTX,
+    encode_json,
+    encoded_response,
+    error_response,
+    json_response,
+)
+from confsched.web.health_changes import (
+    HealthChanges,
+    Look,
+    SinceExpired,
+    decode_cursor,
+    encode_cursor,
+)
 
 MAX_HISTORY = 5000
 
@@ -39,6 +57,8 @@ class HealthParts:
 
     board: HealthBoard
     connected: Callable[[], Collection[str]]
+    changes: HealthChanges = field(default_factory=HealthChanges)
+    """The shared look at the fleet and which rooms changed when (``?since=``)."""
 
 
 HEALTH = web.AppKey("health", HealthParts)
@@ -100,27 +120,119 @@ async def explained_health(
     return explained(room_facts(ctx.fleet, healths, keys, board.disconnects))
 
 
+MAX_PAGE = 10_000
+ENCODE_ELSEWHERE = 1000
+"""Rooms from which a health body is encoded on a worker thread, not the event loop."""
+
+
+async def fleet_look(ctx: ServerContext, parts: HealthParts) -> Look:
+    """Every room's view now, or the shared look while nothing changed (``HealthChanges``)."""
+    key = (parts.board.version, ctx.revision)
+    look = parts.changes.current(key)
+    if look is None:
+        connected = set(parts.connected())
+        healths = await explained_health(ctx, parts.board, datetime.now(UTC))
+        views = {e: health_view(h, ctx.tz, e in connected) for e, h in healths.items()}
+        look = parts.changes.take(views, counters(parts.board), key)
+    return look
+
+
+@dataclass(frozen=True, slots=True)
+class HealthQuery:
+    """What ``GET /api/v1/health`` was asked, checked before any work."""
+
+    states: set[EndpointState] | None
+    chosen: set[str] | None
+    limit: int | None
+    cursor: str | None
+    since: str | None
+
+    @classmethod
+    def of(cls, request: web.Request) -> HealthQuery:
+        query = request.query
+        limit_text = query.get("limit")
+        if limit_text is not None and not (
+            limit_text.isascii() and limit_text.isdigit() and 1 <= int(limit_text) <= MAX_PAGE
+        ):
+            raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}")
+        since = query.get("since")
+        if since is not None and ("limit" in query or "cursor" in query):
+            raise InvalidInput("since answers every changed room at once: drop limit and cursor")
+        if "cursor" in query and limit_text is None:
+            raise InvalidInput("cursor goes with limit (the page size)")
+        chosen = None
+        if query.get("with"):
+            chosen = set(expand_selectors(request.app[CTX].fleet, query["with"]))
+        return cls(
+            parse_states(query.get("state")),
+            chosen,
+            int(limit_text) if limit_text is not None else None,
+            query.get("cursor"),
+            since,
+        )
+
+
 async def fleet_health(request: web.Request) -> web.Response:
-    """Every endpoint's state and why; ``counts`` always has all five states."""
+    """Every endpoint's state and why; ``counts`` always has all five states (of the rooms
+    ``with`` chose). Opt-in: a page (``limit``, ``cursor``), the rooms changed ``since`` a
+    token, and ``If-None-Match`` with the ETag of an earlier answer."""
     ctx, parts = request.app[CTX], request.app[HEALTH]
-    board, now = parts.board, datetime.now(UTC)
-    wanted = parse_states(request.query.get("state"))
-    connected = set(parts.connected())
-    healths = await explained_health(ctx, board, now)
-    views = [
-        health_view(h, ctx.tz, e in connected)
-        for e, h in healths.items()
-        if wanted is None or h.state in wanted
+    asked = HealthQuery.of(request)
+    look = await fleet_look(ctx, parts)
+    etag = parts.changes.etag(look, request.query_string, parts.board.version)
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers={"ETag": etag})
+    try:
+        changed = parts.changes.changed_after(asked.since) if asked.since is not None else None
+    except SinceExpired as exc:
+        return error_response(410, str(exc))
+    rooms = [e for e in look.views if asked.chosen is None or e in asked.chosen]
+    counts = dict.fromkeys(STATES, 0)
+    for endpoint in rooms:
+        counts[look.views[endpoint]["state"]] += 1
+    states = {s.value for s in asked.states} if asked.states is not None else None
+    listed = [
+        e
+        for e in rooms
+        if (states is None or look.views[e]["state"] in states)
+        and (changed is None or e in changed)
     ]
-    return json_response(
-        {
-            "now": now.astimezone(ctx.tz).isoformat(),
-            "version": board.version,
-            "counts": state_counts(healths.values()),
-            "endpoints": views,
-            "counters": counters(board),
-        }
-    )
+    body: dict[str, Any] = {
+        "now": datetime.now(UTC).astimezone(ctx.tz).isoformat(),
+        "version": parts.board.version,
+        "counts": counts,
+        "endpoints": [],
+        "counters": dict(look.counters),
+        "since": parts.changes.token(look),
+    }
+    if asked.limit is not None:
+        listed, body["next_cursor"] = _page(listed, look, asked.limit, asked.cursor)
+    body["endpoints"] = [look.views[e] for e in listed]
+    return await _encoded(body, len(listed), etag)
+
+
+def _page(
+    listed: list[str], look: Look, limit: int, cursor: str | None
+) -> tuple[list[str], str | None]:
+    """The rooms of one page (fleet order) and the cursor of the next (None: the last)."""
+    first = 0
+    if cursor is not None:
+        positions = {e: i for i, e in enumerate(look.views)}
+        after = decode_cursor(cursor, positions)
+        first = bisect_left([positions[e] for e in listed], after)
+    page = listed[first : first + limit]
+    more = first + limit < len(listed)
+    return page, encode_cursor(page[-1]) if more and page else None
+
+
+async def _encoded(body: dict[str, Any], rooms: int, etag: str) -> web.Response:
+    """The JSON answer with its ETag; thousands of rooms are encoded off the event loop."""
+    if rooms < ENCODE_ELSEWHERE:
+        return json_response(body, headers={"ETag": etag})
+    data = await asyncio.get_running_loop().run_in_executor(None, encode_json, body)
+    response = encoded_response(data)
+    response.headers["ETag"] = etag
+    return response
 
 
 async def endpoint_health(request: web.Request) -> web.Response:
