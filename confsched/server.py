@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from confsched.config import Settings, operator_token
 from confsched.domain.access import Role, token_digest
 from confsched.domain.model import Fleet
-from confsched.services.inventory import import_fleet, require_fleet
+from confsched.services.inventory import import_unless_imported, require_fleet
 from confsched.store.db import revisions
 from confsched.store.runner import StoreRunner
 from confsched.store.tokens import AREA as TOKENS_AREA
@@ -96,7 +96,7 @@ async def open_context(settings: Settings) -> ServerContext:
     store = StoreRunner(settings.data_dir)
     try:
         if settings.rooms_file is not None:  # refused when it would break a booked sitting
-            await store.write(import_fleet, settings.rooms_file)
+            await store.write(import_unless_imported, settings.rooms_file)
         fleet = await store.read(require_fleet)
     except BaseException:
         store.close()

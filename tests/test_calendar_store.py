@@ -57,6 +57,22 @@ def test_only_changed_sessions_are_read_again(db: sqlite_utils.Database, fleet: 
     assert len(calendar_entries(db)) == 3
 
 
+def test_a_start_reads_no_single_session_over_before_the_window_but_every_series(
+    db: sqlite_utils.Database, fleet: Fleet
+) -> None:
+    old = book(db, fleet, "ioc", "2026-12-07 08:00")
+    later = book(db, fleet, "hdnd-tinh", "2026-12-21 08:00")
+    series = book(db, fleet, "so-tttt", "2026-12-08 08:00", repeat="FREQ=WEEKLY;COUNT=2")
+    since = local("2026-12-10 00:00")  # after the first session and the series ended
+    read = changed_entries(db, restart=True, since=since)
+    assert {e.session.id for e in read.entries} == {later, series}
+    assert old not in read.prints
+    mark_seen(db, read)
+    assert changed_entries(db, since=since).entries == []
+    svc.move(db, fleet, old, local("2026-12-28 08:00"), now=NOW)  # back into the window
+    assert {e.session.id for e in changed_entries(db, since=since).entries} == {old}
+
+
 def test_series_sequence_grows_with_each_sitting_changed(
     db: sqlite_utils.Database, fleet: Fleet
 ) -> None:

@@ -18,7 +18,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -200,7 +200,9 @@ class _Worker:
         """On the worker: re-read only the sessions changed since the last refresh, serialize
         those not kept from an earlier run, keep the new bytes, drop the feeds touched."""
         db = self._connection()
-        changes = store.changed_entries(db, restart=builder.fresh)
+        history = builder.catalog.history
+        since = datetime.now(UTC) - history - timedelta(days=1) if history is not None else None
+        changes = store.changed_entries(db, restart=builder.fresh, since=since)
         versions = {e.session.id: e.version() for e in changes.entries}
         keys = {sid: builder.block_key(version) for sid, version in versions.items()}
         kept = _unpacked(self._kept(keys))

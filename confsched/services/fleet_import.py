@@ -16,6 +16,7 @@ take, so no booking can slip in between. Then, by mode:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from confsched import __version__
 from confsched.domain.booking import participants_with_homes
 from confsched.domain.fleet_impact import (
     Affected,
@@ -41,7 +43,14 @@ from confsched.errors import FleetImportRefused
 from confsched.fleetfile import load_fleet_file
 from confsched.store import booking as store
 from confsched.store.db import bump_revision, immediate
-from confsched.store.inventory import ImportReport, fleet_changes, load_fleet, write_fleet
+from confsched.store.inventory import (
+    ImportReport,
+    fleet_changes,
+    imported_digest,
+    load_fleet,
+    mark_imported,
+    write_fleet,
+)
 
 
 class ImportMode(StrEnum):
@@ -72,6 +81,7 @@ def import_fleet(
     now: datetime | None = None,
 ) -> ImportOutcome:
     """Validate the whole file first: a refused file changes nothing stored."""
+    digest = file_digest(path)
     fleet = load_fleet_file(path)
     now = now or datetime.now(UTC)
     with immediate(db):
@@ -85,6 +95,7 @@ def import_fleet(
                 raise FleetImportRefused(_refusal(found), outcome)
             return outcome
         outcome = _outcome(write_fleet(db, fleet), found, stored=True)
+        mark_imported(db, digest)
         if old is not None:
             outcome.followed = _follow_homes(db, old, fleet, sittings, found)
             _clear_fixed(db, sittings, found)
@@ -93,6 +104,27 @@ def import_fleet(
         if outcome.followed or outcome.reallocated or outcome.attention:
             bump_revision(db, "sessions")
     return outcome
+
+
+def file_digest(path: str | Path) -> str:
+    """The fleet file's bytes as this version of confsched reads them (a new version may read
+    the same file differently, so it imports it again); "" for a file that cannot be read (the
+    import then says why)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return ""
+    return hashlib.sha256(__version__.encode() + b"\0" + data).hexdigest()
+
+
+def import_unless_imported(db: sqlite_utils.Database, path: str | Path) -> bool:
+    """Import the file unless it is the one the store holds already (``serve --rooms`` at every
+    start: at 10,000 rooms, parsing and comparing costs seconds); True if it imported."""
+    digest = file_digest(path)
+    if digest and imported_digest(db) == digest:
+        return False
+    import_fleet(db, path)
+    return True
 
 
 def _outcome(report: ImportReport, found: Impact, stored: bool = False) -> ImportOutcome:

@@ -49,6 +49,14 @@ def import_fleet(
     return fleet_import.import_fleet(db, path, mode=chosen, now=now)
 
 
+def import_unless_imported(db: sqlite_utils.Database, path: str | Path) -> bool:
+    """``serve --rooms FILE``: import the file unless the store holds it already (see
+    ``services.fleet_import.import_unless_imported``); True if it imported."""
+    from confsched.services import fleet_import
+
+    return fleet_import.import_unless_imported(db, path)
+
+
 def require_fleet(db: sqlite_utils.Database) -> Fleet:
     fleet = load_fleet(db)
     if fleet is None:

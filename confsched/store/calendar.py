@@ -202,20 +202,28 @@ _PRINTS = """
               FROM occurrences WHERE session_id = s.id)
     END AS print
     FROM sessions AS s
+    WHERE s.rrule IS NOT NULL OR s.ends_at >= :since
 """
 _CHANGED = f"""
     SELECT f.id, f.print FROM ({_PRINTS}) AS f
     LEFT JOIN temp.calendar_seen AS k ON k.id = f.id
     WHERE k.print IS NOT f.print
 """
+_ALWAYS = "0000"
+"""A ``since`` before every stored time (they are ISO 8601 text)."""
 _REMOVED = "SELECT id FROM temp.calendar_seen WHERE id NOT IN (SELECT id FROM sessions)"
 
 
-def changed_entries(db: sqlite_utils.Database, restart: bool = False) -> SessionChanges:
+def changed_entries(
+    db: sqlite_utils.Database, restart: bool = False, since: datetime | None = None
+) -> SessionChanges:
     """Sessions changed since this connection's last ``mark_seen`` (all when ``restart``).
 
+    ``since``: single sessions that ended before it are not looked at (the feeds show none of
+    them), so a start after a year of sessions reads what is live, not the year.
     One read transaction, so the prints and the sessions loaded are the same snapshot.
     """
+    bound = {"since": to_db_time(since) if since is not None else _ALWAYS}
     db.execute(
         "CREATE TEMP TABLE IF NOT EXISTS calendar_seen (id TEXT PRIMARY KEY, print TEXT NOT NULL)"
     )
@@ -223,7 +231,7 @@ def changed_entries(db: sqlite_utils.Database, restart: bool = False) -> Session
         db.execute("DELETE FROM temp.calendar_seen")
     db.execute("BEGIN")
     try:
-        prints = dict(db.execute(_CHANGED).fetchall())
+        prints = dict(db.execute(_CHANGED, bound).fetchall())
         removed = {row[0] for row in db.execute(_REMOVED).fetchall()}
         sessions = booking_store.load_sessions(db, prints)
         entries = [_entry(db, s) for s in sessions.values()]

@@ -154,6 +154,25 @@ def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
     ]
 
 
+IMPORTED_KEY = "imported_digest"
+"""In ``fleet_meta``, beside the settings (which are read by name): the digest of the fleet file
+last imported, so that ``serve --rooms`` need not parse and compare 10,000 rooms again."""
+
+
+def imported_digest(db: sqlite_utils.Database) -> str | None:
+    row = db.execute("SELECT value FROM fleet_meta WHERE key = ?", [IMPORTED_KEY]).fetchone()
+    return str(row[0]) if row else None
+
+
+def mark_imported(db: sqlite_utils.Database, digest: str) -> None:
+    """Call inside the import's write: the stored fleet is now that file's."""
+    db.execute(
+        "INSERT INTO fleet_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [IMPORTED_KEY, digest],
+    )
+
+
 def load_fleet(db: sqlite_utils.Database, endpoints: Collection[str] | None = None) -> Fleet | None:
     """The stored fleet, or None before the first import.
 
