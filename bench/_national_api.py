@@ -4,10 +4,10 @@ directory, asked over HTTP on loopback as the console and scripts ask it.
 Starts it twice. The first start (cold) writes what a server keeps across restarts (its
 calendar event cache): measured until ``/healthz`` answers and until its CPU falls quiet. The
 second is measured as an operator meets it after any restart: until ``/healthz`` answers and
-until its first API read is answered, its memory (RSS once started, and the peak after the
-reads), a month's listing, a session's detail on its own and while month listings run without
-pause on other connections, and the fleet's health (whole, one page, a 304, a changes-since
-with no change).
+until its first API read is answered; then, once it is quiet, its memory (RSS once started,
+and the peak after the reads), a month's listing, a session's detail on its own and while month
+listings run without pause on other connections, and the fleet's health (whole, one page, a
+304, a changes-since with no change).
 """
 
 from __future__ import annotations
@@ -140,6 +140,7 @@ async def _measure(
         assert status == 200, (status, body[:200])
         first_s = time.perf_counter() - launched
         rss_started = rss_mb(proc.pid)
+        quiet_s = await _quiet(proc, launched)
         listing = [
             await _timed_get(http, f"{base}/api/v1/sessions?{month.query()}") for _ in range(runs)
         ]
@@ -155,6 +156,7 @@ async def _measure(
         "first_read_ms": round(first_ms, 1),
         "first_read_after_launch_s": round(first_s, 2),
         "serve_rss_mb": round(rss_started),
+        "serve_quiet_s": round(quiet_s, 1),
         "serve_peak_rss_mb": round(rss_mb(proc.pid, "VmHWM")),
         "api_listed_month": listed,
         "api_list_month_ms": round(statistics.median(t for t, _, _ in listing), 1),
@@ -172,10 +174,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _settle(base: str, proc: subprocess.Popen[bytes], launched: float) -> dict[str, float]:
-    """The cold start: until /healthz, then until a second passes with under 5 % of a core."""
-    await _wait_ready(base, proc, timeout=300)
-    ready = time.perf_counter() - launched
+async def _quiet(proc: subprocess.Popen[bytes], launched: float) -> float:
+    """Wait until a second passes with under 5 % of a core used (start-up work done, caches
+    loaded); seconds since launch."""
     last = cpu_seconds(proc.pid)
     while time.perf_counter() - launched < 600:
         await asyncio.sleep(1.0)
@@ -183,9 +184,17 @@ async def _settle(base: str, proc: subprocess.Popen[bytes], launched: float) -> 
         if now - last < 0.05:
             break
         last = now
+    return time.perf_counter() - launched
+
+
+async def _settle(base: str, proc: subprocess.Popen[bytes], launched: float) -> dict[str, float]:
+    """The cold start: until /healthz, then until quiet."""
+    await _wait_ready(base, proc, timeout=300)
+    ready = time.perf_counter() - launched
+    settled = await _quiet(proc, launched)
     return {
         "cold_ready_s": round(ready, 2),
-        "cold_settled_s": round(time.perf_counter() - launched, 1),
+        "cold_settled_s": round(settled, 1),
         "cold_peak_rss_mb": round(rss_mb(proc.pid, "VmHWM")),
     }
 

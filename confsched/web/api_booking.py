@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlite_utils
@@ -54,6 +55,33 @@ def _render(
     ]
 
 
+ROOM_LISTS = ("endpoints", "selectors")
+"""The two long lists of a listed session (192 rooms each at most): nine tenths of a listing's
+bytes, and the same from one listing to the next."""
+
+
+@lru_cache(maxsize=8192)
+def _encoded_list(items: tuple[str, ...]) -> bytes:
+    return encode_json(list(items))
+
+
+def _encode_listing(ctx: ServerContext, loaded: Sequence[Listed]) -> bytes:
+    """The listing's JSON, each session's room lists spliced in from their encoded bytes,
+    kept across listings (a month at national scale: 5 MB, half the time spent encoding)."""
+    parts = []
+    for view, one in zip(_render(ctx, loaded), loaded, strict=True):
+        for key in ROOM_LISTS:
+            del view[key]
+        head = encode_json(view)[:-1]
+        lists = (one.session.endpoints, one.session.selectors)
+        tail = b"".join(
+            b', "%s": %s' % (key.encode(), _encoded_list(tuple(items)))
+            for key, items in zip(ROOM_LISTS, lists, strict=True)
+        )
+        parts.append(head + tail + b"}")
+    return b"[" + b", ".join(parts) + b"]"
+
+
 def _window(request: web.Request, fleet: Fleet) -> tuple[datetime, datetime]:
     start = svc.parse_bound(request.query.get("from"), fleet) or svc.now_utc()
     end = svc.parse_bound(request.query.get("to"), fleet) or start + DEFAULT_WINDOW
@@ -71,7 +99,7 @@ async def list_sessions(request: web.Request) -> web.Response:
         """Read, shape and encode on the store thread: a month at national scale is megabytes
         of JSON, which would otherwise hold up every other request on the event loop."""
         sessions = svc.list_sessions(db, start, end, status)
-        return encode_json(_render(ctx, _load(db, sessions, start, end)))
+        return _encode_listing(ctx, _load(db, sessions, start, end))
 
     return encoded_response(await ctx.store.read(work))
 
