@@ -211,3 +211,30 @@ def test_help_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
         await pilot.pause()
 
     assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+
+def test_cancel_dialog_of_a_series_asks_which_at_80x24_in_vietnamese(
+    snap_compare: Snap, fake: FakeServerThread
+) -> None:
+    """The weekly session's second sitting chosen, then `c`: this sitting or the whole series."""
+    from confsched_tui.screens.session import SessionScreen
+    from confsched_tui.screens.sitting import CancelScreen
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await steps("f3", "down", "enter", then=SessionScreen)(pilot)
+        await pilot.press("down", "c")
+        await settle(pilot, CancelScreen)
+
+    assert snap_compare(console(fake, "vi"), terminal_size=(80, 24), run_before=run)
+
+
+def test_move_dialog_of_a_series_at_80x24(snap_compare: Snap, fake: FakeServerThread) -> None:
+    from confsched_tui.screens.session import SessionScreen
+    from confsched_tui.screens.sitting import MoveScreen
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await steps("f3", "down", "enter", then=SessionScreen)(pilot)
+        await pilot.press("down", "m")
+        await settle(pilot, MoveScreen)
+
+    assert snap_compare(console(fake), terminal_size=(80, 24), run_before=run)
