@@ -12,8 +12,11 @@ has its own). Measured:
   report acknowledged;
 - restart: ``kill -9`` of the scheduler and the same command again, to every agent back (its
   first report after the kill acknowledged); p50/p99 of the time back per agent;
-- logins the scheduler refused (its ``confsched_ssh_logins_refused_total``) and connection
-  attempts that failed on the agents' side, per phase.
+- CPU seconds the scheduler and the simulators used in each phase (where the time goes: on 2
+  cores, the simulated agents' own handshakes cost about what the scheduler's do);
+- logins the scheduler refused (its ``confsched_ssh_logins_refused_total``), connections it
+  told at the door when to come back (``confsched_ssh_logins_deferred_total``), and connection
+  attempts that failed on the agents' side (timed out, reset: a deferral is not one), per phase.
 
 The last line is machine-readable: ``{"bench": "reconnect", ...}``.
 """
@@ -35,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -131,6 +135,10 @@ async def simulate(args: argparse.Namespace) -> None:
                 self.back_at = time.monotonic()
             return super().acknowledge(seq)
 
+    # asyncssh prepares each connection's options in the default executor. A real agent does
+    # one connect at a time; 5,000 here would keep six threads fighting the event loop for the
+    # GIL and slow every simulated handshake. One thread is what a real agent has.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
     data_dir = Path(args.data)
     wanted = {endpoint(i) for i in range(args.first, args.first + args.count)}
     keys: dict[str, asyncssh.SSHKey] = {}
@@ -181,6 +189,7 @@ async def simulate(args: argparse.Namespace) -> None:
             "connected": sum(link.connected.is_set() for link in links),
             "back": sum(s.back_at is not None for s in spools),
             "failures": sum(link.failures for link in links),
+            "deferrals": sum(link.deferrals for link in links),
         }
         print(json.dumps(status), flush=True)
         await asyncio.sleep(0.5)
@@ -198,7 +207,7 @@ def free_port() -> int:
 class Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        self.status: dict[str, int] = {"connected": 0, "back": 0, "failures": 0}
+        self.status: dict[str, int] = {"connected": 0, "back": 0, "failures": 0, "deferrals": 0}
         self.times: asyncio.Future[list[float]] | None = None
         self.reader = asyncio.create_task(self._read())
 
@@ -281,11 +290,16 @@ class Bench:
             )
             self.workers.append(Worker(proc))
 
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds used so far by the scheduler and by the simulators (Linux /proc)."""
+        agents = sum(_cpu_seconds(w.proc.pid) for w in self.workers)
+        return _cpu_seconds(self.serve.pid) if self.serve else 0.0, agents
+
     def total(self, key: str) -> int:
         return sum(w.status[key] for w in self.workers)
 
-    def refused(self) -> int:
-        """Logins the running scheduler refused, summed over reasons (its /metrics)."""
+    def counted(self, metric: str) -> int:
+        """One of the running scheduler's counters, summed over its labels (its /metrics)."""
         url = f"http://127.0.0.1:{self.http_port}/metrics"
         request = urllib.request.Request(url)
         token = self.data / "operator.token"
@@ -300,14 +314,15 @@ class Bench:
             sum(
                 float(line.rsplit(" ", 1)[1])
                 for line in text.splitlines()
-                if line.startswith("confsched_ssh_logins_refused_total")
+                if line.startswith(metric)
             )
         )
 
     async def until_all_back(self, since: float, limit: float) -> dict[str, float]:
         """Poll the simulators until every agent is back; a line of progress every 5 s."""
         n = self.args.agents
-        failures0 = self.total("failures")
+        failures0, deferrals0 = self.total("failures"), self.total("deferrals")
+        serve_cpu0, agents_cpu0 = self.cpu()
         first_connected = None
         next_print = since + 5
         while True:
@@ -324,6 +339,7 @@ class Bench:
                 )
             if self.total("back") >= n or now - since > limit:
                 break
+        serve_cpu, agents_cpu = self.cpu()
         per_worker = [await w.back_times() for w in self.workers]
         times = sorted(t - since for ts in per_worker for t in ts)
         failed = self.total("failures") - failures0
@@ -334,10 +350,14 @@ class Bench:
             "p50_s": round(statistics.median(times), 1) if times else -1.0,
             "p99_s": round(times[int(len(times) * 0.99) - 1], 1) if times else -1.0,
             "failed_attempts": failed,
+            "deferrals": self.total("deferrals") - deferrals0,
+            "serve_cpu_s": round(serve_cpu - serve_cpu0, 1),
+            "agents_cpu_s": round(agents_cpu - agents_cpu0, 1),
         }
 
     async def run(self) -> dict[str, object]:
         args = self.args
+        load_before = round(os.getloadavg()[0], 1)
         print(f"preparing {args.agents} rooms and keys in {self.data}", flush=True)
         await asyncio.to_thread(prepare, self.data, args.agents, args.interval)
         from confsched.agentlink.keys import ensure_host_key, public_text
@@ -352,7 +372,8 @@ class Bench:
         boot = await self.serve_ready()
         cold = await self.until_all_back(t0, args.limit)
         cold["serve_ready_s"] = round(boot, 1)
-        cold["refused_logins"] = self.refused()
+        cold["refused_logins"] = self.counted("confsched_ssh_logins_refused_total")
+        cold["deferred_logins"] = self.counted("confsched_ssh_logins_deferred_total")
         await asyncio.sleep(args.settle)
 
         print("restart: kill -9 the scheduler, start it again", flush=True)
@@ -366,8 +387,15 @@ class Bench:
         boot = await self.serve_ready()
         restart = await self.until_all_back(t1, args.limit)
         restart["serve_ready_s"] = round(boot, 1)
-        restart["refused_logins"] = self.refused()
-        return {"agents": args.agents, "cold_start": cold, "restart": restart}
+        restart["refused_logins"] = self.counted("confsched_ssh_logins_refused_total")
+        restart["deferred_logins"] = self.counted("confsched_ssh_logins_deferred_total")
+        return {
+            "agents": args.agents,
+            "load_before": load_before,
+            "load_after": round(os.getloadavg()[0], 1),
+            "cold_start": cold,
+            "restart": restart,
+        }
 
     async def stop(self) -> None:
         for w in self.workers:
@@ -381,6 +409,15 @@ class Bench:
         if self.serve is not None and self.serve.returncode is None:
             self.serve.send_signal(signal.SIGTERM)
             await self.serve.wait()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU of a live process (0 where /proc cannot tell)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def raise_file_limit() -> None:
@@ -401,7 +438,9 @@ def report(result: dict[str, object]) -> None:
             f"{phase.replace('_', ' ')}: {r['back']} of {result['agents']} back, all in "
             f"{r['all_back_s']} s (p50 {r['p50_s']} s, p99 {r['p99_s']} s); serve ready in "
             f"{r['serve_ready_s']} s, first agent connected at {r['first_connected_s']} s; "
-            f"{r['refused_logins']} logins refused, {r['failed_attempts']} failed attempts"
+            f"{r['refused_logins']} logins refused, {r['deferred_logins']} told to come back "
+            f"later, {r['failed_attempts']} failed attempts; CPU: scheduler {r['serve_cpu_s']} s, "
+            f"simulated agents {r['agents_cpu_s']} s"
         )
     _repo.emit("reconnect", result)
 

@@ -63,8 +63,8 @@ async def test_a_silent_connection_loses_its_place_after_the_login_grace(
     port = await link.listen("127.0.0.1", 0)
     _reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(IDLE_FROM, 0))
     try:
-        await eventually(lambda: link._unauthenticated == 1, timeout=2.0)
-        await eventually(lambda: link._unauthenticated == 0, timeout=3.0)
+        await eventually(lambda: link.unauthenticated == 1, timeout=2.0)
+        await eventually(lambda: link.unauthenticated == 0, timeout=3.0)
     finally:
         writer.close()
         await link.close()

@@ -17,12 +17,15 @@ from confsched_agent.agent import Agent
 from confsched_agent.link import BACKOFF_FIRST, NOT_LISTENING_CAP, Link
 from confsched_agent.spool import MemorySpool
 
+from confsched.agentlink.admission import Pacer
 from confsched.agentlink.keys import ensure_host_key, public_text
+from confsched.agentlink.server import AgentLink, Limits
 from confsched.config import Settings
+from confsched.runtime.components import Components
 from confsched.services.inventory import import_fleet
 from confsched.simulate import enroll_simulated, synthetic_fleet
 from confsched.store.db import open_db
-from tests.test_agentlink import Room, eventually
+from tests.test_agentlink import ENDPOINT, Room, enrolled, eventually, make_agent
 from tests.test_agentlink_restart import Scheduler, free_port
 
 AGENTS = 300
@@ -127,3 +130,37 @@ async def test_an_agent_retries_a_scheduler_that_is_not_listening_within_15_s() 
     assert link.failures == 8
     assert max(delays) <= NOT_LISTENING_CAP == 15.0
     assert max(delays) > BACKOFF_FIRST  # it does back off, up to the cap
+
+
+async def test_an_agent_beyond_the_waiting_room_is_told_when_to_come_back_and_comes(
+    server: Components,
+) -> None:
+    """The one handshake place and the whole waiting room are taken (idle connections from
+    another address): the agent is told at the door when to come back, which is no failure
+    for it; it comes back at that time and logs in once the crowd is gone."""
+    config = await enrolled(server, ENDPOINT)
+    link = AgentLink(server.ctx, server.health_service, Limits(max_unauthenticated=1))
+    link.pacer = Pacer(1, first_seconds=0.01, waiting_seconds=0.01)  # 32 wait; back soon
+    port = await link.listen("127.0.0.1", 0)
+    crowd = [
+        await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
+        for _ in range(1 + link.pacer.room())
+    ]
+    agent_link: Link | None = None
+    task: asyncio.Task[None] | None = None
+    try:
+        await eventually(lambda: link.unauthenticated == len(crowd))
+        _agent, agent_link, _spool = make_agent(replace(config, scheduler=f"127.0.0.1:{port}"))
+        task = asyncio.create_task(agent_link.run())
+        await eventually(lambda: server.board.logins_deferred >= 1)
+        for _reader, writer in crowd:
+            writer.close()
+        await eventually(lambda: ENDPOINT in link.agents, timeout=10)
+        assert agent_link.deferrals >= 1
+        assert agent_link.failures == 0  # no backoff grown, no error logged
+        assert sum(server.board.logins_refused.values()) == 0
+    finally:
+        if agent_link is not None and task is not None:
+            agent_link.stop()
+            await task
+        await link.close()

@@ -169,3 +169,23 @@ def test_a_measurement_name_seen_before_is_still_held_to_its_unit() -> None:
         with pytest.raises(WireError):
             wire.decode(_raw_report(measurements={name: bad}))
     assert wire.decode(_raw_report(measurements={"temp_c": -40})).measurements == {"temp_c": -40.0}
+
+
+@given(st.floats(min_value=0, max_value=wire.MAX_BUSY_DELAY, allow_nan=False))
+def test_a_busy_answer_names_its_delay_to_a_tenth_of_a_second(seconds: float) -> None:
+    said = wire.busy_text(seconds)
+    heard = wire.busy_delay(said + " (error 12)")  # asyncssh appends the code
+    assert heard is not None and abs(heard - seconds) <= 0.05 + 1e-9
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "too many connections", "busy: come back in soon s", "busy: come back in -3 s", "x" * 9],
+)
+def test_any_other_disconnect_text_is_no_busy_answer(text: str) -> None:
+    assert wire.busy_delay(text) is None
+
+
+def test_a_busy_answer_never_asks_for_more_than_ten_minutes() -> None:
+    assert wire.busy_delay(wire.busy_text(1e9)) == wire.MAX_BUSY_DELAY == 600.0
+    assert wire.busy_delay("busy: come back in 9999.9 s") == wire.MAX_BUSY_DELAY

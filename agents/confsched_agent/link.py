@@ -4,9 +4,11 @@ One long-lived connection carries reports up and commands down. Reports are sent
 spool in sequence order, at most ``window`` unacknowledged at a time and up to ``batch`` lines
 per write (a backlog after a reconnect goes out in large writes, live reports one by one). On
 any failure the link waits with exponential backoff and full jitter (capped at 60 s) and
-reconnects, resending whatever was not acknowledged. The first line of every connection is a
-``hello`` naming the spool's instance, so the scheduler tells this life's resends from a new
-life's reports. The scheduler's host key is pinned.
+reconnects, resending whatever was not acknowledged. A scheduler letting a crowd in may say at
+the door when to come back (``wire.busy_text``): the link then comes back at that time (plus up
+to a tenth), which is no failure and does not grow the backoff. The first line of every
+connection is a ``hello`` naming the spool's instance, so the scheduler tells this life's
+resends from a new life's reports. The scheduler's host key is pinned.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Protocol, cast
 import asyncssh
 
 from confsched_agent.wire import (
+    BUSY_CODE,
+    KEX_ALGS,
     Ack,
     Command,
     Hello,
@@ -28,6 +32,7 @@ from confsched_agent.wire import (
     Message,
     Reject,
     WireError,
+    busy_delay,
     decode,
     encode,
 )
@@ -103,6 +108,8 @@ class Link:
         self.connects = 0
         self.failures = 0
         """Connection attempts that failed (refused, timed out, lost before the session)."""
+        self.deferrals = 0
+        """Times the scheduler said it was busy and when to come back (not failures)."""
         self.last_error = ""
 
     def wake(self) -> None:
@@ -125,6 +132,12 @@ class Link:
                 if not self._stopping:
                     log.warning("%s: disconnected: the scheduler closed the session", self.endpoint)
             except (OSError, asyncssh.Error, TimeoutError) as exc:
+                delay = _busy(exc)
+                if delay is not None:  # not a failure: the scheduler gave us our time
+                    self.deferrals += 1
+                    log.info("%s: the scheduler is busy, back in %.1f s", self.endpoint, delay)
+                    await self._sleep(delay * self._rng.uniform(1.0, 1.1))
+                    continue
                 self.failures += 1
                 self.last_error = _explain(exc)
                 log.warning("%s: %s", self.endpoint, self.last_error)
@@ -161,6 +174,8 @@ class Link:
             config=[],
             preferred_auth="publickey",
             encryption_algs=CIPHERS,
+            kex_algs=KEX_ALGS,
+            gss_host=None,  # public keys only: no GSS attempt at every connect
             keepalive_interval=30,
             keepalive_count_max=3,
             connect_timeout=30,  # a paced login waits its turn in the scheduler's queue
@@ -268,6 +283,13 @@ class _AgentSession(asyncssh.SSHClientSession):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._link._closed()
+
+
+def _busy(exc: BaseException) -> float | None:
+    """Seconds the scheduler said to come back in, if ``exc`` is its 'busy' answer."""
+    if isinstance(exc, asyncssh.DisconnectError) and exc.code == BUSY_CODE:
+        return busy_delay(exc.reason)
+    return None
 
 
 def _explain(exc: BaseException) -> str:

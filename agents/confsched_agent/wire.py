@@ -17,6 +17,13 @@ and ``"type"``:
       reject    {seq?, reason, detail}   a line was refused; a rejected report is never stored
       command   {id, name: "selftest" | "set_interval", interval?}
 
+Before any of that, at the door: a scheduler taking in more logins than it can handshake at once
+(a fleet reconnecting after a restart) turns the excess away with an SSH disconnect, code
+``BUSY_CODE`` (12, "too many connections"), whose description names when to come back
+(:func:`busy_text`, read back with :func:`busy_delay`): the scheduler gives each agent its own
+time, spread at the rate it lets logins in, so the crowd comes back in a queue, not a stampede.
+Both sides offer only ``KEX_ALGS`` (curve25519, the cheapest safe key exchange).
+
 Limits are enforced on decode, so a peer can never make the other side hold more than
 ``MAX_LINE`` bytes for one message or store an absurd value. :class:`WireError` carries a short
 machine-readable ``reason`` (used as a metrics label) and a human ``detail``.
@@ -32,6 +39,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
+    "BUSY_CODE",
+    "KEX_ALGS",
     "MAX_CHECKS",
     "MAX_LINE",
     "MAX_MEASUREMENTS",
@@ -47,6 +56,8 @@ __all__ = [
     "Report",
     "SelftestResult",
     "WireError",
+    "busy_delay",
+    "busy_text",
     "decode",
     "encode",
     "encode_ack",
@@ -62,7 +73,15 @@ MAX_ABS_VALUE = 1e15
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 3600.0
 COMMANDS = frozenset({"selftest", "set_interval"})
+BUSY_CODE = 12
+"""SSH_DISCONNECT_TOO_MANY_CONNECTIONS (RFC 4253): the scheduler is busy letting others in."""
+MAX_BUSY_DELAY = 600.0
+KEX_ALGS = ("curve25519-sha256", "curve25519-sha256@libssh.org")
+"""The key exchange both sides offer: curve25519 costs a handshake about a fifth less CPU than
+asyncssh's default hybrid mlkem768x25519, on the scheduler's side too, and 10,000 agents
+reconnecting after a restart are that many handshakes at once."""
 
+_BUSY = re.compile(r"^busy: come back in (\d{1,4}(?:\.\d)?) s\b")
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _INSTANCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -469,3 +488,15 @@ class LineSplitter:
 
 def _too_long(limit: int) -> WireError:
     return WireError("too_long", f"line longer than {limit} bytes")
+
+
+def busy_text(seconds: float) -> str:
+    """The scheduler's 'busy' disconnect description: come back in ``seconds`` (0.1 s steps)."""
+    return f"busy: come back in {min(max(seconds, 0.0), MAX_BUSY_DELAY):.1f} s"
+
+
+def busy_delay(text: str) -> float | None:
+    """When a 'busy' disconnect said to come back (seconds, at most ``MAX_BUSY_DELAY``);
+    None for any other text (asyncssh may append ``(error 12)``)."""
+    found = _BUSY.match(text)
+    return min(float(found.group(1)), MAX_BUSY_DELAY) if found else None

@@ -5,13 +5,15 @@ from another process, without a restart); the user name is the endpoint id and t
 it. A revocation (or a re-enrolment with a new key) closes that agent's live connection within
 the server's change-poll interval. One connection per endpoint: a new login replaces the old.
 
-Admission is paced, not refused: at most ``max_unauthenticated`` logins are in their handshake at
-once (they share the CPU; more at once only makes each slower and run into the login grace), and
-the next connection is taken from the kernel's listen queue when one finishes. A fleet that
-reconnects together after a restart waits its turn in that queue instead of being turned away
-and backing off for a minute. Limits: total connections, unauthenticated connections per source
-address (idle TCP connections from one address cannot take every handshake place), a short
-login grace, line length and pending reports per connection.
+Admission is paced (``admission``): every connection is accepted at once; at most
+``max_unauthenticated`` are in their handshake at the same time (they share the CPU; more at
+once only makes each slower and run into the login grace), a few seconds' worth wait in memory
+for the next free place, and the rest are told at the door when to come back, each a different
+time, spread at the rate logins complete. A fleet that reconnects together after a restart
+comes back as a queue instead of being refused, backing off blindly and knocking together again.
+Limits: total connections, unauthenticated connections per source address (idle TCP
+connections from one address cannot take every handshake place), a short login grace, line
+length and pending reports per connection.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import contextlib
 import itertools
 import logging
 import socket
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
 
 import asyncssh
 from confsched_agent import wire
 
+from confsched.agentlink.admission import Pacer, say_busy
 from confsched.agentlink.keys import ensure_host_key, public_text
 from confsched.agentlink.session import AgentSession
 from confsched.server import ServerContext
@@ -40,17 +44,18 @@ log = logging.getLogger(__name__)
 class Limits:
     max_connections: int = 20000
     max_unauthenticated: int = 256
-    """Logins in their handshake at once; the next waits in the listen queue (not refused)."""
+    """Logins in their handshake at once; the next waits for a place or is told when to come
+    back (not refused)."""
     max_unauthenticated_per_source: int = 64
-    """Logins in flight from one address: a quarter of ``max_unauthenticated``, so one address
-    cannot hold every place, yet agents behind one NAT that reconnect together after a
-    scheduler restart (spread by their jittered backoff) are not turned away."""
+    """Logins in flight (or waiting) from one address: a quarter of ``max_unauthenticated``, so
+    one address cannot hold every place; agents behind one NAT beyond it are told when to come
+    back, like any crowd (and counted as ``too_many_from_address``)."""
     listen_backlog: int = 512
-    """Connections the kernel holds for us while every handshake place is taken: a fleet's
-    reconnect waits here for its turn. Short on purpose: a queue longer than a couple of
-    seconds of logins holds agents past their own login timeout, and the scheduler then spends
-    its places on connections already given up (goodput collapses). Beyond it the kernel drops
-    the SYN and the agent's TCP retries it a second or more later, costing nobody anything."""
+    """The kernel's queue, for the moments the accept loop is not running: connections are
+    taken from it as they come and judged here, where the queue's length is known."""
+    max_wait: float = 15.0
+    """Longest a connection waits in memory for a handshake place; one that waited longer is
+    told when to come back instead (agents give up a login after 30 s)."""
     login_timeout: float = 6.0
     """Grace from TCP accept to authenticated: a slow-loris connection frees its place soon."""
     keepalive_interval: float = 30.0
@@ -83,14 +88,11 @@ class _Login(asyncssh.SSHServer):
         self.endpoint: str | None = None
         self.key_text: str | None = None
         self.session: AgentSession | None = None
-        self.source = ""
         self.close_reason: str | None = None
         """Why the scheduler closed this connection, in words (None: it did not)."""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
-        peer = conn.get_extra_info("peername")
-        self.source = str(peer[0]) if peer else ""
         self._link.connection_opened(self)
 
     def close(self) -> None:
@@ -168,20 +170,29 @@ class AgentLink:
         self.limits = limits
         self.agents: dict[str, _Login] = {}
         self._open: set[_Login] = set()
-        self._unauthenticated = 0
-        self._unauthenticated_from: Counter[str] = Counter()
         self._command_ids = itertools.count(1)
         self._interval = ctx.fleet.report_interval
-        self._places = asyncio.Semaphore(limits.max_unauthenticated)
+        self._in_handshake = 0
+        self._from: Counter[str] = Counter()
+        """Connections per source address, from accept to authenticated (or gone)."""
+        self._waiting: deque[tuple[socket.socket, str, float]] = deque()
+        """Accepted connections waiting for a handshake place: socket, source, since when."""
+        self.pacer = Pacer(limits.max_unauthenticated)
         self._listener: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
-        self._handshakes: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        """Handshakes and door answers under way (cancelled on close)."""
         self.port = 0
         """The bound SSH port, once started (the configured one may be 0: any free port)."""
 
     @property
     def connected(self) -> int:
         return len(self.agents)
+
+    @property
+    def unauthenticated(self) -> int:
+        """Connections accepted and not logged in yet (in their handshake or waiting for it)."""
+        return self._in_handshake + len(self._waiting)
 
     async def start(self) -> None:
         """Listen for agents on the configured address; close revoked keys' connections."""
@@ -225,37 +236,90 @@ class AgentLink:
             login_timeout=self.limits.login_timeout,
             window=self.limits.window,
             server_version="confsched",  # the banner names no library version to probe for
+            kex_algs=wire.KEX_ALGS,
+            gss_host=None,  # no GSS (else asyncssh looks up this host's FQDN at every login)
         )
         self._listener = _listening_socket(host, port, self.limits.listen_backlog)
         self._accepting = asyncio.create_task(self._accept(self._listener))
         return int(self._listener.getsockname()[1])
 
     async def _accept(self, listener: socket.socket) -> None:
-        """Take a place, then the next queued connection; its handshake gives the place back."""
+        """Take every connection as it comes; ``_arrived`` decides what becomes of it."""
         loop = asyncio.get_running_loop()
         while True:
-            await self._places.acquire()
             try:
-                sock, _peer = await loop.sock_accept(listener)
+                sock, peer = await loop.sock_accept(listener)
             except OSError as exc:  # out of descriptors, say: wait, then try again
-                self._places.release()
                 log.warning("cannot accept an agent connection: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
-            task = loop.create_task(self._handshake(sock))
-            self._handshakes.add(task)
-            task.add_done_callback(self._handshakes.discard)
+            self._arrived(sock, str(peer[0]))
 
-    async def _handshake(self, sock: socket.socket) -> None:
+    def _arrived(self, sock: socket.socket, source: str) -> None:
+        """A handshake place if one is free, else a place in the waiting room, else the door
+        with a time to come back. One address never holds more than its share of either."""
+        if self._from[source] >= self.limits.max_unauthenticated_per_source:
+            self.board.logins_refused["too_many_from_address"] += 1
+            # not booked on the fleet's schedule: one address knocking in a loop must not push
+            # every other agent's time back; its own places are free after the login grace
+            self._track(say_busy(sock, self.limits.login_timeout))
+            return
+        now = asyncio.get_running_loop().time()
+        if self._in_handshake < self.limits.max_unauthenticated:
+            self._from[source] += 1
+            self._start(sock, source)
+        elif len(self._waiting) < self.pacer.room():
+            self._from[source] += 1
+            self._waiting.append((sock, source, now))
+        else:
+            self._defer(sock, now)
+
+    def _defer(self, sock: socket.socket, now: float) -> None:
+        """Tell the agent on ``sock`` when its turn will come, at the pace logins complete."""
+        self.board.logins_deferred += 1
+        delay = self.pacer.appointment(now, self._in_handshake + len(self._waiting))
+        self._track(say_busy(sock, delay))
+
+    def _start(self, sock: socket.socket, source: str) -> None:
+        self._in_handshake += 1
+        self._track(self._handshake(sock, source, asyncio.get_running_loop().time()))
+
+    def _track(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handshake(self, sock: socket.socket, source: str, started: float) -> None:
         """One login from accept to authenticated (or refused), holding a place meanwhile; the
-        place is given back after the login grace (and a little) whatever asyncssh does."""
+        place goes to the next waiting connection after the login grace (and a little) at the
+        latest, whatever asyncssh does."""
         try:
             async with asyncio.timeout(self.limits.login_timeout + 2.0):
                 await asyncssh.run_server(sock, options=self._options)
         except (OSError, asyncssh.Error, TimeoutError):
             pass  # refused, timed out or hung up: counted by _Login, nothing to do here
         finally:
-            self._places.release()
+            self._in_handshake -= 1
+            self._gone(source)
+            now = asyncio.get_running_loop().time()
+            self.pacer.completed(now - started)
+            self._next_waiting(now)
+
+    def _next_waiting(self, now: float) -> None:
+        """Free places to the connections waiting longest; those that waited past ``max_wait``
+        are told to come back instead (their agents would give up during the handshake)."""
+        while self._waiting and self._in_handshake < self.limits.max_unauthenticated:
+            sock, source, since = self._waiting.popleft()
+            if now - since <= self.limits.max_wait:
+                self._start(sock, source)
+            else:
+                self._gone(source)
+                self._defer(sock, now)
+
+    def _gone(self, source: str) -> None:
+        self._from[source] -= 1
+        if self._from[source] <= 0:
+            del self._from[source]
 
     async def close(self) -> None:
         if self._accepting is not None:
@@ -264,7 +328,10 @@ class AgentLink:
                 await self._accepting
         if self._listener is not None:
             self._listener.close()
-        for task in list(self._handshakes):
+        for sock, _source, _since in self._waiting:
+            sock.close()
+        self._waiting.clear()
+        for task in list(self._tasks):
             task.cancel()
         for login in list(self._open):
             login.close()
@@ -277,23 +344,11 @@ class AgentLink:
 
     def connection_opened(self, login: _Login) -> None:
         self._open.add(login)
-        self._unauthenticated += 1
-        self._unauthenticated_from[login.source] += 1
-        if self._unauthenticated_from[login.source] > self.limits.max_unauthenticated_per_source:
-            login._refusal = "too_many_from_address"
-            login.close()
-        elif len(self._open) > self.limits.max_connections:
+        if len(self._open) > self.limits.max_connections:
             login._refusal = "too_many_connections"
             login.close()
 
-    def _leave_unauthenticated(self, login: _Login) -> None:
-        self._unauthenticated -= 1
-        self._unauthenticated_from[login.source] -= 1
-        if self._unauthenticated_from[login.source] <= 0:
-            del self._unauthenticated_from[login.source]
-
     def logged_in(self, login: _Login, endpoint: str) -> None:
-        self._leave_unauthenticated(login)
         self.board.logins_accepted += 1
         self.board.disconnects.pop(endpoint, None)
         old = self.agents.get(endpoint)
@@ -304,9 +359,7 @@ class AgentLink:
 
     def connection_closed(self, login: _Login, reason: str) -> None:
         self._open.discard(login)
-        if login.endpoint is None:
-            self._leave_unauthenticated(login)  # its place before login is free again
-        elif self.agents.get(login.endpoint) is login:
+        if login.endpoint is not None and self.agents.get(login.endpoint) is login:
             del self.agents[login.endpoint]
             self.board.disconnects[login.endpoint] = reason
 

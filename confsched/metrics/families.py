@@ -371,6 +371,11 @@ def counter_families(inp: ScrapeInput) -> list[Metric]:
         c.logins_refused,
         LOGIN_REFUSALS,
     )
+    deferred = CounterMetricFamily(
+        "confsched_ssh_logins_deferred",
+        "Agent connections told to come back later while the scheduler lets a crowd in.",
+        value=float(c.logins_deferred),
+    )
     refusals = _by_reason(
         "confsched_booking_refusals",
         "Bookings refused (by the CLI or the API), by reason.",
@@ -381,6 +386,7 @@ def counter_families(inp: ScrapeInput) -> list[Metric]:
         accepted,
         rejected,
         logins,
+        deferred,
         refusals,
         *invite_families(inp.booking),
         *store_families(inp.store),

@@ -45,6 +45,7 @@ class HealthCounters:
     reports_accepted: int = 0
     reports_rejected: Mapping[str, int] = field(default_factory=dict)
     logins_refused: Mapping[str, int] = field(default_factory=dict)
+    logins_deferred: int = 0
 
 
 class HealthEntry(Protocol):

@@ -82,6 +82,7 @@ class LiveMetrics:
                 reports_accepted=board.reports_accepted,
                 reports_rejected=dict(board.reports_rejected),
                 logins_refused=dict(board.logins_refused),
+                logins_deferred=board.logins_deferred,
             ),
             booking=self.booking.snapshot,
             refusals=self.booking.snapshot.refusals,

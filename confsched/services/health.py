@@ -31,6 +31,7 @@ Counters on the board (read by the metrics collector):
   ``logins_accepted``            SSH logins accepted
   ``logins_refused[reason]``     SSH logins refused: unknown_endpoint, not_enrolled, revoked,
                                  wrong_key, too_many_connections, too_many_from_address
+  ``logins_deferred``            connections told at the door when to come back (a crowd)
   ``connections_closed[reason]`` live connections the scheduler closed: revoked, replaced,
                                  garbage
 """
@@ -101,6 +102,7 @@ class HealthBoard:
     reports_rejected: Counter[str] = field(default_factory=Counter)
     logins_refused: Counter[str] = field(default_factory=Counter)
     logins_accepted: int = 0
+    logins_deferred: int = 0
     connections_closed: Counter[str] = field(default_factory=Counter)
     version: int = 0
     """Grows with every change of the board: a cheap 'anything new?' for pollers."""

@@ -105,6 +105,7 @@ def counters(board: HealthBoard) -> dict[str, Any]:
         "reports_accepted": board.reports_accepted,
         "reports_duplicate": board.reports_duplicate,
         "logins_accepted": board.logins_accepted,
+        "logins_deferred": board.logins_deferred,
         "reports_rejected": dict(board.reports_rejected),
         "logins_refused": dict(board.logins_refused),
         "connections_closed": dict(board.connections_closed),

@@ -1,0 +1,105 @@
+"""Letting a crowd of agents in: the rate logins complete at, and the times handed to the excess.
+
+When a whole fleet reconnects at once (the scheduler restarted), more agents knock than can
+handshake at once. Holding them all (a deep listen queue) makes each wait past its own login
+timeout; refusing them sends each into a blind backoff and they knock again together. Instead
+the scheduler gives each agent it cannot take soon a time to come back: appointments spaced at
+the rate logins are completing, after the ones already handed out, so the crowd returns as a
+queue that the handshakes keep up with. The rate is measured, not configured: the same code
+paces a big server and a small one, and a handshake slowed down by a loaded machine (or by
+agents' own slow CPUs) lowers it by itself.
+
+The door itself is a few bytes: the SSH identification line and an unencrypted
+``SSH_MSG_DISCONNECT`` (code ``wire.BUSY_CODE``) whose description names the delay. No key
+exchange, no crypto: turning 10,000 agents away costs the scheduler less than letting in 100.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+
+from confsched_agent import wire
+
+BANNER = b"SSH-2.0-confsched\r\n"
+"""The same identification line the SSH server sends (no library version to probe for)."""
+MSG_DISCONNECT = 1
+
+
+class Pacer:
+    """The pace logins complete at when every handshake place is taken, and the appointments
+    it gives to the agents that cannot be let in soon.
+
+    The pace follows Little's law: with ``places`` handshakes under way at once and each taking
+    ``seconds`` (smoothed over the last few dozen), logins complete at ``places / seconds``. A
+    loaded or stalled scheduler has slower handshakes, so a lower pace, at once: no waiting for
+    completions to be counted (the first completions of a crowd all come together after the
+    first handshakes' long shared start, and would read as a trickle). Times are seconds.
+    """
+
+    def __init__(
+        self,
+        places: int,
+        *,
+        first_seconds: float = 2.0,
+        weight: float = 0.05,
+        waiting_seconds: float = 10.0,
+    ) -> None:
+        self._places = places
+        self._seconds = first_seconds
+        """Smoothed duration of one handshake, accept to done."""
+        self._weight = weight
+        self._waiting_seconds = waiting_seconds
+        self._next = 0.0
+        """The latest appointment handed out (loop time)."""
+
+    @property
+    def rate(self) -> float:
+        """Logins per second the scheduler completes with every place taken."""
+        return self._places / self._seconds
+
+    def completed(self, seconds: float) -> None:
+        """A handshake ended (logged in, refused or given up) after ``seconds`` in its place."""
+        self._seconds += self._weight * (max(seconds, 1e-3) - self._seconds)
+
+    def room(self) -> int:
+        """How many accepted connections may wait for a place: ``waiting_seconds`` of logins at
+        the current pace (at least 32, at most 4,096), well within an agent's login timeout."""
+        return max(32, min(4096, int(self.rate * self._waiting_seconds)))
+
+    def appointment(self, now: float, ahead: int) -> float:
+        """Seconds from ``now`` until an agent turned away now should come back: after the
+        ``ahead`` connections already waiting or handshaking, and after everyone told before."""
+        step = 1.0 / self.rate
+        self._next = max(self._next, now + ahead * step) + step
+        return self._next - now
+
+
+def disconnect_packet(code: int, description: str) -> bytes:
+    """An unencrypted SSH binary packet (RFC 4253 §6) carrying ``SSH_MSG_DISCONNECT``: what a
+    server may send right after its identification line, before any key exchange."""
+    text = description.encode()
+    payload = struct.pack(f">BII{len(text)}sI", MSG_DISCONNECT, code, len(text), text, 0)
+    padding = 8 - (len(payload) + 5) % 8
+    if padding < 4:
+        padding += 8
+    return struct.pack(">IB", len(payload) + padding + 1, padding) + payload + bytes(padding)
+
+
+async def say_busy(sock: socket.socket, seconds: float, linger: float = 2.0) -> None:
+    """Tell the agent on ``sock`` to come back in ``seconds``, then close. The agent's own
+    identification line is read and dropped until it hangs up (at most ``linger`` seconds):
+    closing with its bytes unread would send a reset, which may destroy our answer unread."""
+    loop = asyncio.get_running_loop()
+    message = BANNER + disconnect_packet(wire.BUSY_CODE, wire.busy_text(seconds))
+    try:
+        with contextlib.suppress(OSError, TimeoutError):
+            await loop.sock_sendall(sock, message)
+            sock.shutdown(socket.SHUT_WR)
+            async with asyncio.timeout(linger):
+                while await loop.sock_recv(sock, 4096):
+                    pass
+    finally:
+        sock.close()

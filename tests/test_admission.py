@@ -1,0 +1,86 @@
+"""Letting a crowd in: the pace follows the handshakes' duration, and each agent turned away is
+given its own time to come back, after everyone before it, at that pace."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import struct
+
+import asyncssh
+import pytest
+
+from confsched.agentlink.admission import BANNER, Pacer, disconnect_packet, say_busy
+
+
+def test_the_pace_is_the_places_over_a_handshakes_duration() -> None:
+    pacer = Pacer(256, first_seconds=2.0)
+    assert pacer.rate == 128.0
+    for _ in range(200):
+        pacer.completed(0.5)
+    assert pacer.rate == pytest.approx(512.0, rel=0.01)
+
+
+def test_slow_handshakes_lower_the_pace_within_a_few_dozen() -> None:
+    pacer = Pacer(256, first_seconds=0.5)
+    for _ in range(40):
+        pacer.completed(8.0)  # a loaded machine: every handshake near the login grace
+    assert pacer.rate < 256 / 4.0
+
+
+def test_appointments_come_after_those_waiting_and_after_each_other() -> None:
+    pacer = Pacer(100, first_seconds=1.0)  # 100 logins a second: one every 10 ms
+    first = pacer.appointment(now=50.0, ahead=300)
+    assert first == pytest.approx(3.01)
+    times = [50.0 + first]
+    for i in range(1, 100):
+        now = 50.0 + i * 0.001  # the rest of the crowd, a millisecond apart
+        times.append(now + pacer.appointment(now=now, ahead=300))
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(g == pytest.approx(0.01) for g in gaps)  # spread at the pace, none together
+
+
+def test_after_a_quiet_spell_appointments_start_from_now_again() -> None:
+    pacer = Pacer(100, first_seconds=1.0)
+    pacer.appointment(now=0.0, ahead=1000)  # a crowd, told to come back over 10 s
+    assert pacer.appointment(now=600.0, ahead=0) == pytest.approx(0.01)
+
+
+def test_the_waiting_room_holds_ten_seconds_of_logins_within_bounds() -> None:
+    assert Pacer(256, first_seconds=2.0).room() == 1280
+    assert Pacer(256, first_seconds=1000.0).room() == 32
+    assert Pacer(256, first_seconds=0.01).room() == 4096
+
+
+def test_the_disconnect_is_a_well_formed_unencrypted_ssh_packet() -> None:
+    packet = disconnect_packet(12, "busy: come back in 7.5 s")
+    length, padding = struct.unpack(">IB", packet[:5])
+    assert len(packet) == 4 + length and len(packet) % 8 == 0 and padding >= 4
+    assert packet[5] == 1  # SSH_MSG_DISCONNECT
+    (code,) = struct.unpack(">I", packet[6:10])
+    assert code == 12 and b"busy: come back in 7.5 s" in packet
+
+
+async def test_an_ssh_client_reads_the_door_answer_as_a_disconnect_with_its_delay() -> None:
+    async def door(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.transport.get_extra_info("socket").dup()
+        writer.transport.abort()
+        sock.setblocking(False)
+        await say_busy(sock, 7.5)
+
+    server = await asyncio.start_server(door, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(asyncssh.DisconnectError) as caught:
+            await asyncssh.connect(
+                "127.0.0.1", port, username="x", known_hosts=None, agent_path=None, config=[]
+            )
+        assert caught.value.code == 12
+        assert caught.value.reason.startswith("busy: come back in 7.5 s")
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_the_door_speaks_as_the_ssh_server_does() -> None:
+    assert BANNER == b"SSH-2.0-confsched\r\n"
