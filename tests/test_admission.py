@@ -10,22 +10,36 @@ import struct
 import asyncssh
 import pytest
 
-from confsched.agentlink.admission import BANNER, Pacer, disconnect_packet, say_busy
+from confsched.agentlink.admission import BANNER, Pacer, Turns, disconnect_packet, say_busy
 
 
 def test_the_pace_is_the_places_over_a_handshakes_duration() -> None:
     pacer = Pacer(256, first_seconds=2.0)
-    assert pacer.rate == 128.0
+    assert pacer.rate() == 128.0
     for _ in range(200):
         pacer.completed(0.5)
-    assert pacer.rate == pytest.approx(512.0, rel=0.01)
+    assert pacer.rate() == pytest.approx(512.0, rel=0.01)
 
 
 def test_slow_handshakes_lower_the_pace_within_a_few_dozen() -> None:
     pacer = Pacer(256, first_seconds=0.5)
     for _ in range(40):
         pacer.completed(8.0)  # a loaded machine: every handshake near the login grace
-    assert pacer.rate < 256 / 4.0
+    assert pacer.rate() < 256 / 4.0
+
+
+def test_a_stalled_scheduler_slows_the_pace_down_to_one_login_grace_per_place() -> None:
+    pacer = Pacer(256, first_seconds=0.5, longest=8.0)
+    assert pacer.rate(stalled=0.2) == 512.0  # a moment without completions: nothing to say
+    assert pacer.rate(stalled=4.0) == 64.0  # none for 4 s: handshakes take at least that
+    assert pacer.rate(stalled=600.0) == 32.0  # never slower: the grace ends every handshake
+
+
+def test_turns_follow_one_another_and_start_from_now_after_a_quiet_spell() -> None:
+    turns = Turns()
+    assert turns.take(10.0, ahead=1.0, step=0.5) == 1.5
+    assert turns.take(10.0, ahead=1.0, step=0.5) == 2.0  # after the one before, not with it
+    assert turns.take(100.0, ahead=0.0, step=0.5) == 0.5
 
 
 def test_appointments_come_after_those_waiting_and_after_each_other() -> None:

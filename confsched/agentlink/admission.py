@@ -28,15 +28,31 @@ BANNER = b"SSH-2.0-confsched\r\n"
 MSG_DISCONNECT = 1
 
 
+class Turns:
+    """Times to come back, one after another at a pace, after every time handed out before."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+        """The latest time handed out (loop time)."""
+
+    def take(self, now: float, ahead: float, step: float) -> float:
+        """Seconds from ``now`` until the next free turn: at least ``ahead`` seconds away (those
+        already let in go first), ``step`` after the previous turn."""
+        self._next = max(self._next, now + ahead) + step
+        return self._next - now
+
+
 class Pacer:
     """The pace logins complete at when every handshake place is taken, and the appointments
     it gives to the agents that cannot be let in soon.
 
     The pace follows Little's law: with ``places`` handshakes under way at once and each taking
     ``seconds`` (smoothed over the last few dozen), logins complete at ``places / seconds``. A
-    loaded or stalled scheduler has slower handshakes, so a lower pace, at once: no waiting for
-    completions to be counted (the first completions of a crowd all come together after the
-    first handshakes' long shared start, and would read as a trickle). Times are seconds.
+    loaded scheduler has slower handshakes, so a lower pace, at once: no waiting for completions
+    to be counted (the first completions of a crowd all come together after the first
+    handshakes' long shared start, and would read as a trickle). A stalled one completes none:
+    the time since the last one counts as a handshake's duration meanwhile, up to ``longest``
+    (the login grace: no handshake holds its place longer). Times are seconds.
     """
 
     def __init__(
@@ -46,35 +62,38 @@ class Pacer:
         first_seconds: float = 2.0,
         weight: float = 0.05,
         waiting_seconds: float = 10.0,
+        longest: float = 8.0,
     ) -> None:
-        self._places = places
+        self.places = places
         self._seconds = first_seconds
         """Smoothed duration of one handshake, accept to done."""
         self._weight = weight
         self._waiting_seconds = waiting_seconds
-        self._next = 0.0
-        """The latest appointment handed out (loop time)."""
+        self._longest = longest
+        self._turns = Turns()
 
-    @property
-    def rate(self) -> float:
+    def seconds(self, stalled: float = 0.0) -> float:
+        """How long one handshake takes now; ``stalled``: seconds since one last completed."""
+        return max(self._seconds, min(stalled, self._longest))
+
+    def rate(self, stalled: float = 0.0) -> float:
         """Logins per second the scheduler completes with every place taken."""
-        return self._places / self._seconds
+        return self.places / self.seconds(stalled)
 
     def completed(self, seconds: float) -> None:
         """A handshake ended (logged in, refused or given up) after ``seconds`` in its place."""
         self._seconds += self._weight * (max(seconds, 1e-3) - self._seconds)
 
-    def room(self) -> int:
+    def room(self, stalled: float = 0.0) -> int:
         """How many accepted connections may wait for a place: ``waiting_seconds`` of logins at
         the current pace (at least 32, at most 4,096), well within an agent's login timeout."""
-        return max(32, min(4096, int(self.rate * self._waiting_seconds)))
+        return max(32, min(4096, int(self.rate(stalled) * self._waiting_seconds)))
 
-    def appointment(self, now: float, ahead: int) -> float:
+    def appointment(self, now: float, ahead: int, stalled: float = 0.0) -> float:
         """Seconds from ``now`` until an agent turned away now should come back: after the
         ``ahead`` connections already waiting or handshaking, and after everyone told before."""
-        step = 1.0 / self.rate
-        self._next = max(self._next, now + ahead * step) + step
-        return self._next - now
+        step = 1.0 / self.rate(stalled)
+        return self._turns.take(now, ahead * step, step)
 
 
 def disconnect_packet(code: int, description: str) -> bytes:

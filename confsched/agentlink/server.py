@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import asyncssh
 from confsched_agent import wire
 
-from confsched.agentlink.admission import Pacer, say_busy
+from confsched.agentlink.admission import Pacer, Turns, say_busy
 from confsched.agentlink.keys import ensure_host_key, public_text
 from confsched.agentlink.session import AgentSession
 from confsched.server import ServerContext
@@ -177,7 +177,12 @@ class AgentLink:
         """Connections per source address, from accept to authenticated (or gone)."""
         self._waiting: deque[tuple[socket.socket, str, float]] = deque()
         """Accepted connections waiting for a handshake place: socket, source, since when."""
-        self.pacer = Pacer(limits.max_unauthenticated)
+        self.pacer = Pacer(limits.max_unauthenticated, longest=limits.login_timeout + 2.0)
+        self._progress = 0.0
+        """Loop time a handshake last started or ended: a scheduler that does neither while
+        agents wait is stalled, and the pacer hears of it."""
+        self._source_turns: dict[str, Turns] = {}
+        """Times handed to agents of an address over its share (forgotten with its last one)."""
         self._listener: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -258,13 +263,11 @@ class AgentLink:
     def _arrived(self, sock: socket.socket, source: str) -> None:
         """A handshake place if one is free, else a place in the waiting room, else the door
         with a time to come back. One address never holds more than its share of either."""
+        now = asyncio.get_running_loop().time()
         if self._from[source] >= self.limits.max_unauthenticated_per_source:
             self.board.logins_refused["too_many_from_address"] += 1
-            # not booked on the fleet's schedule: one address knocking in a loop must not push
-            # every other agent's time back; its own places are free after the login grace
-            self._track(say_busy(sock, self.limits.login_timeout))
+            self._track(say_busy(sock, self._source_turn(source, now)))
             return
-        now = asyncio.get_running_loop().time()
         if self._in_handshake < self.limits.max_unauthenticated:
             self._from[source] += 1
             self._start(sock, source)
@@ -277,12 +280,21 @@ class AgentLink:
     def _defer(self, sock: socket.socket, now: float) -> None:
         """Tell the agent on ``sock`` when its turn will come, at the pace logins complete."""
         self.board.logins_deferred += 1
-        delay = self.pacer.appointment(now, self._in_handshake + len(self._waiting))
-        self._track(say_busy(sock, delay))
+        ahead = self._in_handshake + len(self._waiting)
+        self._track(say_busy(sock, self.pacer.appointment(now, ahead, now - self._progress)))
+
+    def _source_turn(self, source: str, now: float) -> float:
+        """A time for an agent of an address over its share (agents behind one NAT), on that
+        address's own schedule: its places complete at its share of the pace. One address
+        knocking in a loop pushes back only its own agents' times, never the fleet's."""
+        turns = self._source_turns.setdefault(source, Turns())
+        step = self.pacer.seconds(now - self._progress) / self.limits.max_unauthenticated_per_source
+        return turns.take(now, self._from[source] * step, step)
 
     def _start(self, sock: socket.socket, source: str) -> None:
         self._in_handshake += 1
-        self._track(self._handshake(sock, source, asyncio.get_running_loop().time()))
+        self._progress = now = asyncio.get_running_loop().time()
+        self._track(self._handshake(sock, source, now))
 
     def _track(self, work: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -301,7 +313,7 @@ class AgentLink:
         finally:
             self._in_handshake -= 1
             self._gone(source)
-            now = asyncio.get_running_loop().time()
+            self._progress = now = asyncio.get_running_loop().time()
             self.pacer.completed(now - started)
             self._next_waiting(now)
 
@@ -320,6 +332,7 @@ class AgentLink:
         self._from[source] -= 1
         if self._from[source] <= 0:
             del self._from[source]
+            self._source_turns.pop(source, None)
 
     async def close(self) -> None:
         if self._accepting is not None:
