@@ -595,3 +595,75 @@ def test_one_to_eight_readiness_stages_and_each_bad_one_told() -> None:
         "'selftest setup'",
         "readiness stage 'forecast 24h' is given twice",
     ]
+
+
+TREE_HEAD = """\
+fleet:
+  name: Tỉnh Thử
+bridges:
+  - {id: mcu-1, ports: 10}
+agencies:
+  - {id: ubnd, name: UBND}
+sites:
+  - {id: t1, name: T1, level: province}
+"""
+TREE_TAIL = """\
+endpoints:
+  - {id: ep, name: Phòng, site: t1, agency: ubnd}
+"""
+H1_UNDER = "  - id: h1\n    name: H1\n    level: district\n    parent: {}\n"
+H2_UNDER = "  - id: h2\n    name: H2\n    level: district\n    parent: {}\n"
+TOPS = "".join(f"  - {{id: t{i}, name: T{i}, level: province}}\n" for i in (2, 3, 4))
+
+
+@pytest.mark.parametrize(
+    ("sites", "expected"),
+    [
+        (H1_UNDER.format("h2") + H2_UNDER.format("h1"), [(12, "sites form a cycle: h1 → h2 → h1")]),
+        (
+            H1_UNDER.format("t1") + H2_UNDER.format("h1"),
+            [
+                (
+                    16,
+                    "'h2' (district) cannot hang under 'h1' (district): a site must be below "
+                    "its parent's level (levels: province, district, commune)",
+                )
+            ],
+        ),
+        (
+            TOPS + "  - {id: h1, name: H1, level: district}\n",
+            [(12, "site 'h1' needs a 'parent:' (the fleet has 4 province sites: t1, t2, t3…)")],
+        ),
+    ],
+)
+def test_the_site_tree_is_checked_on_the_line_of_each_parent(
+    sites: str, expected: list[tuple[int, str]]
+) -> None:
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(TREE_HEAD + sites + TREE_TAIL, "f.yaml")
+    assert [(p.line, p.message) for p in refused.value.problems] == expected
+
+
+def test_a_broken_entry_does_not_hide_the_entries_after_it() -> None:
+    text = BASE.replace(
+        "  - {id: mcu-1, name: MCU 1, ports: 10}\n",
+        "  - {name: no id, ports: 1}\n"
+        "  - {id: mcu-1, name: MCU 1, ports: 10}\n"
+        "  - {id: mcu-1, name: MCU 1 again, ports: 10}\n"
+        "  - {id: mcu-2, name: MCU 2, ports: 5}\n",
+    ).replace(EP, "agency: ubnd, bridge: mcu-2}")
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(text, "f.yaml")
+    assert [(p.line, p.message) for p in refused.value.problems] == [
+        (5, "missing key 'id' in bridges"),
+        (7, "duplicate bridge id 'mcu-1' (first at line 6)"),
+    ]
+    fixed = text.replace("  - {name: no id, ports: 1}\n", "").replace(
+        "  - {id: mcu-1, name: MCU 1 again, ports: 10}\n", ""
+    )
+    assert set(parse_fleet_text(fixed, "f.yaml").bridges) == {"mcu-1", "mcu-2"}
+
+
+def test_a_name_of_two_hundred_characters_is_accepted() -> None:
+    fleet = parse_fleet_text(BASE.replace("  name: Tỉnh Thử", "  name: " + "x" * 200), "f")
+    assert len(fleet.name) == 200
