@@ -73,6 +73,7 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/test_health_domain.py",
             "tests/test_health_rules.py",
+            "tests/test_health_writer.py",
             "tests/test_health_api.py",
             "tests/test_cli_health.py",
         ],
