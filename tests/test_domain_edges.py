@@ -3,14 +3,14 @@ over (each case kills a mutant that survived them, docs/mutation.md)."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from confsched.domain.booking import cut_series
 from confsched.domain.fleet_impact import BridgeShort, RoomRemoved, attention_text
-from confsched.domain.model import Bridge, Fleet, PortAllocation, Session
+from confsched.domain.model import Bridge, Fleet, PortAllocation, Session, WorkingHours
 from confsched.domain.ports import allocate
 from confsched.domain.selectors import expand_selectors
 from confsched.domain.sitetree import areas
@@ -137,3 +137,13 @@ def test_the_areas_are_the_sites_some_room_counts_under(sample_fleet: Fleet) -> 
     found = areas(sample_fleet.sites, sample_fleet.levels)
     assert [s.level for s in found] == ["district"] * 9
     assert found == [s for s in sample_fleet.sites.values() if s.level == "district"]
+
+
+def test_an_evening_slot_is_placed_on_the_fleets_day_whatever_the_machines_zone() -> None:
+    """18:00 in the province is already the next day at UTC+14 (the mutation run's TZ)."""
+    late = WorkingHours(frozenset(range(7)), time(7, 30), time(21, 0))
+    q = query("2026-12-07 17:45", count=1)
+    q = type(q)(q.duration, q.setup, q.earliest, q.latest, late, q.tz, 1)
+    assert [shown(s.start) for s in find_slots(q, [], [], BRIDGES, always)] == [
+        "Mon 2026-12-07 18:00"
+    ]

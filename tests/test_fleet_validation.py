@@ -380,6 +380,97 @@ REFUSED: list[tuple[str, str, str, list[tuple[int, str]]]] = [
             )
         ],
     ),
+    (
+        "client with an extra key",
+        TZ,
+        TZ + "  client: {process: zoom, path: x}\n",
+        [(4, "client must be a map with exactly process: {process: Zoom.exe}")],
+    ),
+    (
+        "reserved level all",
+        TZ,
+        TZ + "  levels: [province, all]\n",
+        [
+            (4, "level 'all' would clash with the selector 'all:'"),
+            (11, "level 'district' is not declared (levels: province)"),
+            (12, "level 'commune' is not declared (levels: province)"),
+        ],
+    ),
+    (
+        "reserved level level",
+        TZ,
+        TZ + "  levels: [province, level]\n",
+        [
+            (4, "level 'level' would clash with the selector 'level:'"),
+            (11, "level 'district' is not declared (levels: province)"),
+            (12, "level 'commune' is not declared (levels: province)"),
+        ],
+    ),
+    (
+        "reserved level under",
+        TZ,
+        TZ + "  levels: [province, under]\n",
+        [
+            (4, "level 'under' would clash with the selector 'under:'"),
+            (11, "level 'district' is not declared (levels: province)"),
+            (12, "level 'commune' is not declared (levels: province)"),
+        ],
+    ),
+    (
+        "reserved level site",
+        TZ,
+        TZ + "  levels: [province, site]\n",
+        [
+            (4, "level 'site' would clash with the selector 'site:'"),
+            (11, "level 'district' is not declared (levels: province)"),
+            (12, "level 'commune' is not declared (levels: province)"),
+        ],
+    ),
+    (
+        "reserved level agency",
+        TZ,
+        TZ + "  levels: [province, agency]\n",
+        [
+            (4, "level 'agency' would clash with the selector 'agency:'"),
+            (11, "level 'district' is not declared (levels: province)"),
+            (12, "level 'commune' is not declared (levels: province)"),
+        ],
+    ),
+    (
+        "hours end bad",
+        TZ,
+        TZ + "  working_hours:\n    end: late\n",
+        [(5, "end 'late' must be a time such as \"07:30\"")],
+    ),
+    (
+        "hours start equals end",
+        TZ,
+        TZ + "  working_hours:\n    start: '09:00'\n    end: '09:00'\n",
+        [(5, "working_hours start must be before end")],
+    ),
+    (
+        "unknown section",
+        "agencies:",
+        "agencys:",
+        [
+            (6, "unknown section 'agencys' (allowed: agencies, bridges, endpoints, fleet, sites)"),
+            (13, "agency 'ubnd' is not a known agency"),
+            (14, "agency 'ubnd' is not a known agency"),
+        ],
+    ),
+    (
+        "duplicate agency",
+        "  - {id: ubnd, name: Ủy ban nhân dân}\n",
+        "  - {id: ubnd, name: Ủy ban nhân dân}\n  - {id: ubnd, name: Again}\n",
+        [(8, "duplicate agency id 'ubnd' (first at line 7)")],
+    ),
+    (
+        "endpoints empty",
+        BASE[BASE.index("endpoints:") :],
+        "endpoints: []\n",
+        [(12, "the fleet has no endpoints")],
+    ),
+    ("bridge without ports", ", ports: 10}", "}", [(5, "missing key 'ports' in bridges")]),
 ]
 
 
@@ -405,6 +496,32 @@ def test_a_document_that_is_not_a_mapping_is_refused_on_its_line() -> None:
     assert [(p.line, p.message) for p in problems] == [
         (1, "the fleet file must be a mapping of sections")
     ]
+
+
+def test_a_fleet_header_that_is_not_a_mapping_is_told_on_its_own_line() -> None:
+    header = "fleet:\n  name: Tỉnh Thử\n  timezone: Asia/Ho_Chi_Minh\n"
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(BASE.replace(header, "") + "fleet: [a]\n", "f.yaml")
+    assert [(p.line, p.message) for p in refused.value.problems] == [
+        (12, "missing 'fleet:' mapping (name, timezone)")
+    ]
+
+
+def test_a_single_level_and_a_parent_left_empty_are_accepted() -> None:
+    one = BASE.replace(TZ, TZ + "  levels: [tinh]\n").replace("level: province", "level: tinh")
+    one = one.replace("  - {id: h-a, name: Huyện A, level: district}\n", "")
+    one = one.replace("  - {id: x-b, name: Xã Bình, level: commune, district: h-a}\n", "")
+    one = one.replace("site: x-b", "site: tinh")
+    assert parse_fleet_text(one, "f.yaml").levels == ("tinh",)
+    empty = BASE.replace("level: commune, district: h-a", "level: commune, district: null")
+    assert parse_fleet_text(empty, "f.yaml").sites["x-b"].parent == "tinh"
+
+
+def test_working_hours_given_in_part_take_the_default_for_the_rest() -> None:
+    only_end = parse_fleet_text(BASE.replace(TZ, TZ + "  working_hours: {end: '18:00'}\n"), "f")
+    assert (only_end.working_hours.start, only_end.working_hours.end) == (time(7, 30), time(18))
+    only_start = parse_fleet_text(BASE.replace(TZ, TZ + "  working_hours: {start: '06:00'}\n"), "f")
+    assert (only_start.working_hours.start, only_start.working_hours.end) == (time(6), time(17))
 
 
 def test_defaults_when_the_header_gives_only_a_name() -> None:
