@@ -131,6 +131,8 @@ def test_why_a_sitting_needs_attention_is_one_line_naming_each_problem() -> None
 
 def test_nobody_to_place_needs_no_port() -> None:
     assert allocate([], {"b1": Bridge("b1", "B1", 10)}, {"b1": 0}) == PortAllocation({})
+    placed = PortAllocation({"b1": ("a",), "b2": ("b", "c")})
+    assert (placed.bridge_of("c"), placed.bridge_of("nobody")) == ("b2", None)
 
 
 def test_the_areas_are_the_sites_some_room_counts_under(sample_fleet: Fleet) -> None:

@@ -60,7 +60,7 @@ def test_each_mailbox_is_told_once_with_the_rooms_it_answers_for() -> None:
 def test_an_organizer_without_rooms_is_told_and_agencies_without_address_are_named() -> None:
     told = recipients(FLEET, session("c1", "b1", organizer="ubnd-c"))
     assert told == (Recipient("b@xa.vn", "UBND xã B", ("b1",)),)
-    assert unreachable(FLEET, session("c1", "b1", "c2", "gone")) == ("UBND xã C",)
+    assert unreachable(FLEET, session("gone", "c1", "b1", "c2")) == ("UBND xã C",)
     assert unreachable(FLEET, session("b1")) == ()
 
 
@@ -102,6 +102,8 @@ def test_the_last_end_of_a_session_counts_moved_sittings() -> None:
     early = moved(T0 + timedelta(days=1))
     assert last_end(CalendarEntry(series, (early,)), TZ) == T0 + timedelta(weeks=2, hours=2)
     assert last_end(CalendarEntry(session("a1", rrule="FREQ=WEEKLY")), TZ) is None
+    until = session("a1", rrule="FREQ=WEEKLY;UNTIL=20261221")
+    assert last_end(CalendarEntry(until), TZ) == T0 + timedelta(weeks=2, hours=2)
     unreadable = replace(series, rrule="FREQ=HOURLY")
     assert last_end(CalendarEntry(unreadable), TZ) is None
 

@@ -146,12 +146,21 @@ def test_a_weekly_series_whose_until_day_is_a_monday_keeps_that_monday() -> None
         "2026-12-07 08:00",
         "2026-12-14 08:00",
     ]
+    # UNTIL 07:00 local on that Monday: the last day looked at is the Monday itself
+    assert starts("FREQ=WEEKLY;BYDAY=MO;UNTIL=20261214T000000Z", "2026-12-07 06:00") == [
+        "2026-12-07 06:00",
+        "2026-12-14 06:00",
+    ]
 
 
 def test_a_monthly_series_whose_until_is_the_first_of_a_month_keeps_that_day() -> None:
     assert starts("FREQ=MONTHLY;UNTIL=20270101", "2026-12-01 08:00") == [
         "2026-12-01 08:00",
         "2027-01-01 08:00",
+    ]
+    assert starts("FREQ=MONTHLY;UNTIL=20270101T000000Z", "2026-12-01 06:00") == [
+        "2026-12-01 06:00",
+        "2027-01-01 06:00",
     ]
 
 
