@@ -56,7 +56,8 @@ class ServerContext:
         """The current revision, as soon as it differs from ``since`` or after ``timeout``."""
         if self.revision == since:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can eat a cancel
+                    await self._wakeup.wait()
         return self.revision
 
     def role_of(self, token: str) -> Role | None:

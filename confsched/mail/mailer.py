@@ -137,7 +137,8 @@ class Mailer:
                 log.exception("mail: cannot read or write the outbox; trying again shortly")
                 delay = self.settings.retry_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # not wait_for: on 3.11 it can eat a cancel
+                    await self._wake.wait()
 
     async def pass_once(self) -> None:
         """Expand new changes, then send every message that is due."""
