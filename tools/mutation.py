@@ -188,9 +188,11 @@ def main() -> int:
     parser.add_argument(
         "--again",
         type=Path,
+        action="append",
+        default=[],
         metavar="OLD",
-        help="run only the mutants not killed in the run kept in OLD (a target's scratch) "
-        "and count both runs together",
+        help="run only the mutants not killed in the run kept in OLD (a target's scratch; "
+        "repeatable: earlier runs of the same code) and count the runs together",
     )
     parser.add_argument(
         "--only",
@@ -209,14 +211,16 @@ def main() -> int:
         if args.only:
             mutate = args.only
         scratch = args.scratch / target
-        earlier = exit_codes(args.again) if args.again else {}
-        if args.again and scratch.resolve() == args.again.resolve():
-            parser.error("--again needs the earlier run moved out of the scratch directory")
+        earlier: dict[str, dict[str, int | None]] = {}
+        for old in args.again:
+            if scratch.resolve() == old.resolve():
+                parser.error("--again needs the earlier run moved out of the scratch directory")
+            earlier = merged(earlier, exit_codes(old))
         stage(scratch, mutate, tests)
         started = time.monotonic()
         names = not_killed(earlier) if args.again else []
         if args.again and not names:
-            print(f"== {target}: every mutant was killed in {args.again}")
+            print(f"== {target}: every mutant was killed in the earlier runs")
             continue
         run = subprocess.run(
             [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs), *names],
