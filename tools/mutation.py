@@ -66,6 +66,7 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_domain_edges.py",
             "tests/test_booking_validation.py",
             "tests/test_invites_and_feeds.py",
+            "tests/test_booking_series_ports.py",
         ],
     ),
     "health": (
