@@ -3,17 +3,36 @@ language is chosen as the README says, and dates read as each language writes th
 
 from __future__ import annotations
 
+import asyncio
 import gettext
+import html
 import io
+import re
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from confsched_tui import i18n
+from confsched_tui.api import ApiClient
+from confsched_tui.app import ConsoleApp
 from confsched_tui.text import count_rooms, fmt_ago, fmt_day, fmt_day_time, fmt_span
+from textual.pilot import Pilot
+
+from tests.fakes.console_api import FIXED_NOW, FakeServerThread
+from tests.test_tui_snapshots import (
+    BOOKED,
+    SCREENS,
+    SHOWN_URL,
+    ask_to_cancel,
+    book_with_conflicts,
+    steps,
+)
 
 TUI = Path(__file__).resolve().parent.parent / "tui"
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -27,6 +46,7 @@ def source_msgids() -> set[str]:
     return {msgid if isinstance(msgid, str) else msgid[0] for _f, _l, msgid, *_ in found}
 
 
+@cache
 def vietnamese() -> dict[str, object]:
     with i18n.po_path("vi").open("rb") as source:
         catalog = read_po(source, locale="vi")
@@ -143,3 +163,146 @@ def test_the_catalog_ships_in_the_package_data() -> None:
     for pyproject in (root / "pyproject.toml", TUI / "pyproject.toml"):
         assert '"locale/*/LC_MESSAGES/*.po"' in pyproject.read_text(encoding="utf-8")
     assert i18n.po_path("vi").is_file()
+
+
+# -- the console in Vietnamese, screen by screen -------------------------------------------
+WORD = re.compile(r"\w+")
+SELECTOR = re.compile(r"[A-Za-z]+:[^\s,]+")
+"""Selector and URL syntax (``state:down``, ``under:h-dai-tu``, ``http://…``): the CLI's
+language, the same in both."""
+CELL = 12.2
+"""Rich's SVG cell width (0.61 of its 20 px font): a text's x says its column."""
+
+
+def ascii_words(text: str) -> set[str]:
+    """Lower-case words made of ASCII letters only (a Vietnamese word has a diacritic or is
+    checked against the Vietnamese catalog); placeholders and selector syntax left out."""
+    bare = SELECTOR.sub(" ", re.sub(r"\{[^}]*\}", " ", text))
+    return {w.lower() for w in WORD.findall(bare) if w.isascii() and w.isalpha() and len(w) > 1}
+
+
+def interface_words() -> set[str]:
+    """English words of the interface: the msgids' words no Vietnamese translation uses."""
+    catalog = vietnamese()
+    english = set().union(*(ascii_words(key) for key in catalog))
+    strings = [m.string for m in catalog.values()]  # type: ignore[attr-defined]
+    flat = [s for item in strings for s in (item if isinstance(item, tuple) else (item,))]
+    return english - set().union(*(ascii_words(s) for s in flat))
+
+
+def screen_text(svg: str) -> str:
+    """The screen as text, a line per row, each text at its column (from Textual's SVG)."""
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        content = html.unescape(re.sub("<[^>]+>", "", m[3]))
+        rows.setdefault(float(m[2]), []).append((float(m[1]), content))
+    lines = []
+    for _y, parts in sorted(rows.items()):
+        line = ""
+        for x, content in sorted(parts):
+            line = line.ljust(round(x / CELL) - 1) + content
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def strings_in(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings_in(item)
+
+
+def record_answers(api: ApiClient) -> list[object]:
+    """Every answer the scheduler gives the console: its data (names, reasons, ids) is not the
+    interface, whatever language it is in."""
+    answers: list[object] = []
+    for name in ("get", "post"):
+        original = getattr(api, name)
+
+        async def recording(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            answer = await _original(*args, **kwargs)
+            answers.append(answer)
+            return answer
+
+        setattr(api, name, recording)
+    return answers
+
+
+def english_left(svg: str, data: list[str], english: set[str]) -> set[str]:
+    """Interface words still in English on a screen, once the data shown is taken out."""
+    text = SELECTOR.sub(" ", screen_text(svg))
+    for value in sorted(set(data), key=len, reverse=True):
+        if len(value) > 2:
+            text = text.replace(value, " ")
+    data_words = set().union(set(), *(ascii_words(v) for v in data))
+    return (ascii_words(text) & english) - data_words
+
+
+def is_key(value: str) -> bool:
+    """A state or status the API sends as one word (``degraded``, ``cancelled``) that the
+    console shows as a word of its own: interface, not data."""
+    return " " not in value and value in vietnamese()
+
+
+async def free_slots(pilot: Pilot[Any]) -> None:
+    await book_with_conflicts(pilot)
+    await pilot.press("ctrl+n")
+    await until(pilot, lambda: pilot.app.screen.query_one("#slots").display)
+
+
+async def cancelled(pilot: Pilot[Any]) -> None:
+    await ask_to_cancel(pilot)
+    await pilot.press("y")
+    await until(pilot, lambda: getattr(pilot.app.screen, "cancelled", False))
+    await pilot.pause(0.2)
+
+
+async def until(pilot: Pilot[Any], done: Callable[[], object], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not done():
+        assert loop.time() < deadline, "the console never got there"
+        await pilot.pause(0.05)
+
+
+def walk() -> dict[str, Callable[[Pilot[Any]], Awaitable[None]]]:
+    from confsched_tui.screens.endpoint import EndpointScreen
+    from confsched_tui.screens.session import SessionScreen
+
+    paths = dict(SCREENS)
+    paths["fleet, only the rooms down"] = steps("3")
+    paths["endpoint offline"] = steps("4", "enter", then=EndpointScreen)
+    for n in range(1, 4):
+        paths[f"session {n + 1}"] = steps("f3", *["down"] * n, "enter", then=SessionScreen)
+    paths["free slots"] = free_slots
+    paths["cancelled, with its notification"] = cancelled
+    return paths
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", list(walk()))
+async def test_the_vietnamese_console_shows_no_english_word_of_its_interface(path: str) -> None:
+    """Every screen, dialog and notification with ``--lang vi``: no word of the msgids left
+    in English (the scheduler's data, names, ids and reasons, excluded)."""
+    english = interface_words()
+    assert {"sessions", "readiness", "book", "ready", "down"} <= english  # the check can fail
+    with FakeServerThread(long_poll_s=30.0) as fake:
+        app = ConsoleApp(url=fake.url, token="operator-secret", clock=lambda: FIXED_NOW, lang="vi")
+        answers = record_answers(app.api)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await walk()[path](pilot)
+            await pilot.pause(0.1)
+            shown = [*strings_in(answers), *BOOKED.values(), SHOWN_URL]
+            data = [value for value in shown if not is_key(value)]
+            left = english_left(app.export_screenshot(), data, english)
+    assert not left, f"English on the {path} screen in Vietnamese: {sorted(left)}"
+
+
+def test_the_english_check_finds_an_english_word_left_on_a_screen() -> None:
+    svg = '<text class="r1" x="12.2" y="20" textLength="1">Sẵn&#160;sàng&#160;Sessions</text>'
+    assert english_left(svg, [], {"sessions"}) == {"sessions"}
+    assert english_left(svg, ["Sessions"], {"sessions"}) == set()

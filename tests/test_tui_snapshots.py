@@ -1,6 +1,7 @@
 """Snapshots of every console screen at 120×40 (the fleet, sessions and a session at 80×24 too),
 pixel-stable: fixed data from the stand-in scheduler, a frozen clock, a fixed URL in the status
-line.
+line; and every screen again at 80×24 and 160×50 in Vietnamese and in English (the matrix at
+the end).
 
 Plain ``def`` tests (the snapshot fixture runs its own event loop). After a deliberate change
 of a screen: ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs.
@@ -180,37 +181,103 @@ def test_cancelled_sitting_says_so_and_offers_no_cancel(
     assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
 
 
+BOOKED = {"title": "Họp khẩn phòng chống lũ", "organizer": "ubnd-h-dai-tu",
+          "chair": "h-dai-tu", "with": "district:h-dai-tu,ioc",
+          "start": "2026-12-07 10:00", "duration": "1h"}  # fmt: skip
+"""What the operator types into the Book form (the screens show it back)."""
+
+
+async def book_with_conflicts(pilot: Pilot[Any]) -> None:
+    """The Book form filled in for a session that collides, its preview shown."""
+    from confsched_tui.screens.booking import BookingScreen
+
+    await steps("f4", then=BookingScreen)(pilot)
+    screen = pilot.app.screen
+    for name, value in BOOKED.items():
+        screen.query_one(f"#f-{name}", Input).value = value
+    screen.query_one("#book").focus()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while screen.last_preview is None:  # type: ignore[attr-defined]
+        assert loop.time() < deadline
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def open_help(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("f1")
+    await pilot.pause()
+
+
 def test_booking_form_with_conflicts_in_the_preview(
     snap_compare: Snap, fake: FakeServerThread
 ) -> None:
-    from confsched_tui.screens.booking import BookingScreen
-
-    async def run(pilot: Pilot[Any]) -> None:
-        await steps("f4", then=BookingScreen)(pilot)
-        screen = pilot.app.screen
-        values = {"title": "Họp khẩn phòng chống lũ", "organizer": "ubnd-h-dai-tu",
-                  "chair": "h-dai-tu", "with": "district:h-dai-tu,ioc",
-                  "start": "2026-12-07 10:00", "duration": "1h"}  # fmt: skip
-        for name, value in values.items():
-            screen.query_one(f"#f-{name}", Input).value = value
-        screen.query_one("#book").focus()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while screen.last_preview is None:  # type: ignore[attr-defined]
-            assert loop.time() < deadline
-            await pilot.pause(0.05)
-        await pilot.pause()
-
-    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=book_with_conflicts)
 
 
 def test_help_screen(snap_compare: Snap, fake: FakeServerThread) -> None:
-    async def run(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        await pilot.press("f1")
-        await pilot.pause()
+    assert snap_compare(console(fake), terminal_size=SIZE, run_before=open_help)
 
-    assert snap_compare(console(fake), terminal_size=SIZE, run_before=run)
+
+async def ask_to_cancel(pilot: Pilot[Any]) -> None:
+    """The session detail with the cancel question over it."""
+    from confsched_tui.screens.sitting import CancelScreen
+
+    await _dialog(pilot, "c", CancelScreen)
+
+
+async def ask_to_move(pilot: Pilot[Any]) -> None:
+    """The session detail with the move dialog over it."""
+    from confsched_tui.screens.sitting import MoveScreen
+
+    await _dialog(pilot, "m", MoveScreen)
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False  # the focused start's cursor, drawn the same every time
+    await pilot.pause()
+
+
+async def _dialog(pilot: Pilot[Any], key: str, dialog: type) -> None:
+    from confsched_tui.screens.session import SessionScreen
+
+    await steps("f3", "enter", then=SessionScreen)(pilot)
+    await pilot.press(key)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not isinstance(pilot.app.screen, dialog):
+        assert loop.time() < deadline, f"{dialog.__name__} never showed"
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def _screens() -> dict[str, Callable[[Pilot[Any]], Awaitable[None]]]:
+    from confsched_tui.screens.endpoint import EndpointScreen
+    from confsched_tui.screens.session import SessionScreen
+    from confsched_tui.screens.sessions import SessionsScreen
+
+    return {
+        "fleet": steps(),
+        "sessions": steps("f3", then=SessionsScreen),
+        "session": steps("f3", "enter", then=SessionScreen),
+        "endpoint": steps("3", "enter", then=EndpointScreen),
+        "book": book_with_conflicts,
+        "help": open_help,
+        "cancel": ask_to_cancel,
+        "move": ask_to_move,
+    }
+
+
+SCREENS = _screens()
+"""Every screen of the console (and its dialog), as the operator reaches it."""
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_every_screen_in_both_languages_small_and_large(
+    snap_compare: Snap, fake: FakeServerThread, screen: str, lang: str, size: tuple[int, int]
+) -> None:
+    assert snap_compare(console(fake, lang), terminal_size=size, run_before=SCREENS[screen])
 
 
 def test_cancel_dialog_of_a_series_asks_which_at_80x24_in_vietnamese(

@@ -193,7 +193,7 @@ class SessionScreen(LiveScreen):
         grid.add_column()
         title = Text()
         if self.sitting_cancelled:
-            title.append(f" {_('Cancelled')} ", style="bold reverse red")
+            title.append(" " + _("Cancelled") + " ", style="bold reverse red")
             title.append("  ")
         title.append(nfc(session.get("title")), style="bold")
         sitting = current_sitting(session, now)

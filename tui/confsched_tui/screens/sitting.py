@@ -8,12 +8,13 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from confsched_tui.i18n import N_, _
+from confsched_tui.screens.base import translated
 
 ONE = "one"
 SERIES = "series"
@@ -28,6 +29,10 @@ class CancelScreen(ModalScreen[str | None]):
         Binding("a", "dismiss('series')", N_("Whole series"), show=False),
         Binding("y", "yes", N_("Yes"), show=False),
     ]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        return translated(super().active_bindings)
 
     def __init__(self, title: str, sitting: str | None) -> None:
         """``sitting``: the sitting's time as shown, for a series; None for a single session."""
@@ -86,6 +91,10 @@ class MoveScreen(ModalScreen[Move | None]):
         Binding("tab", "app.focus_next", N_("Next field"), show=False, priority=True),
         Binding("shift+tab", "app.focus_previous", N_("Previous field"), show=False, priority=True),
     ]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        return translated(super().active_bindings)
 
     def __init__(self, title: str, start: str, sitting: str | None) -> None:
         super().__init__()
