@@ -164,6 +164,7 @@ async def test_the_stand_in_answers_every_console_route_as_the_real_scheduler(
     statuses = {route: (fake[route][0], real[route][0]) for route in fake}
     assert all(f == r for f, r in statuses.values()), statuses
     assert statuses["book"] == (201, 201) and statuses["book again (409)"] == (409, 409)
+    assert real["fleet"][1]["language"] is None  # the sample fleet leaves it to its time zone
     assert statuses["book without token"] == (401, 401)
     assert statuses["read without token"] == statuses["read with a wrong token"] == (401, 401)
     assert statuses["book as viewer"] == (403, 403)

@@ -59,8 +59,8 @@ REFUSED: list[tuple[str, str, str, list[tuple[int, str]]]] = [
         [
             (
                 4,
-                "unknown key 'colour' in fleet (allowed: client, levels, name, readiness_stages, "
-                "report_interval, timezone, working_hours)",
+                "unknown key 'colour' in fleet (allowed: client, language, levels, name, "
+                "readiness_stages, report_interval, timezone, working_hours)",
             )
         ],
     ),
@@ -784,3 +784,26 @@ def test_a_broken_entry_does_not_hide_the_entries_after_it() -> None:
 def test_a_name_of_two_hundred_characters_is_accepted() -> None:
     fleet = parse_fleet_text(BASE.replace("  name: Tỉnh Thử", "  name: " + "x" * 200), "f")
     assert len(fleet.name) == 200
+
+
+def test_the_consoles_language_is_a_fleet_setting_stored_and_served(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from confsched.services.inventory import import_fleet
+    from confsched.store.db import open_db
+    from confsched.store.inventory import load_fleet
+
+    assert parse_fleet_text(BASE, "f").language == ""
+    english = BASE.replace(TZ, TZ + "  language: EN\n")
+    assert parse_fleet_text(english, "f").language == "en"
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(BASE.replace(TZ, TZ + "  language: fr\n"), "f")
+    assert [(p.line, p.message) for p in refused.value.problems] == [
+        (4, "language 'fr' must be vi or en")
+    ]
+    file = tmp_path / "fleet.yaml"
+    file.write_text(english, encoding="utf-8")
+    db = open_db(tmp_path / "data")
+    import_fleet(db, file)
+    assert load_fleet(db).language == "en"
+    file.write_text(english.replace("language: EN", "language: vi"), encoding="utf-8")
+    assert import_fleet(db, file).settings == ["language"]
+    assert load_fleet(db).language == "vi"

@@ -34,6 +34,11 @@ class FleetHeader:
     client_process: str = ""
     """The conferencing client every room PC runs, unless its endpoint names its own."""
     readiness_stages: tuple[ReadinessStage, ...] = DEFAULT_STAGES
+    language: str = ""
+
+
+LANGUAGES = ("vi", "en")
+"""The console's languages (``fleet: language:``)."""
 
 
 def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
@@ -59,7 +64,19 @@ def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
         _levels(check, fleet),
         read_client(check, fleet),
         _stages(check, fleet),
+        _language(check, fleet),
     )
+
+
+def _language(check: Checker, fleet: LocatedMap) -> str:
+    """``language: vi`` or ``en``: the console's language for this fleet ("" when not given)."""
+    if "language" not in fleet:
+        return ""
+    raw = fleet["language"]
+    if not isinstance(raw, str) or raw.strip().lower() not in LANGUAGES:
+        check.problem(check.line(fleet, "language"), f"language {raw!r} must be vi or en")
+        return ""
+    return raw.strip().lower()
 
 
 def _stages(check: Checker, fleet: LocatedMap) -> tuple[ReadinessStage, ...]:

@@ -74,6 +74,7 @@ def build_fleet(root: Any, file: str) -> tuple[Fleet | None, list[FleetProblem]]
         endpoints,
         header.levels,
         header.readiness_stages,
+        header.language,
     )
     return fleet, []
 

@@ -41,7 +41,15 @@ class LocatedList(list[Any]):
 _KEYS = {
     "fleet": (
         {"name"},
-        {"timezone", "report_interval", "working_hours", "levels", "client", "readiness_stages"},
+        {
+            "timezone",
+            "report_interval",
+            "working_hours",
+            "levels",
+            "client",
+            "readiness_stages",
+            "language",
+        },
     ),
     "bridges": ({"id", "ports"}, {"name", "address", "dial_in"}),
     "agencies": ({"id", "name"}, {"email"}),

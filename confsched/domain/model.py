@@ -122,6 +122,9 @@ class Fleet:
     """Declared level names, top-down."""
     readiness_stages: tuple[ReadinessStage, ...] = DEFAULT_STAGES
     """When before a session its rooms are looked at (forecast, self-tests)."""
+    language: str = ""
+    """The console's language for this fleet (``vi`` or ``en``); "" lets the console choose by
+    the fleet's time zone (Vietnamese on Vietnam's)."""
 
 
 # --- sessions ---------------------------------------------------------------------------------

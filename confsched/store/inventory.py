@@ -141,6 +141,7 @@ def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
         {"key": "report_interval_s", "value": str(int(fleet.report_interval.total_seconds()))},
         {"key": "levels", "value": json.dumps(list(fleet.levels))},
         {"key": "readiness_stages", "value": json.dumps([s.name for s in fleet.readiness_stages])},
+        {"key": "language", "value": fleet.language},
         {
             "key": "working_hours",
             "value": json.dumps(
@@ -204,6 +205,7 @@ def load_fleet(db: sqlite_utils.Database, endpoints: Collection[str] | None = No
             parse_stage(s) for s in json.loads(meta.get("readiness_stages") or "null") or ()
         )
         or DEFAULT_STAGES,
+        language=meta.get("language") or "",
     )
 
 

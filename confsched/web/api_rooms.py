@@ -19,6 +19,7 @@ async def fleet_summary(request: web.Request) -> web.Response:
         {
             "name": fleet.name,
             "timezone": fleet.timezone,
+            "language": fleet.language or None,
             "report_interval_s": fleet.report_interval.total_seconds(),
             "bridges": [
                 {"id": b.id, "name": b.name, "ports": b.ports, "dial_in": b.dial_in}

@@ -116,6 +116,7 @@ def fleet_summary(endpoints: list[JSON]) -> JSON:
     return {
         "name": "Tỉnh Thái Nguyên",
         "timezone": "Asia/Ho_Chi_Minh",
+        "language": None,
         "report_interval_s": 10.0,
         "bridges": [{**b, "dial_in": f"sip:hop@{b['id']}"} for b in BRIDGES],
         "agencies": [{"id": k, "name": v} for k, v in agencies.items()],
