@@ -18,23 +18,9 @@ from confsched.domain.model import DEFAULT_LEVELS, EndpointKind
 from confsched.domain.stages import DEFAULT_STAGES
 from confsched.errors import FleetInvalid
 from confsched.fleetfile import parse_fleet_text
+from tests.test_fleetfile import GOOD
 
-BASE = """\
-fleet:
-  name: Tỉnh Thử
-  timezone: Asia/Ho_Chi_Minh
-bridges:
-  - {id: mcu-1, name: MCU 1, ports: 10}
-agencies:
-  - {id: ubnd, name: Ủy ban nhân dân}
-sites:
-  - {id: tinh, name: Tỉnh, level: province}
-  - {id: h-a, name: Huyện A, level: district}
-  - {id: x-b, name: Xã Bình, level: commune, district: h-a}
-endpoints:
-  - {id: ep-tinh, name: Phòng họp tỉnh, site: tinh, agency: ubnd, bridge: mcu-1}
-  - {id: ep-b, name: Phòng họp xã Bình, site: x-b, agency: ubnd, tags: [vung-cao]}
-"""
+BASE = GOOD  # the small fleet the fleet-file tests use
 TZ = "  timezone: Asia/Ho_Chi_Minh\n"
 EP = "agency: ubnd, bridge: mcu-1}"
 

@@ -23,20 +23,9 @@ from confsched.services.health import HealthBoard, HealthService
 from confsched.store.health import StoredHealth, history
 from confsched.store.runner import StoreRunner
 from tests.test_agentlink import eventually
+from tests.test_fault_disk import Sink
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.acks: list[tuple[int, int]] = []
-        self.refusals: list[tuple[int, str]] = []
-
-    def acked(self, seq: int, count: int) -> None:
-        self.acks.append((seq, count))
-
-    def refused(self, seq: int, reason: str, detail: str) -> None:
-        self.refusals.append((seq, reason))
 
 
 def report(endpoint: str, seq: int, instance: str = "a" * 32, at: int = 0) -> StoredHealth:

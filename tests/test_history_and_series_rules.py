@@ -4,6 +4,7 @@ room nobody ever heard from (gaps found by the mutation run, docs/mutation.md)."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from confsched.domain.calendar import CalendarEntry, exceptions_of, sittings_sequence
@@ -107,16 +108,12 @@ def test_the_exceptions_of_a_series_are_the_sittings_its_rule_alone_would_not_gi
     ]
     odd = exceptions_of(WEEKLY, reversed(sittings))
     assert [o.recurrence_id for o in odd] == [T0 + timedelta(weeks=w) for w in (1, 2, 3, 4)]
-    cancelled = Session(**{**_fields(WEEKLY), "status": SessionStatus.CANCELLED})
+    cancelled = replace(WEEKLY, status=SessionStatus.CANCELLED)
     assert [o.recurrence_id for o in exceptions_of(cancelled, sittings)] == [
         T0 + timedelta(weeks=w) for w in (2, 3, 4)
     ]
-    one_off = Session(**{**_fields(WEEKLY), "rrule": None})
+    one_off = replace(WEEKLY, rrule=None)
     assert exceptions_of(one_off, sittings) == ()
-
-
-def _fields(session: Session) -> dict:
-    return {name: getattr(session, name) for name in Session.__dataclass_fields__}
 
 
 def test_a_room_nobody_ever_heard_from_is_forecast_never_reported_and_not_enrolled() -> None:
@@ -176,7 +173,7 @@ def test_an_entrys_version_changes_with_what_is_rendered_and_only_then() -> None
     entry = CalendarEntry(WEEKLY)
     assert entry.version() == CalendarEntry(WEEKLY).version()
     assert len(entry.version()) == 16
-    renamed = CalendarEntry(Session(**{**_fields(WEEKLY), "title": "Giao ban tháng"}))
+    renamed = CalendarEntry(replace(WEEKLY, title="Giao ban tháng"))
     assert renamed.version() != entry.version()
     assert CalendarEntry(WEEKLY, (sitting(1, cancelled=True),)).version() != entry.version()
     assert CalendarEntry(WEEKLY, (), 2).version() != entry.version()
