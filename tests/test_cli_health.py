@@ -52,9 +52,15 @@ def province(db: sqlite_utils.Database) -> None:
 
 
 def book_tomorrow(db: sqlite_utils.Database, fleet, selectors: str = "all") -> str:  # type: ignore[no-untyped-def]
-    tomorrow = (datetime.now(SAMPLE_TZ) + timedelta(days=1)).strftime("%Y-%m-%d")
+    """A session 12-13 hours ahead: inside the day-before forecast, before any self-test,
+    whatever the hour the tests run at (a fixed 09:00 tomorrow is 33 h away just after midnight)."""
+    ahead = (datetime.now(SAMPLE_TZ) + timedelta(hours=13)).replace(minute=0, second=0)
     request = parse_request(
-        fleet, title="Họp tỉnh ngày mai", with_=selectors, start=f"{tomorrow} 09:00", duration="2h"
+        fleet,
+        title="Họp tỉnh ngày mai",
+        with_=selectors,
+        start=f"{ahead:%Y-%m-%d %H:%M}",
+        duration="2h",
     )
     return book(db, fleet, request).id
 
