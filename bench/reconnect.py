@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import bisect
+import contextlib
 import json
 import os
 import platform
@@ -38,10 +40,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import _leanssh
 import _repo
 import asyncssh
 
@@ -135,27 +139,85 @@ async def simulate(args: argparse.Namespace) -> None:
                 self.back_at = time.monotonic()
             return super().acknowledge(seq)
 
+    class CountedLink(Link):
+        """The agent's own link (its backoff, its reading of the door's answer), its login
+        attempts counted by outcome: what the phase's figures are made of."""
+
+        def __init__(self, *a, **kw) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*a, **kw)
+            self.outcomes: Counter[str] = Counter()
+
+        @contextlib.asynccontextmanager
+        async def _open(self):  # type: ignore[no-untyped-def]
+            logged_in = False
+            try:
+                async with self._connect() as pair:
+                    logged_in = True
+                    self.outcomes["logged_in"] += 1
+                    yield pair
+            except BaseException as exc:
+                if not logged_in:
+                    self.outcomes[_outcome(exc)] += 1
+                raise
+
+        def _connect(self):  # type: ignore[no-untyped-def]
+            return super()._open()
+
+    class LeanLink(CountedLink):
+        """The same link over ``_leanssh`` instead of asyncssh: the agents' side of a login
+        costs a few crypto calls, so the simulator no longer sets the pace."""
+
+        @contextlib.asynccontextmanager
+        async def _connect(self):  # type: ignore[no-untyped-def]
+            session = _AgentSession(self)
+            host, port = self._address
+            try:
+                channel = await _leanssh.connect(
+                    host,
+                    port,
+                    username=self.endpoint,
+                    key=self._key,
+                    host_key=self.host_key_text,
+                    on_data=lambda data: session.data_received(data, None),
+                    on_close=session.connection_lost,
+                    local_addr=self._local,
+                )
+            except _leanssh.Disconnected as exc:  # the door's answer, as asyncssh gives it
+                raise asyncssh.DisconnectError(exc.code, exc.reason) from None
+            session.connection_made(channel)
+            try:
+                yield channel, session
+            finally:
+                channel.close()
+
+    from confsched_agent.link import _AgentSession
+
     # asyncssh prepares each connection's options in the default executor. A real agent does
     # one connect at a time; 5,000 here would keep six threads fighting the event loop for the
     # GIL and slow every simulated handshake. One thread is what a real agent has.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
     data_dir = Path(args.data)
     wanted = {endpoint(i) for i in range(args.first, args.first + args.count)}
-    keys: dict[str, asyncssh.SSHKey] = {}
+    keys: dict[str, object] = {}
     with (data_dir / KEYS_FILE).open() as handle:
         for line in handle:
             name, text = line.split()
             if name in wanted:
-                keys[name] = asyncssh.import_private_key(base64.b64decode(text))
+                raw = base64.b64decode(text)
+                lean = args.client == "lean"
+                keys[name] = (
+                    _leanssh.load_private_key(raw) if lean else asyncssh.import_private_key(raw)
+                )
     host_key = (data_dir / "host_key.pub").read_text().strip()
     spools: list[TimedSpool] = []
-    links: list[Link] = []
+    links: list[CountedLink] = []
     tasks = []
+    kind = LeanLink if args.client == "lean" else CountedLink
     for i in range(args.first, args.first + args.count):
         name = endpoint(i)
         spool = TimedSpool(limit=1000)
         agent = Agent(name, [Room()], spool, float(args.interval))
-        link = Link(
+        link = kind(
             name,
             ("127.0.0.1", args.port),
             keys[name],
@@ -165,6 +227,7 @@ async def simulate(args: argparse.Namespace) -> None:
             rng=random.Random(i),
             local_address=source_address(i),
         )
+        link.host_key_text = host_key
         agent.on_report = link.wake
         spools.append(spool)
         links.append(link)
@@ -185,14 +248,29 @@ async def simulate(args: argparse.Namespace) -> None:
 
     commands_task = asyncio.create_task(commands())
     while not commands_task.done():
+        outcomes: Counter[str] = Counter()
+        for link in links:
+            outcomes.update(link.outcomes)
         status = {
             "connected": sum(link.connected.is_set() for link in links),
             "back": sum(s.back_at is not None for s in spools),
             "failures": sum(link.failures for link in links),
             "deferrals": sum(link.deferrals for link in links),
+            **{f"n_{k}": v for k, v in outcomes.items()},
         }
         print(json.dumps(status), flush=True)
         await asyncio.sleep(0.5)
+
+
+def _outcome(exc: BaseException) -> str:
+    """A failed login attempt in one word, for the counts."""
+    if isinstance(exc, asyncssh.DisconnectError) and exc.code == 12:
+        return "busy"
+    if isinstance(exc, ConnectionRefusedError):
+        return "not_listening"
+    if isinstance(exc, TimeoutError):
+        return "timed_out"
+    return "other_error"
 
 
 # -- the orchestra ---------------------------------------------------------------------------------
@@ -207,7 +285,7 @@ def free_port() -> int:
 class Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        self.status: dict[str, int] = {"connected": 0, "back": 0, "failures": 0, "deferrals": 0}
+        self.status: dict[str, int] = {}
         self.times: asyncio.Future[list[float]] | None = None
         self.reader = asyncio.create_task(self._read())
 
@@ -279,6 +357,8 @@ class Bench:
                 str(self.ssh_port),
                 "--interval",
                 str(self.args.interval),
+                "--client",
+                self.args.client,
                 "--first",
                 str(first),
                 "--count",
@@ -296,7 +376,7 @@ class Bench:
         return _cpu_seconds(self.serve.pid) if self.serve else 0.0, agents
 
     def total(self, key: str) -> int:
-        return sum(w.status[key] for w in self.workers)
+        return sum(w.status.get(key, 0) for w in self.workers)
 
     def counted(self, metric: str) -> int:
         """One of the running scheduler's counters, summed over its labels (its /metrics)."""
@@ -318,23 +398,36 @@ class Bench:
             )
         )
 
-    async def until_all_back(self, since: float, limit: float) -> dict[str, float]:
-        """Poll the simulators until every agent is back; a line of progress every 5 s."""
+    def outcomes(self) -> Counter[str]:
+        """Login attempts so far by outcome (logged_in, busy, not_listening, timed_out, …)."""
+        return Counter(
+            {k[2:]: self.total(k) for w in self.workers for k in w.status if k[:2] == "n_"}
+        )
+
+    async def until_all_back(self, since: float, limit: float) -> dict[str, object]:
+        """Poll the simulators until every agent is back; a line of progress every ``--every``
+        seconds (agents back, connected, and the phase's attempts by outcome so far)."""
         n = self.args.agents
         failures0, deferrals0 = self.total("failures"), self.total("deferrals")
+        outcomes0 = self.outcomes()
         serve_cpu0, agents_cpu0 = self.cpu()
         first_connected = None
-        next_print = since + 5
+        next_print = since + self.args.every
         while True:
             await asyncio.sleep(0.5)
             now = time.monotonic()
             if first_connected is None and self.total("connected") > 0:
                 first_connected = now - since
             if now >= next_print:
-                next_print += 5
+                next_print += self.args.every
+                tried = self.outcomes() - outcomes0
+                serve_cpu, agents_cpu = self.cpu()
                 print(
-                    f"  {now - since:6.1f} s: {self.total('connected')} connected, "
-                    f"{self.total('back')} back",
+                    f"  {now - since:6.1f} s: {self.total('back')} back, "
+                    f"{self.total('connected')} connected; attempts "
+                    + ", ".join(f"{k} {v}" for k, v in sorted(tried.items()))
+                    + f"; CPU scheduler {serve_cpu - serve_cpu0:.1f} s, "
+                    f"agents {agents_cpu - agents_cpu0:.1f} s",
                     flush=True,
                 )
             if self.total("back") >= n or now - since > limit:
@@ -342,17 +435,24 @@ class Bench:
         serve_cpu, agents_cpu = self.cpu()
         per_worker = [await w.back_times() for w in self.workers]
         times = sorted(t - since for ts in per_worker for t in ts)
-        failed = self.total("failures") - failures0
+        tried = self.outcomes() - outcomes0
+        logins = max(tried["logged_in"], 1)
         return {
             "all_back_s": round(times[-1], 1) if len(times) >= n else -1.0,
             "back": len(times),
             "first_connected_s": round(first_connected or -1.0, 1),
             "p50_s": round(statistics.median(times), 1) if times else -1.0,
             "p99_s": round(times[int(len(times) * 0.99) - 1], 1) if times else -1.0,
-            "failed_attempts": failed,
+            "failed_attempts": self.total("failures") - failures0,
             "deferrals": self.total("deferrals") - deferrals0,
+            "attempts": dict(sorted(tried.items())),
+            "back_by_second": [bisect.bisect_right(times, s) for s in range(int(times[-1]) + 2)]
+            if times
+            else [],
             "serve_cpu_s": round(serve_cpu - serve_cpu0, 1),
             "agents_cpu_s": round(agents_cpu - agents_cpu0, 1),
+            "serve_cpu_ms_per_login": round(1000 * (serve_cpu - serve_cpu0) / logins, 2),
+            "agents_cpu_ms_per_login": round(1000 * (agents_cpu - agents_cpu0) / logins, 2),
         }
 
     async def run(self) -> dict[str, object]:
@@ -391,6 +491,7 @@ class Bench:
         restart["deferred_logins"] = self.counted("confsched_ssh_logins_deferred_total")
         return {
             "agents": args.agents,
+            "client": args.client,
             "load_before": load_before,
             "load_after": round(os.getloadavg()[0], 1),
             "cold_start": cold,
@@ -439,9 +540,11 @@ def report(result: dict[str, object]) -> None:
             f"{r['all_back_s']} s (p50 {r['p50_s']} s, p99 {r['p99_s']} s); serve ready in "
             f"{r['serve_ready_s']} s, first agent connected at {r['first_connected_s']} s; "
             f"{r['refused_logins']} logins refused, {r['deferred_logins']} told to come back "
-            f"later, {r['failed_attempts']} failed attempts; CPU: scheduler {r['serve_cpu_s']} s, "
-            f"simulated agents {r['agents_cpu_s']} s"
+            f"later, {r['failed_attempts']} failed attempts; CPU: scheduler {r['serve_cpu_s']} s "
+            f"({r['serve_cpu_ms_per_login']} ms a login), simulated agents ({result['client']}) "
+            f"{r['agents_cpu_s']} s ({r['agents_cpu_ms_per_login']} ms a login)"
         )
+        print(f"  attempts: {r['attempts']}; back by second: {r['back_by_second']}")
     _repo.emit("reconnect", result)
 
 
@@ -453,6 +556,14 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=400, help="give up a phase after (s)")
     parser.add_argument("--settle", type=float, default=5, help="steady run between phases (s)")
     parser.add_argument("--keep", type=Path, help="data directory to use (and keep)")
+    parser.add_argument(
+        "--client",
+        choices=("lean", "asyncssh"),
+        default="lean",
+        help="the simulated agents' SSH client: bench/_leanssh.py (cheap) or asyncssh (the "
+        "real agent's)",
+    )
+    parser.add_argument("--every", type=float, default=5, help="seconds between progress lines")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -14,10 +14,11 @@ resends from a new life's reports. The scheduler's host key is pinned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol, cast
 
 import asyncssh
@@ -52,6 +53,13 @@ CIPHERS = ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes256-gc
 machines with AES instructions, on the scheduler's side too)."""
 STABLE_AFTER = 30.0
 """A connection that lasted this long resets the backoff."""
+
+
+class Channel(Protocol):
+    """The session channel as the link uses it."""
+
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
 
 
 class Spool(Protocol):
@@ -162,6 +170,24 @@ class Link:
             pass
 
     async def _connected_session(self) -> None:
+        async with self._open() as (channel, session):
+            channel.write(encode(Hello(self._spool.instance)))
+            self.connects += 1
+            self.connected.set()
+            log.info("%s: connected to %s:%d", self.endpoint, *self._address)
+            try:
+                await self._stream(channel, session)
+            finally:
+                for task in list(self._tasks):
+                    task.cancel()
+            if self._stopping:
+                await self._drain(session)
+                channel.close()
+
+    @contextlib.asynccontextmanager
+    async def _open(self) -> AsyncIterator[tuple[Channel, _AgentSession]]:
+        """Log in and open the session channel; closed on leaving. The one place that knows
+        the SSH library (a benchmark swaps in its own lighter client here)."""
         host, port = self._address
         async with asyncssh.connect(
             host,
@@ -182,21 +208,9 @@ class Link:
             login_timeout=30,
         ) as conn:
             channel, made = await conn.create_session(lambda: _AgentSession(self), encoding=None)
-            session = cast(_AgentSession, made)  # the factory above made it
-            channel.write(encode(Hello(self._spool.instance)))
-            self.connects += 1
-            self.connected.set()
-            log.info("%s: connected to %s:%d", self.endpoint, host, port)
-            try:
-                await self._stream(channel, session)
-            finally:
-                for task in list(self._tasks):
-                    task.cancel()
-            if self._stopping:
-                await self._drain(session)
-                channel.close()
+            yield channel, cast(_AgentSession, made)  # the factory above made it
 
-    async def _stream(self, channel: asyncssh.SSHClientChannel, session: _AgentSession) -> None:
+    async def _stream(self, channel: Channel, session: _AgentSession) -> None:
         """Send spooled reports in order within the window until the channel or agent stops."""
         while not self._stopping and not session.closed:
             self._wakeup.clear()
@@ -256,12 +270,12 @@ class _AgentSession(asyncssh.SSHClientSession):
     def __init__(self, link: Link) -> None:
         self._link = link
         self._lines = LineSplitter()
-        self.channel: asyncssh.SSHClientChannel | None = None
+        self.channel: Channel | None = None
         self.inflight: deque[int] = deque()
         self.sent_through = 0
         self.closed = False
 
-    def connection_made(self, chan: asyncssh.SSHClientChannel) -> None:
+    def connection_made(self, chan: Channel) -> None:
         self.channel = chan
 
     def data_received(self, data: bytes, datatype: object) -> None:
