@@ -229,6 +229,7 @@ async def simulate(args: argparse.Namespace) -> None:
         )
         link.host_key_text = host_key
         agent.on_report = link.wake
+        link.on_reconnected = agent.report_now
         spools.append(spool)
         links.append(link)
         tasks += [asyncio.create_task(agent.run()), asyncio.create_task(link.run())]

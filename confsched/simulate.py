@@ -129,6 +129,7 @@ class SimulatedAgent:
         self.agent = Agent(endpoint, probes, self.spool, interval)
         self.link = Link(endpoint, address, key, host_key, self.spool, self.agent.handle, rng=rng)
         self.agent.on_report = self.link.wake
+        self.link.on_reconnected = self.agent.report_now
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, first_delay: float = 0.0) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 from confsched_agent.agent import Agent
-from confsched_agent.link import BACKOFF_FIRST, NOT_LISTENING_CAP, Link
+from confsched_agent.link import BACKOFF_FIRST, NOT_LISTENING_CAP, NOT_LISTENING_FAST, Link
 from confsched_agent.spool import MemorySpool
 
 from confsched.agentlink.admission import Pacer
@@ -105,8 +105,10 @@ async def test_300_agents_are_back_after_a_restart_and_no_login_is_refused(
 
 
 async def test_an_agent_retries_a_scheduler_that_is_not_listening_within_15_s() -> None:
-    """Connection refused (the scheduler restarting) is retried within 15 s however long it
-    lasts, so no agent sits out a minute of backoff after the scheduler is back."""
+    """Connection refused (the scheduler restarting) is retried within ``BACKOFF_FIRST`` (5 s)
+    for the outage's first half-minute, which is longer than a restart takes, and within 15 s
+    however long it lasts, so no agent sits out a minute of backoff after the scheduler is
+    back."""
     key = asyncssh.generate_private_key("ssh-ed25519")
     host_key = public_text(asyncssh.generate_private_key("ssh-ed25519"))
     link = Link(
@@ -122,14 +124,55 @@ async def test_an_agent_retries_a_scheduler_that_is_not_listening_within_15_s() 
 
     async def record(delay: float) -> None:  # instead of waiting: note the delay
         delays.append(delay)
-        if len(delays) == 8:
+        if len(delays) == 40:
             link.stop()
 
     link._sleep = record  # type: ignore[method-assign]
     await asyncio.wait_for(link.run(), 30)
-    assert link.failures == 8
+    assert link.failures == 40
+    early = [d for i, d in enumerate(delays) if sum(delays[:i]) < NOT_LISTENING_FAST]
+    assert 6 <= len(early) < 40
+    assert max(early) <= BACKOFF_FIRST == 5.0
     assert max(delays) <= NOT_LISTENING_CAP == 15.0
-    assert max(delays) > BACKOFF_FIRST  # it does back off, up to the cap
+    assert max(delays) > BACKOFF_FIRST  # a long outage does back off, up to the cap
+
+
+async def test_a_session_the_scheduler_acknowledged_starts_the_backoff_again() -> None:
+    """Failures grow the wait; then a session the scheduler acknowledged reports on, dropped
+    after a few seconds (the scheduler killed): the next attempt comes within
+    ``BACKOFF_FIRST`` again, and the agent is asked to report at once when it is back."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    host_key = public_text(asyncssh.generate_private_key("ssh-ed25519"))
+    link = Link(
+        "room", ("127.0.0.1", 9), key, host_key, MemorySpool(), _no_command, rng=random.Random(3)
+    )
+    script = ["timeout"] * 5 + ["acked", "timeout", "acked"]
+    delays: list[float] = []
+    reports_asked = []
+    link.on_reconnected = lambda: reports_asked.append(link.connects)
+
+    async def session() -> None:
+        step = script.pop(0)
+        if step == "timeout":
+            raise TimeoutError
+        link.connects += 1
+        if link.connects > 1:
+            link.on_reconnected()
+        link.acks += 1  # the scheduler acknowledged a report, then went away
+
+    async def record(delay: float) -> None:
+        delays.append(delay)
+        if not script:
+            link.stop()
+
+    link._connected_session = session  # type: ignore[method-assign]
+    link._sleep = record  # type: ignore[method-assign]
+    await asyncio.wait_for(link.run(), 30)
+    assert max(delays[:5]) > BACKOFF_FIRST  # five failures in a row: the wait grew
+    after_sessions = [delays[5], delays[7]]
+    assert max(after_sessions) <= BACKOFF_FIRST
+    assert delays[6] <= 2 * BACKOFF_FIRST  # one failure since: the second step, not the sixth
+    assert reports_asked == [2]
 
 
 async def test_an_agent_beyond_the_waiting_room_is_told_when_to_come_back_and_comes(

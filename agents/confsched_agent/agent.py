@@ -48,7 +48,7 @@ class Agent:
         self.interval = interval
         self._clock = clock
         self._timeout = probe_timeout
-        self._interval_changed = asyncio.Event()
+        self._fresh_interval = asyncio.Event()
         self.on_report: Callable[[], None] = lambda: None
         """Called after each report is spooled (the link's ``wake``)."""
 
@@ -78,6 +78,11 @@ class Agent:
         self.on_report()
         return report
 
+    def report_now(self) -> None:
+        """Report at once and start the interval again from there (``run`` does it; the link
+        calls this when it is connected again after losing the scheduler)."""
+        self._fresh_interval.set()
+
     async def run(self) -> None:
         """Report every ``interval`` seconds until cancelled; a bad probe never stops this."""
         loop = asyncio.get_running_loop()
@@ -85,10 +90,10 @@ class Agent:
         while True:
             await self.report_once()
             next_at = max(next_at + self.interval, loop.time())
-            self._interval_changed.clear()
+            self._fresh_interval.clear()
             try:
                 async with asyncio.timeout(next_at - loop.time()):
-                    await self._interval_changed.wait()
+                    await self._fresh_interval.wait()
                 next_at = loop.time()  # a new interval starts with a fresh report
             except TimeoutError:
                 pass
@@ -98,7 +103,7 @@ class Agent:
         if command.name == "set_interval" and command.interval is not None:
             log.info("%s: interval now %.0f s", self.endpoint, command.interval)
             self.interval = command.interval
-            self._interval_changed.set()
+            self._fresh_interval.set()
             return None
         if command.name == "selftest":
             found = await run_all(self.probes, self._timeout)

@@ -4,7 +4,12 @@ One long-lived connection carries reports up and commands down. Reports are sent
 spool in sequence order, at most ``window`` unacknowledged at a time and up to ``batch`` lines
 per write (a backlog after a reconnect goes out in large writes, live reports one by one). On
 any failure the link waits with exponential backoff and full jitter (capped at 60 s) and
-reconnects, resending whatever was not acknowledged. A scheduler letting a crowd in may say at
+reconnects, resending whatever was not acknowledged. The backoff counts the failures of one
+outage: a session the scheduler acknowledged reports on (or that lasted 30 s) starts the count
+again, so a fleet that lost a restarted scheduler comes back within ``BACKOFF_FIRST`` seconds
+whatever happened before; a scheduler that is not listening (restarting) is retried within
+``BACKOFF_FIRST`` seconds for the outage's first ``NOT_LISTENING_FAST`` seconds, then within
+``NOT_LISTENING_CAP``. A scheduler letting a crowd in may say at
 the door when to come back (``wire.busy_text``): the link then comes back at that time (plus up
 to a tenth), which is no failure and does not grow the backoff. The first line of every
 connection is a ``hello`` naming the spool's instance, so the scheduler tells this life's
@@ -48,6 +53,11 @@ NOT_LISTENING_CAP = 15.0
 """Cap while the scheduler is not listening (connection refused: it is restarting). Such an
 attempt costs the scheduler nothing, and agents that waited a minute would come back long
 after it is up again."""
+NOT_LISTENING_FAST = 30.0
+"""For this long (seconds waited between refused attempts) a scheduler that is not listening
+is retried without growing the wait: a restart takes a few seconds, and agents whose wait had
+doubled to 10 or 15 s meanwhile came back that long after it was up (a refused connection is
+a SYN and a reset, nothing for the scheduler to do)."""
 CIPHERS = ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com")
 """AES-GCM first: one AEAD call per packet (cheaper than ChaCha20-Poly1305 in asyncssh on
 machines with AES instructions, on the scheduler's side too)."""
@@ -118,6 +128,11 @@ class Link:
         """Connection attempts that failed (refused, timed out, lost before the session)."""
         self.deferrals = 0
         """Times the scheduler said it was busy and when to come back (not failures)."""
+        self.acks = 0
+        """Acknowledgements received, over every connection."""
+        self.on_reconnected: Callable[[], None] = lambda: None
+        """Called when a connection other than the first is up (the agent's ``report_now``:
+        a scheduler that restarted hears how the room is at once, not one interval later)."""
         self.last_error = ""
 
     def wake(self) -> None:
@@ -132,8 +147,10 @@ class Link:
         """Stay connected until ``stop()``; never raises for network or SSH trouble."""
         loop = asyncio.get_running_loop()
         attempt = 0
+        waited = 0.0
+        """Seconds slept between failed attempts since the last good session."""
         while not self._stopping:
-            started = loop.time()
+            started, acked = loop.time(), self.acks
             cap = BACKOFF_CAP
             try:
                 await self._connected_session()
@@ -150,13 +167,16 @@ class Link:
                 self.last_error = _explain(exc)
                 log.warning("%s: %s", self.endpoint, self.last_error)
                 if isinstance(exc, ConnectionRefusedError):
-                    cap = NOT_LISTENING_CAP
+                    fast = waited < NOT_LISTENING_FAST
+                    cap = self._backoff_first if fast else NOT_LISTENING_CAP
             self.connected.clear()
             if self._stopping:
                 break
-            if loop.time() - started > STABLE_AFTER:
-                attempt = 0
-            await self._sleep(backoff_delay(attempt, self._rng, self._backoff_first, cap))
+            if self.acks > acked or loop.time() - started > STABLE_AFTER:
+                attempt, waited = 0, 0.0  # the scheduler worked: a new outage starts now
+            delay = backoff_delay(attempt, self._rng, self._backoff_first, cap)
+            waited += delay
+            await self._sleep(delay)
             attempt += 1
 
     async def _sleep(self, delay: float) -> None:
@@ -174,6 +194,8 @@ class Link:
             channel.write(encode(Hello(self._spool.instance)))
             self.connects += 1
             self.connected.set()
+            if self.connects > 1:
+                self.on_reconnected()
             log.info("%s: connected to %s:%d", self.endpoint, *self._address)
             try:
                 await self._stream(channel, session)
@@ -237,6 +259,7 @@ class Link:
     # -- called by the session --------------------------------------------------------------------
 
     def _acked(self, session: _AgentSession, seq: int) -> None:
+        self.acks += 1
         self._spool.acknowledge(seq)
         while session.inflight and session.inflight[0] <= seq:
             session.inflight.popleft()

@@ -63,6 +63,7 @@ async def run(config: AgentConfig) -> int:
         config.endpoint, config.scheduler_address, key, config.host_key, spool, agent.handle
     )
     agent.on_report = link.wake
+    link.on_reconnected = agent.report_now
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     on_signals(loop, stop.set)
