@@ -219,6 +219,16 @@ ROWS: tuple[Row, ...] = (
         target="≤ 25 MB",
     ),
     Row(
+        "history",
+        "`history.py`: health history for a year at {fleet:,} rooms (changes / minutes / hours "
+        "/ latest), from {rooms_sampled} rooms × {hours_sampled} h through the writer",
+        lambda r: (
+            f"{r['total_mb']:,} MB ({r['changes_mb']} / {r['minutes_mb']} / {r['hours_mb']} / "
+            f"{r['latest_mb']}); {r['writer_us_per_report']} µs of CPU per report"
+        ),
+        target="< 2 GB with the national year",
+    ),
+    Row(
         "national",
         "`national.py`: 10,000 rooms, a year of {sessions:,} sessions ({busy_rows:,} busy rows) "
         "built through the booking service",

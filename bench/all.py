@@ -67,6 +67,7 @@ BENCHES = (
     Bench("console", (), ("--runs", "1", "--seconds", "5")),
     Bench("agent", ("--seconds", "60", "--footprint"), ("--seconds", "5")),
     Bench("national", (), ("--days", "5", "--runs", "2"), timeout_s=2400),
+    Bench("history", (), ("--rooms", "10", "--hours", "2")),
     Bench(
         "reconnect",
         ("--agents", "2000"),

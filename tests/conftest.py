@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,12 +24,14 @@ import pytest_asyncio
 import sqlite_utils
 
 from confsched.config import Settings
+from confsched.domain.history import HOURS
 from confsched.domain.model import Fleet
 from confsched.fleetfile import load_fleet_file
 from confsched.runtime.components import Components
 from confsched.runtime.root import run_server
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import open_db
+from confsched.store.health_history import load_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_rooms.yaml"
@@ -41,6 +43,14 @@ SAMPLE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 def local(text: str) -> datetime:
     """A sample-province local time, ``2026-12-07 08:00``, as UTC."""
     return datetime.fromisoformat(text).replace(tzinfo=SAMPLE_TZ).astimezone(UTC)
+
+
+def reports_kept(db: sqlite_utils.Database, endpoint: str, around: datetime | None = None) -> int:
+    """How many of the room's reports its history counted (hour cells, two days around
+    ``around``, default now): the store keeps no row per report, so "stored once" is a count."""
+    now = around or datetime.now(UTC)
+    cells = load_cells(db, endpoint, HOURS, now - timedelta(days=2), now + timedelta(days=2))
+    return sum(cell.reports for cell in cells)
 
 
 @pytest.fixture(scope="session")

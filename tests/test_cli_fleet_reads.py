@@ -29,7 +29,8 @@ from confsched.domain.model import EndpointHealth, EndpointState
 from confsched.services import booking as svc
 from confsched.services.inventory import import_fleet, require_fleet
 from confsched.store.db import open_db
-from confsched.store.health import HistoryTrimmer, StoredHealth, save_health
+from confsched.store.health import StoredHealth, save_health
+from confsched.store.health_history import HistoryKeeper
 
 SMALL, LARGE = 200, 2000
 STEP = 100
@@ -87,7 +88,7 @@ def make_store(directory: Path, rooms: int) -> str:
         )
         for e in fleet.endpoints
     ]
-    save_health(db, reports, HistoryTrimmer())
+    save_health(db, reports, HistoryKeeper())
     db.close()
     return ids[0]
 

@@ -12,7 +12,6 @@ from confsched.domain.health import Observation, judge
 from confsched.domain.model import Readiness
 from confsched.services.booking import book, parse_request
 from confsched.store.health import (
-    HistoryTrimmer,
     ReadinessRow,
     StoredHealth,
     enroll_key,
@@ -20,6 +19,7 @@ from confsched.store.health import (
     save_health,
     save_readiness,
 )
+from confsched.store.health_history import HistoryKeeper
 from tests.conftest import SAMPLE_TZ
 
 DOWN, SLOW, OK, REVOKED = "h-vo-nhai", "dt-la-bang", "tinh-uy", "ubnd-tinh"
@@ -36,7 +36,7 @@ def report(
 ) -> None:
     when = datetime.now(UTC) - timedelta(seconds=ago)
     health = judge(Observation(endpoint, when, checks, {}, measurements or {}))
-    save_health(db, [StoredHealth(health, seq, when, 10.0)], HistoryTrimmer())
+    save_health(db, [StoredHealth(health, seq, when, 10.0)], HistoryKeeper())
 
 
 def province(db: sqlite_utils.Database) -> None:
@@ -192,3 +192,20 @@ def test_sessions_show_of_tomorrows_session_gives_the_forecast(cli, db, fleet) -
 def test_health_without_a_fleet_says_what_to_do(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("health", data=tmp_path / "empty")
     assert result.code == 1 and "rooms import" in result.err
+
+
+def test_rooms_show_history_sums_the_hour_cells_per_day_and_refuses_a_bad_span(cli, db) -> None:  # type: ignore[no-untyped-def]
+    report(db, DOWN, {"camera": True}, ago=600, seq=1, measurements={"rtt_ms": 30.0})
+    report(db, DOWN, {"camera": False}, ago=5, seq=2, measurements={"rtt_ms": 80.0})
+    body = cli("rooms", "show", DOWN, "--history", "7d", "--json").json()
+    days = body["history"]  # one local day, or two when the ten minutes cross midnight
+    assert sum(d["reports"] for d in days) == 2 and sum(d["ok_reports"] for d in days) == 1
+    # the ten silent minutes between them made the room offline: the worst of that hour
+    assert days[-1]["worst"] == "offline" and max(d["rtt_ms_max"] for d in days) == 80.0
+    text = cli("rooms", "show", DOWN, "--history", "7d")
+    assert "History:" in text.out and "rtt max 80 ms" in text.out
+    refused = cli("rooms", "show", DOWN, "--history", "7 days")
+    assert refused.code == 1
+    assert refused.err.strip() == (
+        "error: --history: '7 days' must be a span such as 6h, 30d, 8w, 13mo or 2y"
+    )

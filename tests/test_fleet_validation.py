@@ -45,8 +45,8 @@ REFUSED: list[tuple[str, str, str, list[tuple[int, str]]]] = [
         [
             (
                 4,
-                "unknown key 'colour' in fleet (allowed: client, language, levels, name, "
-                "readiness_stages, report_interval, timezone, working_hours)",
+                "unknown key 'colour' in fleet (allowed: client, health_history, language, "
+                "levels, name, readiness_stages, report_interval, timezone, working_hours)",
             )
         ],
     ),
@@ -793,3 +793,58 @@ def test_the_consoles_language_is_a_fleet_setting_stored_and_served(tmp_path) ->
     file.write_text(english.replace("language: EN", "language: vi"), encoding="utf-8")
     assert import_fleet(db, file).settings == ["language"]
     assert load_fleet(db).language == "vi"
+
+
+def test_health_history_windows_are_a_fleet_setting_with_defaults_stored_and_served(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from confsched.domain.retention import Retention
+    from confsched.services.inventory import import_fleet
+    from confsched.store.db import open_db
+    from confsched.store.inventory import load_fleet
+
+    assert parse_fleet_text(BASE, "f").health_history == Retention(
+        timedelta(days=30), timedelta(hours=6), timedelta(days=13 * 31)
+    )
+    given = BASE.replace(TZ, TZ + "  health_history: {changes: 8w, hourly: 2y}\n")
+    kept = parse_fleet_text(given, "f").health_history
+    assert (kept.changes, kept.minutes, kept.hourly) == (
+        timedelta(weeks=8),
+        timedelta(hours=6),  # left out: the default
+        timedelta(days=732),
+    )
+    file = tmp_path / "fleet.yaml"
+    file.write_text(given, encoding="utf-8")
+    db = open_db(tmp_path / "data")
+    import_fleet(db, file)
+    assert load_fleet(db).health_history == kept
+    file.write_text(given.replace("changes: 8w", "changes: 90d"), encoding="utf-8")
+    assert import_fleet(db, file).settings == ["health_history"]
+    assert load_fleet(db).health_history.changes == timedelta(days=90)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[30d]", "health_history must be a mapping such as {changes: 30d, hourly: 13mo}"),
+        (
+            "{changes: 30d, raw: 1d}",
+            "unknown key 'raw' in health_history (known: changes, minutes, hourly)",
+        ),
+        (
+            "{changes: 30 days}",
+            "health_history changes: '30 days' must be a span such as 6h, 30d, 8w, 13mo or 2y",
+        ),
+        (
+            "{changes: 30}",
+            "health_history changes: '30' must be a span such as 6h, 30d, 8w, 13mo or 2y",
+        ),
+        ("{minutes: 30d}", "health_history minutes '30d' must be from 1h to 7d"),
+        ("{hourly: 6y}", "health_history hourly '6y' must be from 1d to 5y"),
+        ("{changes: 0h}", "health_history changes '0h' must be from 1h to 400d"),
+    ],
+)
+def test_a_bad_health_history_is_refused_by_name_on_its_line(value: str, message: str) -> None:
+    with pytest.raises(FleetInvalid) as refused:
+        parse_fleet_text(BASE.replace(TZ, TZ + f"  health_history: {value}\n"), "f")
+    assert [(p.line, p.message) for p in refused.value.problems] == [(4, message)]

@@ -61,8 +61,11 @@ async def test_agent_enrolled_with_the_cli_config_reports_and_the_api_shows_it(
     mine = next(e for e in fleet["endpoints"] if e["endpoint"] == ENDPOINT)
     assert mine["reasons"] == ["display disconnected"] and mine["connected"] is True
     assert one["state"] == "down" and len(one["history"]) == 1
-    assert one["history"][0]["reasons"] == ["display disconnected"]
-    assert one["history"][0]["at"]
+    assert one["history"][0]["state"] == "down" and one["history"][0]["reports"] == 1
+    assert one["history"][0]["minutes"] == 1 and one["history"][0]["at"]
+    assert [(c["state"], c["reasons"]) for c in one["changes"]] == [
+        ("down", ["display disconnected"])
+    ]
 
 
 def test_enroll_prints_a_config_with_the_pinned_host_key(cli, data_dir: Path) -> None:

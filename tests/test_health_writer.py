@@ -20,8 +20,9 @@ from confsched.domain.health import Observation, judge
 from confsched.errors import StoreUnavailable
 from confsched.services import health as writer
 from confsched.services.health import HealthBoard, HealthService
-from confsched.store.health import StoredHealth, history
+from confsched.store.health import StoredHealth
 from confsched.store.runner import StoreRunner
+from tests.conftest import reports_kept
 from tests.test_agentlink import eventually
 from tests.test_fault_disk import Sink
 
@@ -75,7 +76,7 @@ async def test_each_sender_is_acked_once_per_commit_with_its_highest_seq(
         await service.stop()
     assert a.acks == [(3, 4)] and b.acks == [(7, 1)]
     assert (board.reports_accepted, board.reports_duplicate, service.batches) == (4, 1, 1)
-    assert sorted(row.seq for row in await store.read(history, "tinh-uy", 10)) == [1, 2, 3]
+    assert await store.read(reports_kept, "tinh-uy", NOW) == 3
     assert board.latest["tinh-uy"].seq == 3 and board.latest["ubnd-tinh"].seq == 7
     assert board.version == 1 and not a.refusals
 
@@ -117,7 +118,7 @@ async def test_nothing_is_acked_while_the_store_cannot_write_and_slices_grow_bac
     assert flaky.chunks == [(120, False), (50, False), (50, True), (70, True)]
     assert sink.acks == [(120, 120)]
     assert service.faulted_since is None
-    assert len(await store.read(history, "tinh-uy", 1000)) == 120
+    assert await store.read(reports_kept, "tinh-uy", NOW) == 120
 
 
 async def test_while_faulted_reports_submitted_show_at_once(

@@ -24,7 +24,8 @@ from confsched.errors import StoreUnavailable
 from confsched.runtime.components import Components
 from confsched.services import health as service_module
 from confsched.services.health import MAX_BATCH, QUEUE_HIGH, QUEUE_LOW, HealthBoard, HealthService
-from confsched.store.health import StoredHealth, history
+from confsched.store.health import StoredHealth
+from tests.conftest import reports_kept
 from tests.test_agentlink import ENDPOINT, enrolled, eventually
 from tests.test_fault_disk import ENDPOINTS, Sink, _health
 
@@ -155,8 +156,7 @@ async def test_a_flooding_agent_is_paused_not_held_and_everything_is_stored(
             link.stop()
         await asyncio.gather(*tasks)
     for endpoint in ENDPOINTS:
-        stored = await server.ctx.store.read(history, endpoint, 10_000)
-        assert len(stored) == 500
+        assert await server.ctx.store.read(reports_kept, endpoint) == 500
     # Past 60 waiting, every session holds what comes: never more than the mark and one SSH
     # packet's lines (a write of 50) wait, however many agents flood at once (without the
     # pause the whole backlog of 1,500 would).

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from confsched.agentlink.admission import Pacer
 from confsched.agentlink.server import AgentLink, Limits
 from confsched.runtime.components import Components
-from confsched.store.health import history
+from confsched.store.health import load_latest
+from tests.conftest import reports_kept
 from tests.test_agentlink import ENDPOINT, enrolled, eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,9 +76,10 @@ async def test_a_lean_client_logs_in_and_its_report_is_acknowledged_and_stored(
         report = wire.Report(7, sent_at, {"camera": wire.Check(False)}, {"rtt_ms": 9.5})
         channel.write(wire.encode(wire.Hello("lean-instance-1")) + wire.encode(report))
         await eventually(lambda: wire.Ack(7) in got.messages)
-        stored = await server.ctx.store.read(history, ENDPOINT)
+        stored = await server.ctx.store.read(load_latest, [ENDPOINT])
         assert [(s.seq, s.report_time, s.health.rtt_ms) for s in stored] == [(7, sent_at, 9.5)]
         assert stored[0].instance == "lean-instance-1"
+        assert await server.ctx.store.read(reports_kept, ENDPOINT) == 1
         assert ENDPOINT in server.agentlink.agents
         assert server.board.logins_accepted == 1
     finally:

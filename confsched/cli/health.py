@@ -10,12 +10,16 @@ import click
 import sqlite_utils
 
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
+from confsched.domain.history import HOURS, by_day
 from confsched.domain.model import Fleet
+from confsched.domain.retention import parse_span
 from confsched.domain.selectors import expand_selectors
+from confsched.errors import InvalidInput
 from confsched.services import health_views as views
 from confsched.services.booking import now_utc
 from confsched.services.inventory import require_fleet
 from confsched.services.risk import explained, room_detail, stored_facts
+from confsched.store.health_history import load_cells
 
 EPILOG = """\b
 Examples:
@@ -80,6 +84,38 @@ def room_health(db: sqlite_utils.Database, fleet: Fleet, endpoint: str) -> dict[
             for c in changes
         ],
     }
+
+
+def room_days(db: sqlite_utils.Database, fleet: Fleet, endpoint: str, span: str) -> list[dict]:
+    """``rooms show --history SPAN``: the room's hour cells summed per local day."""
+    try:
+        window = parse_span(span)
+    except ValueError as exc:
+        raise InvalidInput(f"--history: {exc}") from None
+    tz, now = ZoneInfo(fleet.timezone), now_utc()
+    cells = load_cells(db, endpoint, HOURS, now - window, now)
+    return [
+        {
+            "day": d.day.isoformat(),
+            "worst": d.worst.value if d.worst is not None else None,
+            "reports": d.reports,
+            "ok_reports": d.ok,
+            "rtt_ms_max": d.rtt_ms,
+            "loss_ratio_max": d.loss_ratio,
+        }
+        for d in by_day(cells, tz)
+    ]
+
+
+def room_days_lines(days: list[dict]) -> list[str]:
+    lines = [f"{'History:':10} {'none kept' if not days else ''}".rstrip()]
+    for d in days:
+        ok = f"{d['ok_reports'] / d['reports']:.1%} ok" if d["reports"] else "no report"
+        rtt = f"rtt max {d['rtt_ms_max']:.0f} ms" if d["rtt_ms_max"] is not None else ""
+        loss = f"loss max {d['loss_ratio_max']:.1%}" if d["loss_ratio_max"] is not None else ""
+        parts = [d["day"], f"{d['worst'] or '—':8}", f"{d['reports']:>6} reports", ok, rtt, loss]
+        lines.append("  " + "  ".join(p for p in parts if p))
+    return lines
 
 
 def room_health_lines(view: dict[str, Any]) -> list[str]:

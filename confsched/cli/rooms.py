@@ -189,9 +189,15 @@ def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
 
 @rooms.command("show")
 @click.argument("endpoint_id")
+@click.option(
+    "--history",
+    "history_span",
+    metavar="SPAN",
+    help="Also its hourly history summed per day over SPAN (7d, 8w, 13mo).",
+)
 @data_option
 @json_option
-def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
+def show(endpoint_id: str, history_span: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Show one endpoint with its site, area, agency and bridge, then its health now,
     every check, and its state changes over the last 24 hours.
 
@@ -199,15 +205,17 @@ def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
     Examples:
       confsched rooms show tinh-uy
       confsched rooms show dt-la-bang --json
+      confsched rooms show dt-la-bang --history 7d
     """
-    from confsched.cli.health import room_health, room_health_lines
+    from confsched.cli.health import room_days, room_days_lines, room_health, room_health_lines
 
     db = open_store(data_dir)
     fleet = fleet_with(db, [endpoint_id])
     view = find_endpoint(fleet, endpoint_id)
     health = room_health(db, fleet, endpoint_id)
+    days = room_days(db, fleet, endpoint_id, history_span) if history_span else None
     if as_json:
-        print_json({**view, "health": health})
+        print_json({**view, "health": health, **({"history": days} if days is not None else {})})
         return
     labels = {
         "name": "Name",
@@ -227,4 +235,6 @@ def show(endpoint_id: str, data_dir: Path | None, as_json: bool) -> None:
             value = ", ".join(value) or "—"
         click.echo(f"{label + ':':10} {value or '—'}")
     for line in room_health_lines(health):
+        click.echo(line)
+    for line in room_days_lines(days) if days is not None else []:
         click.echo(line)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from confsched.domain.located import SLUG, Checker, LocatedList, LocatedMap
 from confsched.domain.model import DEFAULT_LEVELS, WorkingHours
+from confsched.domain.retention import DEFAULT_RETENTION, Retention, parse_span, span_text
+from confsched.domain.retention import LIMITS as RETENTION_LIMITS
 from confsched.domain.stages import DEFAULT_STAGES, ReadinessStage, parse_stage
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,6 +37,7 @@ class FleetHeader:
     """The conferencing client every room PC runs, unless its endpoint names its own."""
     readiness_stages: tuple[ReadinessStage, ...] = DEFAULT_STAGES
     language: str = ""
+    health_history: Retention = DEFAULT_RETENTION
 
 
 LANGUAGES = ("vi", "en")
@@ -65,7 +68,42 @@ def read_header(check: Checker, root: LocatedMap) -> FleetHeader | None:
         read_client(check, fleet),
         _stages(check, fleet),
         _language(check, fleet),
+        _health_history(check, fleet),
     )
+
+
+def _health_history(check: Checker, fleet: LocatedMap) -> Retention:
+    """``health_history: {changes: 30d, minutes: 6h, hourly: 13mo}``: how long each part of
+    the health history is kept; a part left out keeps its default."""
+    raw = fleet.get("health_history")
+    if raw is None:
+        return Retention()
+    line = check.line(fleet, "health_history")
+    if not isinstance(raw, LocatedMap):
+        check.problem(line, "health_history must be a mapping such as {changes: 30d, hourly: 13mo}")
+        return Retention()
+    spans = {}
+    for key, value in raw.items():
+        key_line = raw.lines.get(key, line)
+        if key not in RETENTION_LIMITS:
+            known = ", ".join(RETENTION_LIMITS)
+            check.problem(key_line, f"unknown key {key!r} in health_history (known: {known})")
+            continue
+        low, high = RETENTION_LIMITS[key]
+        try:
+            span = parse_span(value) if isinstance(value, str) else parse_span(repr(value))
+        except ValueError as exc:
+            check.problem(key_line, f"health_history {key}: {exc}")
+            continue
+        if not low <= span <= high:
+            check.problem(
+                key_line,
+                f"health_history {key} {value!r} must be from {span_text(low)} "
+                f"to {span_text(high)}",
+            )
+            continue
+        spans[key] = span
+    return replace(Retention(), **spans)
 
 
 def _language(check: Checker, fleet: LocatedMap) -> str:

@@ -75,6 +75,7 @@ def build_fleet(root: Any, file: str) -> tuple[Fleet | None, list[FleetProblem]]
         header.levels,
         header.readiness_stages,
         header.language,
+        header.health_history,
     )
     return fleet, []
 

@@ -49,6 +49,7 @@ _KEYS = {
             "client",
             "readiness_stages",
             "language",
+            "health_history",
         },
     ),
     "bridges": ({"id", "ports"}, {"name", "address", "dial_in"}),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+from confsched.domain.retention import DEFAULT_RETENTION, Retention
 from confsched.domain.stages import DEFAULT_STAGES, ReadinessStage
 
 DEFAULT_LEVELS: tuple[str, ...] = ("province", "district", "commune")
@@ -125,6 +126,8 @@ class Fleet:
     language: str = ""
     """The console's language for this fleet (``vi`` or ``en``); "" lets the console choose by
     the fleet's time zone (Vietnamese on Vietnam's)."""
+    health_history: Retention = DEFAULT_RETENTION
+    """How long state changes, minute and hour cells of health are kept."""
 
 
 # --- sessions ---------------------------------------------------------------------------------

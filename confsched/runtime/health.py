@@ -97,7 +97,9 @@ class HealthRuntime:
     def __init__(self, ctx: ServerContext, board: HealthBoard) -> None:
         self.ctx = ctx
         self.board = board
-        self.service = HealthService(board, ctx.store.write)
+        self.service = HealthService(
+            board, ctx.store.write, retention=lambda: ctx.fleet.health_history
+        )
         self.watcher = StateWatcher(board)
         self._watcher: asyncio.Task[None] | None = None
 

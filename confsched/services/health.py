@@ -51,15 +51,16 @@ import sqlite_utils
 
 from confsched.domain import health as rules
 from confsched.domain.model import EndpointHealth, EndpointState
+from confsched.domain.retention import Retention
 from confsched.errors import NotFound, StoreUnavailable
 from confsched.store.faults import CONTENT_ERRORS
 from confsched.store.health import (
-    HistoryTrimmer,
     StoredHealth,
     load_latest,
     revoke_key,
     save_health,
 )
+from confsched.store.health_history import HistoryKeeper
 from confsched.store.inventory import load_fleet
 
 log = logging.getLogger(__name__)
@@ -155,12 +156,15 @@ class HealthService:
         board: HealthBoard,
         write: Callable[..., object],
         *,
-        history_keep: int = 2000,
+        retention: Callable[[], Retention] = Retention,
         observe_delay: Callable[[float], None] | None = None,
     ) -> None:
         self.board = board
         self._write = write  # StoreRunner.write
-        self._trimmer = HistoryTrimmer(history_keep)
+        self._keeper = HistoryKeeper(limits=board.thresholds)
+        self._retention = retention
+        """The fleet's ``health_history:`` windows, asked before each write (a re-import may
+        change them)."""
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._accepted: dict[str, StoredHealth] = dict(board.latest)
@@ -278,8 +282,9 @@ class HealthService:
         pos = 0
         while pos < len(items):
             chunk = items[pos : pos + self._slice]
+            self._keeper.retention = self._retention()
             try:
-                await self._write(save_health, chunk, self._trimmer)  # type: ignore[misc]
+                await self._write(save_health, chunk, self._keeper)  # type: ignore[misc]
             except StoreUnavailable as exc:
                 self._faulted(exc, items[pos:])
                 self._slice = PROBE_BATCH

@@ -22,17 +22,17 @@ from confsched.domain.model import (
     Readiness,
     Session,
 )
-from confsched.domain.transitions import StateChange, state_changes
+from confsched.domain.transitions import Heard, StateChange, replay
 from confsched.errors import InvalidInput
 from confsched.services.booking_reads import occurrences_with_sessions
 from confsched.services.health import HealthBoard
 from confsched.store.health import (
     KeyStatus,
-    history,
     list_keys,
     load_latest,
     load_readiness,
 )
+from confsched.store.health_history import load_changes
 
 DEFAULT_WITHIN = timedelta(hours=24)
 MAX_WITHIN = timedelta(days=31)
@@ -202,9 +202,22 @@ def room_detail(
     """One room's explained health now and its state changes over the last 24 hours, from that
     room's rows alone (a national fleet has 10,000 others)."""
     facts = stored_facts(db, fleet, now, [endpoint])
-    rows = history(db, endpoint, limit=5000, since=now - HISTORY_WINDOW)
-    reports = [
-        (item.health, timedelta(seconds=item.interval) if item.interval else fleet.report_interval)
-        for item in rows
-    ]
-    return explain(facts[endpoint]), state_changes(reports, now)
+    return explain(facts[endpoint]), room_changes(db, fleet, endpoint, now, HISTORY_WINDOW)
+
+
+def room_changes(
+    db: sqlite_utils.Database, fleet: Fleet, endpoint: str, now: datetime, window: timedelta
+) -> list[StateChange]:
+    """The room's state changes within ``window`` before ``now``, opened by the state it was in
+    when the window began (with the time that state began), the silence since its latest
+    report included."""
+    since = now - window
+    latest = load_latest(db, [endpoint])
+    last = None
+    if latest and (heard := latest[0].health.last_report_at) is not None:
+        interval = timedelta(seconds=latest[0].interval) if latest[0].interval else None
+        last = Heard(heard, latest[0].health.state, interval or fleet.report_interval)
+    changes = replay(load_changes(db, endpoint, since), last, now)
+    inside = [c for c in changes if c.at >= since]
+    before = [c for c in changes if c.at < since]
+    return [*before[-1:], *inside]

@@ -1,22 +1,23 @@
-"""Agent keys, health (latest state and bounded history) and readiness in SQLite.
+"""Agent keys, health (latest state; history in ``health_history``) and readiness in SQLite.
 
-Reports arrive in batches from the agent link's writer; one transaction per batch inserts the
-history rows and upserts each endpoint's latest state, so an acknowledgement sent after it
-returns is backed by a committed row. History is trimmed to ``keep`` rows per endpoint,
-amortised: an endpoint is trimmed once it gained a tenth of ``keep`` rows since its last trim.
+Reports arrive in batches from the agent link's writer; one transaction per batch upserts each
+endpoint's latest state and adds the batch to the history kept by time (its changes and cells,
+``store/health_history.py``), so an acknowledgement sent after it returns is backed by a
+committed row.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlite_utils
 
 from confsched.domain.model import CallState, EndpointHealth, EndpointState, Readiness
 from confsched.store.db import bump_revision, from_db_time, immediate, to_db_time
+from confsched.store.health_history import HistoryKeeper
 
 KEYS_AREA = "agent_keys"
 READINESS_AREA = "readiness"
@@ -133,28 +134,6 @@ _UPSERT = (
     "reasons = excluded.reasons, codes = excluded.codes, checks = excluded.checks, "
     "measurements = excluded.measurements, instance = excluded.instance, call = excluded.call"
 )
-_INSERT = f"INSERT INTO health_history ({_COLUMNS}) VALUES ({_PLACEHOLDERS})"
-
-
-@dataclass
-class HistoryTrimmer:
-    """Remembers how many rows each endpoint gained since it was last trimmed."""
-
-    keep: int = 2000
-    added: dict[str, int] = field(default_factory=dict)
-
-    def due(self, endpoints: Iterable[str]) -> list[str]:
-        step = max(1, self.keep // 10)
-        out = []
-        for endpoint in endpoints:
-            count = self.added.get(endpoint, 0) + 1
-            if count >= step:
-                out.append(endpoint)
-                count = 0
-            self.added[endpoint] = count
-        return out
-
-
 _JSON_CACHE: dict[tuple, str] = {}
 
 
@@ -209,24 +188,23 @@ def to_db_ms(moment: datetime) -> str:
 
 
 def save_health(
-    db: sqlite_utils.Database, batch: Sequence[StoredHealth], trimmer: HistoryTrimmer
+    db: sqlite_utils.Database, batch: Sequence[StoredHealth], keeper: HistoryKeeper
 ) -> None:
-    """Append every report to history and keep the newest per endpoint as its latest state."""
+    """Keep the newest report per endpoint as its latest state, and every report in the
+    history (the keeper reads each room's previous latest state first). A transaction rolled
+    back makes the keeper forget the batch's rooms: it reads them again from the store."""
     rows = [_row(item) for item in batch]
     latest = {row[0]: row for row in rows}
-    with immediate(db):
-        db.conn.executemany(_INSERT, rows)
-        db.conn.executemany(_UPSERT, list(latest.values()))
-        for endpoint in trimmer.due(row[0] for row in rows):
-            _trim(db, endpoint, trimmer.keep)
-
-
-def _trim(db: sqlite_utils.Database, endpoint: str, keep: int) -> None:
-    db.execute(
-        "DELETE FROM health_history WHERE endpoint = ? AND id <= ("
-        "SELECT id FROM health_history WHERE endpoint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-        [endpoint, endpoint, keep],
-    )
+    try:
+        with immediate(db):
+            keeper.record(db, [(item.health, item.interval) for item in batch])
+            db.conn.executemany(_UPSERT, list(latest.values()))
+            heard = [h.last_report_at for h in (i.health for i in batch) if h.last_report_at]
+            if heard:
+                keeper.trim_due(db, max(heard))
+    except BaseException:
+        keeper.forget(list(latest))
+        raise
 
 
 def load_latest(
@@ -244,21 +222,6 @@ def _only(endpoints: Collection[str] | None) -> tuple[str, list[str]]:
     if endpoints is None:
         return "", []
     return " WHERE endpoint IN (SELECT value FROM json_each(?))", [json.dumps(list(endpoints))]
-
-
-def history(
-    db: sqlite_utils.Database, endpoint: str, limit: int = 360, since: datetime | None = None
-) -> list[StoredHealth]:
-    """The endpoint's most recent reports, oldest first."""
-    where, args = "endpoint = ?", [endpoint]
-    if since is not None:
-        where += " AND received_at >= ?"
-        args.append(to_db_ms(since))
-    rows = db.execute(
-        f"SELECT {_COLUMNS} FROM health_history WHERE {where} ORDER BY id DESC LIMIT ?",
-        [*args, limit],
-    ).fetchall()
-    return [_stored(row) for row in reversed(rows)]
 
 
 def _stored(row: Sequence) -> StoredHealth:

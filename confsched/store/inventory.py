@@ -21,6 +21,8 @@ from confsched.domain.model import (
     Site,
     WorkingHours,
 )
+from confsched.domain.retention import LIMITS as RETENTION_LIMITS
+from confsched.domain.retention import Retention, parse_span, span_text
 from confsched.domain.stages import DEFAULT_STAGES, parse_stage
 from confsched.store.db import bump_revision, immediate
 
@@ -142,6 +144,7 @@ def _meta_rows(fleet: Fleet) -> list[dict[str, str]]:
         {"key": "levels", "value": json.dumps(list(fleet.levels))},
         {"key": "readiness_stages", "value": json.dumps([s.name for s in fleet.readiness_stages])},
         {"key": "language", "value": fleet.language},
+        {"key": "health_history", "value": _retention_text(fleet.health_history)},
         {
             "key": "working_hours",
             "value": json.dumps(
@@ -206,7 +209,18 @@ def load_fleet(db: sqlite_utils.Database, endpoints: Collection[str] | None = No
         )
         or DEFAULT_STAGES,
         language=meta.get("language") or "",
+        health_history=_retention(meta.get("health_history")),
     )
+
+
+def _retention_text(retention: Retention) -> str:
+    return json.dumps({k: span_text(getattr(retention, k)) for k in RETENTION_LIMITS})
+
+
+def _retention(text: str | None) -> Retention:
+    """The stored ``health_history`` (the defaults for a fleet stored before it existed)."""
+    spans = json.loads(text) if text else {}
+    return Retention(**{k: parse_span(v) for k, v in spans.items() if k in RETENTION_LIMITS})
 
 
 _ENDPOINT_COLUMNS = (

@@ -10,6 +10,8 @@ import json
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from confsched.store.health_history import HistoryKeeper, replay_rows
+
 MIGRATIONS = Migrations("confsched")
 
 
@@ -303,3 +305,34 @@ def m016_api_tokens(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL"
     )
+
+
+@MIGRATIONS()
+def m017_health_history_by_time(db: sqlite_utils.Database) -> None:
+    """Health history kept by time, not as the last 2,000 reports per room (store/
+    health_history.py): ``health_changes`` (every state change, a row id in time order and an
+    index by room), ``health_minutes`` and ``health_hours`` (one row of packed cells per room
+    per hour or day, keyed by row number first so that one hour's rows of the fleet sit
+    together and the old ones are a range at the front). The old rows are replayed into the
+    new shape in the order they came, then ``health_history`` is dropped; rows out of their
+    window are trimmed by the writer once the server runs."""
+    db.execute(
+        """CREATE TABLE health_changes (
+            id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, at INTEGER NOT NULL,
+            state TEXT NOT NULL, reasons TEXT NOT NULL, codes TEXT NOT NULL,
+            silent_from INTEGER, interval REAL)"""
+    )
+    db.execute("CREATE INDEX health_changes_by_room ON health_changes(endpoint, at)")
+    for table in ("health_minutes", "health_hours"):
+        db.execute(
+            f"""CREATE TABLE {table} (
+                number INTEGER NOT NULL, endpoint TEXT NOT NULL, cells BLOB NOT NULL,
+                PRIMARY KEY (number, endpoint)) WITHOUT ROWID"""
+        )
+    keeper = HistoryKeeper()
+    old = db.execute(
+        "SELECT endpoint, received_at, interval, state, reasons, codes, measurements "
+        "FROM health_history WHERE received_at IS NOT NULL ORDER BY endpoint, id"
+    )
+    replay_rows(db, keeper, old)
+    db.execute("DROP TABLE health_history")

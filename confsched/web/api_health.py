@@ -17,9 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
+from confsched.domain.history import Cell
 from confsched.domain.model import EndpointHealth, EndpointState
 from confsched.domain.selectors import expand_selectors
 from confsched.domain.timeparse import parse_duration
+from confsched.domain.transitions import StateChange
 from confsched.errors import InvalidInput, NotFound
 from confsched.server import ServerContext
 from confsched.services.health import HealthBoard
@@ -31,8 +33,9 @@ from confsched.services.health_views import (
     risk_view,
 )
 from confsched.services.readiness import readiness_summary
-from confsched.services.risk import explained, room_facts, upcoming_risks
-from confsched.store.health import StoredHealth, history, list_keys
+from confsched.services.risk import explained, room_changes, room_facts, upcoming_risks
+from confsched.store.health import list_keys
+from confsched.store.health_history import load_points
 from confsched.web.common import (
     CTX,
     encode_json,
@@ -49,6 +52,7 @@ from confsched.web.health_changes import (
 )
 
 MAX_HISTORY = 5000
+MAX_HOURS = 24 * 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +90,24 @@ def health_view(
     return view
 
 
-def _history_view(item: StoredHealth, tz: tzinfo) -> dict[str, Any]:
-    h = item.health
+def _point_view(cell: Cell, tz: tzinfo) -> dict[str, Any]:
+    """One minute or hour of a room's history: its worst state and highest measurements."""
     return {
-        "seq": item.seq,
-        "at": local_iso(item.report_time, tz),
-        "received_at": local_iso(h.last_report_at, tz),
-        "state": h.state.value,
-        "reasons": list(h.reasons),
-        "rtt_ms": h.rtt_ms,
-        "jitter_ms": h.jitter_ms,
-        "loss_ratio": h.loss_ratio,
+        "at": local_iso(cell.start, tz),
+        "minutes": int(cell.span.total_seconds() // 60),
+        "state": cell.worst.value if cell.worst is not None else None,
+        "reports": cell.reports,
+        "ok_reports": cell.ok,
+        "rtt_ms": cell.rtt_ms,
+        "loss_ratio": cell.loss_ratio,
+    }
+
+
+def _change_view(change: StateChange, tz: tzinfo) -> dict[str, Any]:
+    return {
+        "at": local_iso(change.at, tz),
+        "state": change.state.value,
+        "reasons": list(change.reasons),
     }
 
 
@@ -244,16 +255,19 @@ async def endpoint_health(request: web.Request) -> web.Response:
     limit, hours = _history_window(request)
     now = datetime.now(UTC)
     health = (await explained_health(ctx, parts.board, now))[endpoint]
-    since = now - timedelta(hours=hours) if hours is not None else None
-    rows = await ctx.store.read(history, endpoint, limit, since) if limit else []
+    window = timedelta(hours=hours if hours is not None else MAX_HOURS)
+    points = await ctx.store.read(load_points, endpoint, now - window, now) if limit else []
+    changes = await ctx.store.read(room_changes, ctx.fleet, endpoint, now, window)
     view = health_view(health, ctx.tz, endpoint in parts.connected())
     view["interval_seconds"] = parts.board.interval(endpoint).total_seconds()
-    view["history"] = [_history_view(item, ctx.tz) for item in rows]
+    view["history"] = [_point_view(cell, ctx.tz) for cell in points[-limit:]] if limit else []
+    view["changes"] = [_change_view(change, ctx.tz) for change in changes]
     return json_response(view)
 
 
 def _history_window(request: web.Request) -> tuple[int, float | None]:
-    """``?hours=3`` (a time window, capped at MAX_HISTORY rows) or ``?limit=N`` rows."""
+    """``?hours=3`` (a time window, capped at MAX_HISTORY points) or ``?limit=N`` points (the
+    last N of the longest window)."""
     try:
         limit = int(request.query.get("limit", str(MAX_HISTORY)))
         hours = float(request.query["hours"]) if "hours" in request.query else None
@@ -261,8 +275,8 @@ def _history_window(request: web.Request) -> tuple[int, float | None]:
         raise InvalidInput("limit must be a whole number and hours a number") from None
     if not 0 <= limit <= MAX_HISTORY:
         raise InvalidInput(f"limit must be between 0 and {MAX_HISTORY}")
-    if hours is not None and not 0 < hours <= 24 * 30:
-        raise InvalidInput("hours must be between 0 and 720")
+    if hours is not None and not 0 < hours <= MAX_HOURS:
+        raise InvalidInput(f"hours must be between 0 and {MAX_HOURS}")
     if hours is None and "limit" not in request.query:
         hours = 3.0
     return limit, hours

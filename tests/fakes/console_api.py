@@ -207,7 +207,10 @@ async def _endpoint_health(request: web.Request) -> web.Response:
         raise BookingError(f"no endpoint {eid!r}", status=404)
     hours = float(request.query.get("hours", "3"))
     rows = fakedata.history(eid, fake.states[eid], fake.now, hours)
-    return _json({**fake.health[eid], "interval_seconds": 10.0, "history": rows})
+    changes = [{"at": rows[0]["at"], "state": fake.states[eid], "reasons": []}] if rows else []
+    return _json(
+        {**fake.health[eid], "interval_seconds": 10.0, "history": rows, "changes": changes}
+    )
 
 
 async def _sessions(request: web.Request) -> web.Response:

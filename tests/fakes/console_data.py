@@ -184,16 +184,19 @@ def health_entry(endpoint_id: str, state: str, now: datetime) -> JSON:
 
 
 def history(endpoint_id: str, state: str, now: datetime, hours: float) -> list[JSON]:
-    """A point every 5 minutes over ``hours``: a smooth RTT with a bump, loss when degraded."""
+    """A point every 5 minutes over ``hours`` (the scheduler's are minutes and hours; the
+    console draws whatever comes): a smooth RTT with a bump, loss when degraded."""
     seed = sum(map(ord, endpoint_id))
     points = int(hours * 12)
     rows = []
     for i in range(points):
         at = now - timedelta(minutes=5 * (points - i))
         bump = 60.0 if points * 2 // 3 <= i < points * 2 // 3 + 4 else 0.0
+        point_state = state if i > points - 6 else "ok"
         rows.append({
-            "at": at.isoformat(), "state": state if i > points - 6 else "ok",
-            "rtt_ms": 20.0 + (seed + i * 7) % 25 + bump, "jitter_ms": 2.0 + i % 4,
+            "at": at.isoformat(), "minutes": 5, "state": point_state, "reports": 30,
+            "ok_reports": 30 if point_state == "ok" else 0,
+            "rtt_ms": 20.0 + (seed + i * 7) % 25 + bump,
             "loss_ratio": (0.01 * (i % 5)) if state == "degraded" else (0.02 if bump else 0.0),
         })  # fmt: skip
     return rows
