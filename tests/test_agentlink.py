@@ -149,3 +149,33 @@ async def test_a_changed_report_interval_reaches_a_running_agent_within_two_seco
     finally:
         link.stop()
         await task
+
+
+async def test_the_kernel_watches_an_agents_connection_not_a_timer_per_packet(
+    server: Components,
+) -> None:
+    """Dead agents are found by TCP keepalive (idle 30 s, a probe every 10 s, dropped after 3
+    unanswered); asyncssh's own keepalive, which re-armed a loop timer at every packet an agent
+    sent, is off."""
+    import socket
+
+    config = await enrolled(server, ENDPOINT)
+    agent, link, spool = make_agent(config)
+    task = asyncio.create_task(link.run())
+    links = server.agentlink
+    try:
+        await eventually(lambda: ENDPOINT in links.agents)
+        conn = links.agents[ENDPOINT]._conn
+        assert conn is not None
+        sock = conn.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        tcp = socket.IPPROTO_TCP
+        assert sock.getsockopt(tcp, socket.TCP_KEEPIDLE) == 30
+        assert sock.getsockopt(tcp, socket.TCP_KEEPINTVL) == 10
+        assert sock.getsockopt(tcp, socket.TCP_KEEPCNT) == 3
+        await agent.report_once()
+        await eventually(lambda: len(spool) == 0)  # reports still flow and are acknowledged
+        assert conn._keepalive_timer is None  # asyncssh arms no timer for what it receives
+    finally:
+        link.stop()
+        await task

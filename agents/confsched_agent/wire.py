@@ -249,7 +249,7 @@ def decode(line: bytes | str) -> Message:
     if len(line) > MAX_LINE:
         raise WireError("too_long", f"line of {len(line)} bytes exceeds {MAX_LINE}")
     try:
-        obj = json.loads(line)
+        obj = _parse(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError("not_json", f"not a JSON line ({exc.__class__.__name__})") from None
     if not isinstance(obj, dict):
@@ -261,6 +261,26 @@ def decode(line: bytes | str) -> Message:
     if parser is None:
         raise WireError("bad_type", f"unknown message type {kind!r}")
     return parser(obj)
+
+
+_SCAN: Callable[[str, int], tuple[object, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""The decoder's C scanner (set in ``JSONDecoder.__init__``; typeshed does not declare it)."""
+
+
+def _parse(line: bytes | str) -> object:
+    """``json.loads(line)``, a third cheaper for the usual line (UTF-8, a value from its first
+    character, nothing after it but the newline): the scanner without the wrappers that detect
+    encodings and skip whitespace. Anything else goes the long way, so what is accepted and
+    refused is exactly what ``json.loads`` accepts and refuses."""
+    try:
+        text = line.decode() if isinstance(line, bytes) else line
+        obj, end = _SCAN(text, 0)
+    except (UnicodeDecodeError, StopIteration):
+        pass  # not UTF-8, leading whitespace, a BOM, nothing at all: json.loads says what
+    else:
+        if end == len(text) or text[end:].isspace():
+            return obj
+    return json.loads(line)
 
 
 def _int(obj: JsonObject, key: str, limit: int = MAX_SEQ) -> int:
@@ -307,12 +327,15 @@ def _checks(obj: JsonObject, seq: int | None) -> dict[str, Check]:
         raise WireError("bad_field", f"checks must be an object of at most {MAX_CHECKS}", seq)
     out: dict[str, Check] = {}
     for name, item in raw.items():
+        if type(item) is dict and len(item) == 1 and item.get("ok") is True and name in _GOOD_NAMES:
+            out[name] = _PASSED  # the common case: a passed check of a name seen before
+            continue
         if type(item) is not dict or not _name_ok(name):
             raise WireError("bad_field", f"bad check {str(name)[:40]!r}", seq)
         ok = item.get("ok")
         detail = item.get("detail", "")
         if ok is True and not detail:
-            out[name] = _PASSED  # the common case, shared
+            out[name] = _PASSED  # shared
             continue
         if not (ok is None or type(ok) is bool) or not isinstance(detail, str):
             raise WireError("bad_field", f"check {name!r} needs ok true/false/null", seq)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 from confsched.domain.model import CallState, EndpointHealth, EndpointState
 
@@ -81,18 +82,27 @@ class _Verdict:
 def judge(obs: Observation, limits: Thresholds = Thresholds()) -> EndpointHealth:
     """The state one report shows, worst finding first in the reasons."""
     verdict = _Verdict()
+    checks, m = obs.checks, obs.measurements
     _judge_checks(obs, verdict)
     _judge_network(obs, limits, verdict)
-    _judge_host(obs.measurements, limits, verdict)
-    order = sorted(range(len(verdict.reasons)), key=lambda i: _code_rank(verdict.codes[i]))
-    m = obs.measurements
+    _judge_host(m, limits, verdict)
+    reasons: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    if verdict.reasons:
+        order = sorted(range(len(verdict.reasons)), key=lambda i: _code_rank(verdict.codes[i]))
+        reasons = tuple(verdict.reasons[i] for i in order)
+        codes = tuple(verdict.codes[i] for i in order)
     return EndpointHealth(
         endpoint=obs.endpoint,
         state=verdict.state,
-        reasons=tuple(verdict.reasons[i] for i in order),
-        codes=tuple(verdict.codes[i] for i in order),
+        reasons=reasons,
+        codes=codes,
         last_report_at=obs.received_at,
-        checks={name: ok for name, ok in obs.checks.items() if ok is not None},
+        checks=(
+            {name: ok for name, ok in checks.items() if ok is not None}
+            if None in checks.values()
+            else dict(cast("Mapping[str, bool]", checks))  # no None among them
+        ),
         rtt_ms=m.get("rtt_ms"),
         jitter_ms=m.get("jitter_ms"),
         loss_ratio=m.get("loss_ratio"),
