@@ -189,3 +189,49 @@ def test_any_other_disconnect_text_is_no_busy_answer(text: str) -> None:
 def test_a_busy_answer_never_asks_for_more_than_ten_minutes() -> None:
     assert wire.busy_delay(wire.busy_text(1e9)) == wire.MAX_BUSY_DELAY == 600.0
     assert wire.busy_delay("busy: come back in 9999.9 s") == wire.MAX_BUSY_DELAY
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"v":1,"type":"ack","seq":3}',
+        b'{"v":1,"type":"ack","seq":3}\n',
+        b'  {"v":1,"type":"ack","seq":3}\r\n',
+        b'\xef\xbb\xbf{"v":1,"type":"ack","seq":3}',
+        '{"v":1,"type":"ack","seq":3}',
+        '{"v":1,"type":"ack","seq":3}'.encode("utf-16"),
+    ],
+)
+def test_the_quick_parse_takes_what_json_loads_takes(line: bytes | str) -> None:
+    assert json.loads(line) == {"v": 1, "type": "ack", "seq": 3}
+    assert wire.decode(line) == Ack(3)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"v":1,"type":"ack","seq":3} x',
+        b'{"v":1,"type":"ack","seq":3}{}',
+        b"",
+        b" ",
+        b"{",
+        b"\xff",
+    ],
+)
+def test_the_quick_parse_refuses_what_json_loads_refuses(line: bytes) -> None:
+    with pytest.raises(ValueError):
+        json.loads(line)
+    with pytest.raises(WireError) as refused:
+        wire.decode(line)
+    assert refused.value.reason == "not_json"
+
+
+def test_a_check_with_more_than_ok_true_is_still_checked() -> None:
+    line = b'{"v":1,"type":"report","seq":1,"time":"2026-12-07T01:00:00+00:00","checks":%s}'
+    assert wire.decode(line % b'{"camera":{"ok":true}}').checks == {"camera": Check(True)}
+    assert wire.decode(line % b'{"camera":{"ok":true,"detail":"x"}}').checks == {
+        "camera": Check(True, "x")
+    }
+    for bad in (b'{"camera":{"ok":1}}', b'{"Camera!":{"ok":true}}', b'{"camera":[true]}'):
+        with pytest.raises(WireError):
+            wire.decode(line % bad)
