@@ -6,11 +6,12 @@ scheduler's CPU for the same handshakes, so on two cores they, not the scheduler
 pace. This client does one thing (log an agent in and carry its session channel) and nothing
 else, so a login costs a few crypto calls and a dozen small packets:
 
-- RFC 4253 transport: identification lines, binary packets, one key exchange,
-  ``curve25519-sha256`` (RFC 8731), an ``ssh-ed25519`` host key checked against a pinned one,
-  ``aes128-gcm@openssh.com`` (RFC 5647 as OpenSSH uses it: one AEAD call a packet, no MAC),
-  no compression; no rekeying (the scheduler's asyncssh rekeys after 1 GB or an hour, longer
-  than any benchmark: a ``KEXINIT`` later ends the connection with an error);
+- RFC 4253 transport: identification lines (ours after the server's), binary packets, one
+  key exchange, ``curve25519-sha256`` (RFC 8731), an ``ssh-ed25519`` host key checked
+  against a pinned one, ``aes128-gcm@openssh.com`` (RFC 5647 as OpenSSH uses it: one AEAD
+  call a packet, no MAC), no compression; no rekeying (the scheduler's asyncssh rekeys after
+  1 GB or an hour, longer than any benchmark: a ``KEXINIT`` later ends the connection with an
+  error);
 - RFC 4252 authentication: one signed ``publickey`` request with an ``ssh-ed25519`` key (no
   query first: one round trip fewer);
 - RFC 4254 connection: one ``session`` channel with ``shell`` (or ``exec``), window accounting
@@ -166,6 +167,64 @@ def load_private_key(data: bytes) -> Ed25519PrivateKey:
 # -- the connection --------------------------------------------------------------------------------
 
 
+class _Reader(asyncio.Protocol):
+    """The socket's bytes for the packet reader. Unlike asyncio's ``StreamReader``, what came
+    before a reset is still read before the reset is raised: a server that answers "busy" and
+    hangs up may reset the connection (our KEXINIT arrived after its close) while its answer
+    waits unread here, and that answer is what the client needs."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._ended: Exception | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._end(asyncio.IncompleteReadError(b"", None))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(exc or asyncio.IncompleteReadError(b"", None))
+
+    def _end(self, exc: Exception) -> None:
+        if self._ended is None:
+            self._ended = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _more(self) -> None:
+        if self._ended is not None:
+            raise self._ended
+        self._waiter = asyncio.get_running_loop().create_future()
+        await self._waiter
+
+    async def readexactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            await self._more()
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    async def readline(self, limit: int = 255) -> bytes:
+        """Up to and including the next ``\n`` (at most ``limit`` bytes)."""
+        while (end := self._buffer.find(b"\n", 0, limit)) < 0:
+            if len(self._buffer) >= limit:
+                raise SSHError("an identification line over 255 bytes")
+            await self._more()
+        return await self.readexactly(end + 1)
+
+
 class Channel:
     """One logged-in connection and its one session channel.
 
@@ -177,8 +236,8 @@ class Channel:
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: _Reader,
+        writer: asyncio.Transport,
         on_data: Callable[[bytes], None],
         on_close: Callable[[Exception | None], None],
     ) -> None:
@@ -217,7 +276,8 @@ class Channel:
             body = bytes((pad,)) + payload + bytes(pad)
             packet = length + self._send_gcm.encrypt(nonce, body, length)
         self._send_seq += 1
-        self._writer.write(packet)
+        if not self._writer.is_closing():
+            self._writer.write(packet)
 
     async def _receive(self) -> bytes:
         """The next packet's payload (IGNORE and DEBUG skipped, DISCONNECT raised)."""
@@ -266,9 +326,12 @@ class Channel:
             + _string(b"") * 2
             + b"\0\0\0\0\0"
         )
+        # Nothing is sent before the server's identification line: a server that answers
+        # "busy" at the door and closes never holds our bytes unread, which would reset the
+        # connection and could destroy its answer before a slow (loaded) client read it.
+        server_version = await self._version()
         self._writer.write(VERSION + b"\r\n")
         self._send(client_kexinit)
-        server_version = await self._version()
         server_kexinit = await self._receive()
         if server_kexinit[0] != KEXINIT:
             raise SSHError(f"expected KEXINIT, got message {server_kexinit[0]}")
@@ -348,7 +411,7 @@ class Channel:
     async def _version(self) -> bytes:
         """The server's identification line (lines before it are allowed and skipped)."""
         for _ in range(32):
-            line = await self._reader.readuntil(b"\n")
+            line = await self._reader.readline()
             if line.startswith(b"SSH-"):
                 if not line.startswith(b"SSH-2.0-"):
                     raise SSHError(f"not SSH 2.0: {line[:40]!r}")
@@ -438,10 +501,8 @@ class Channel:
                     self._finish(None)
                 else:
                     self._other(payload)
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+        except (asyncio.IncompleteReadError, OSError) as exc:  # SSHError too
             self._finish(None if isinstance(exc, asyncio.IncompleteReadError) else exc)
-        except SSHError as exc:
-            self._finish(exc)
 
     def _other(self, payload: bytes) -> None:
         """Everything but channel data: window, keepalives, requests, a rekey we cannot do."""
@@ -488,8 +549,8 @@ async def connect(
     ``SSHError``, ``OSError`` or ``TimeoutError`` (after ``timeout`` seconds in all)."""
     pinned = _host_key_blob(host_key)
     async with asyncio.timeout(timeout):
-        reader, writer = await asyncio.open_connection(
-            host, port, local_addr=local_addr, limit=MAX_PACKET + 64
+        writer, reader = await asyncio.get_running_loop().create_connection(
+            _Reader, host, port, local_addr=local_addr
         )
         channel = Channel(reader, writer, on_data, on_close)
         try:

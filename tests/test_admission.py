@@ -35,6 +35,20 @@ def test_a_stalled_scheduler_slows_the_pace_down_to_one_login_grace_per_place() 
     assert pacer.rate(stalled=600.0) == 32.0  # never slower: the grace ends every handshake
 
 
+def test_completions_counted_raise_a_pace_the_smoothed_duration_lags_behind() -> None:
+    """A crowd's first handshakes were long (8 s each: the scheduler was starting), then 600
+    end within a second: appointments follow the 300 a second counted over the last 2 s, not
+    the 32 the smoothed duration still says; once the count ages out the estimate is back."""
+    pacer = Pacer(256, first_seconds=8.0)
+    for i in range(600):
+        pacer.completed(8.0, now=100.0 + i / 600)
+    assert pacer.rate() == pytest.approx(32.0)
+    assert pacer.rate(now=101.0) == pytest.approx(300.0)
+    assert pacer.appointment(now=101.0, ahead=300) == pytest.approx(301 / 300)
+    assert pacer.room(now=101.0) == 3000
+    assert pacer.rate(now=110.0) == pytest.approx(32.0)
+
+
 def test_turns_follow_one_another_and_start_from_now_after_a_quiet_spell() -> None:
     turns = Turns()
     assert turns.take(10.0, ahead=1.0, step=0.5) == 1.5

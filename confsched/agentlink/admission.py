@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+from collections import deque
 
 from confsched_agent import wire
 
@@ -53,6 +54,11 @@ class Pacer:
     handshakes' long shared start, and would read as a trickle). A stalled one completes none:
     the time since the last one counts as a handshake's duration meanwhile, up to ``longest``
     (the login grace: no handshake holds its place longer). Times are seconds.
+
+    The pace is never below the completions actually counted over the last ``counted_seconds``:
+    the smoothed duration lags behind a crowd's first handshakes (long, sharing the CPU with
+    the scheduler's own start), and an agent told to come back too late leaves its place idle,
+    while one that comes too early is only told again (a few bytes).
     """
 
     def __init__(
@@ -63,6 +69,7 @@ class Pacer:
         weight: float = 0.05,
         waiting_seconds: float = 10.0,
         longest: float = 8.0,
+        counted_seconds: float = 2.0,
     ) -> None:
         self.places = places
         self._seconds = first_seconds
@@ -71,28 +78,40 @@ class Pacer:
         self._waiting_seconds = waiting_seconds
         self._longest = longest
         self._turns = Turns()
+        self._counted_seconds = counted_seconds
+        self._done: deque[float] = deque()
+        """When the handshakes of the last ``counted_seconds`` ended (loop time)."""
 
     def seconds(self, stalled: float = 0.0) -> float:
         """How long one handshake takes now; ``stalled``: seconds since one last completed."""
         return max(self._seconds, min(stalled, self._longest))
 
-    def rate(self, stalled: float = 0.0) -> float:
-        """Logins per second the scheduler completes with every place taken."""
-        return self.places / self.seconds(stalled)
+    def rate(self, stalled: float = 0.0, now: float | None = None) -> float:
+        """Logins per second the scheduler completes with every place taken (at ``now``, loop
+        time: at least those counted over the last ``counted_seconds``)."""
+        estimate = self.places / self.seconds(stalled)
+        if now is None:
+            return estimate
+        while self._done and self._done[0] < now - self._counted_seconds:
+            self._done.popleft()
+        return max(estimate, len(self._done) / self._counted_seconds)
 
-    def completed(self, seconds: float) -> None:
-        """A handshake ended (logged in, refused or given up) after ``seconds`` in its place."""
+    def completed(self, seconds: float, now: float | None = None) -> None:
+        """A handshake ended (logged in, refused or given up) after ``seconds`` in its place,
+        at ``now`` (loop time)."""
         self._seconds += self._weight * (max(seconds, 1e-3) - self._seconds)
+        if now is not None:
+            self._done.append(now)
 
-    def room(self, stalled: float = 0.0) -> int:
+    def room(self, stalled: float = 0.0, now: float | None = None) -> int:
         """How many accepted connections may wait for a place: ``waiting_seconds`` of logins at
         the current pace (at least 32, at most 4,096), well within an agent's login timeout."""
-        return max(32, min(4096, int(self.rate(stalled) * self._waiting_seconds)))
+        return max(32, min(4096, int(self.rate(stalled, now) * self._waiting_seconds)))
 
     def appointment(self, now: float, ahead: int, stalled: float = 0.0) -> float:
         """Seconds from ``now`` until an agent turned away now should come back: after the
         ``ahead`` connections already waiting or handshaking, and after everyone told before."""
-        step = 1.0 / self.rate(stalled)
+        step = 1.0 / self.rate(stalled, now)
         return self._turns.take(now, ahead * step, step)
 
 

@@ -274,7 +274,7 @@ class AgentLink:
         if self._in_handshake < self.limits.max_unauthenticated:
             self._from[source] += 1
             self._start(sock, source)
-        elif len(self._waiting) < self.pacer.room():
+        elif len(self._waiting) < self.pacer.room(now=now):
             self._from[source] += 1
             self._waiting.append((sock, source, now))
         else:
@@ -318,7 +318,7 @@ class AgentLink:
             self._in_handshake -= 1
             self._gone(source)
             self._progress = now = asyncio.get_running_loop().time()
-            self.pacer.completed(now - started)
+            self.pacer.completed(now - started, now)
             self._next_waiting(now)
 
     def _next_waiting(self, now: float) -> None:
