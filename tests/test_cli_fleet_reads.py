@@ -5,13 +5,14 @@ The guard here is the store work a command does, counted in SQLite virtual-machi
 same for the same data on every machine, whatever the load): the same command on a fleet ten
 times larger (every room with a stored report) must do about the same work. ``rooms list``
 reads every room by design, and shows the count would catch it. The imports are checked in a
-fresh interpreter: ``rooms show`` must not bring in the fleet file's parser (PyYAML), the web,
-SSH, calendar or metrics libraries.
+fresh interpreter: no read command may bring in the fleet file's parser (PyYAML), the web,
+SSH, calendar or metrics libraries, nor asyncio.
 ``bench/national.py`` measures the times.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import subprocess
@@ -163,23 +164,94 @@ def test_the_count_sees_a_command_that_reads_every_room(
     assert work[LARGE] > 5 * work[SMALL], work
 
 
-def test_rooms_show_imports_no_parser_nor_network_library(
-    stores: dict[int, tuple[Path, str]],
+READS = {
+    "rooms list": ["rooms", "list"],
+    "rooms show": ["rooms", "show", "r-5"],
+    "health": ["health"],
+    "sessions risk": ["sessions", "risk", "--all"],
+    "sessions list": ["sessions", "list", "--from", "2031-03-03", "--to", "2031-03-10"],
+    "sessions show": ["sessions", "show", "{session}"],
+    "slots": ["slots", "--with", "r-1,r-2", "--duration", "1h", "--from", "2031-03-03"],
+    "feeds list": ["feeds", "list"],
+    "agents list": ["agents", "list"],
+    "tokens list": ["tokens", "list"],
+}
+"""The read commands ``bench/national.py`` times."""
+UNNEEDED = (*HEAVY, "asyncio")
+"""What no read command needs: the fleet file's parser, the web, SSH, calendar, metrics and
+console libraries, and the event loop (``health`` once imported asyncio with the health
+writer, ``feeds list`` icalendar with the feed builder: 15-40 ms each at every run)."""
+
+
+@pytest.mark.parametrize("name", list(READS))
+def test_a_read_command_imports_no_parser_event_loop_nor_network_library(
+    name: str, stores: dict[int, tuple[Path, str]]
 ) -> None:
     data, session_id = stores[SMALL]
     probe = (
         "import json, sys\n"
         "from confsched.cli import main\n"
         "main(sys.argv[1:])\n"
-        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), file=sys.stderr)\n"
+        f"print(json.dumps([m for m in {UNNEEDED!r} if m in sys.modules]), file=sys.stderr)\n"
     )
-    for argv in (["rooms", "show", "r-5"], ["sessions", "show", session_id]):
-        done = subprocess.run(
-            [sys.executable, "-c", probe, "--data", str(data), *argv],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        assert "Phòng 5" in done.stdout or "Giao ban xã" in done.stdout
-        assert json.loads(done.stderr.strip().splitlines()[-1]) == [], argv
+    argv = [a.format(session=session_id) for a in READS[name]]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "--data", str(data), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), name
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == [], name
+
+
+def test_a_one_shot_command_runs_without_the_cyclic_collector_and_restores_it(
+    stores: dict[int, tuple[Path, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A read is over before a cycle it leaves could matter; ``serve`` and the other commands
+    that run until stopped keep the collector."""
+    import confsched.cli.rooms
+
+    data, _ = stores[SMALL]
+    seen = []
+    real_table = confsched.cli.rooms.table
+
+    def table(*args: Any) -> str:
+        seen.append(gc.isenabled())
+        return real_table(*args)
+
+    monkeypatch.setattr(confsched.cli.rooms, "table", table)
+    assert gc.isenabled()
+    main(["--data", str(data), "rooms", "list"])
+    assert seen == [False] and gc.isenabled()
+    assert f"{SMALL} endpoints" in capsys.readouterr().out
+    disabled = []
+    monkeypatch.setattr(gc, "disable", lambda: disabled.append(True))
+    for resident in ("serve", "demo", "simulate", "tui"):
+        main([resident, "--help"])
+    assert "Usage: confsched tui" in capsys.readouterr().out
+    assert disabled == []
+    main(["--data", str(data), "rooms", "list"])
+    assert disabled == [True]  # the stand-in is seen
+
+
+def test_feeds_list_takes_no_write_lock_once_every_feed_has_its_token(
+    stores: dict[int, tuple[Path, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first listing issues the tokens; the next ones only read, so they answer while
+    another process holds the store's write lock (they used to wait for it, then fail)."""
+    data, _ = stores[SMALL]
+    main(["--data", str(data), "feeds", "list"])
+    first = capsys.readouterr().out
+    writer = sqlite3.connect(data / "confsched.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        main(["--data", str(data), "feeds", "list"])
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert capsys.readouterr().out == first
+    assert f"{SMALL + 1} feeds" in first  # one agency, every room

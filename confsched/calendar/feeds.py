@@ -17,11 +17,11 @@ from confsched import __version__
 from confsched.calendar import cache as cache_module
 from confsched.calendar import ics, text
 from confsched.calendar.cache import EPOCH, BodyCache, Catalog, FeedBody, Rendered, feed_body
+from confsched.calendar.tokens import subject_name
 from confsched.domain import calendar as entries_module
 from confsched.domain.calendar import (
     CalendarEntry,
     FeedKey,
-    FeedKind,
     SessionChanges,
 )
 from confsched.domain.model import Fleet
@@ -29,21 +29,6 @@ from confsched.domain.model import Fleet
 FEED_TITLE = "Lịch họp trực tuyến"
 HISTORY = timedelta(days=30)
 """Feeds keep a session this long after its last sitting (``serve --feed-history``)."""
-
-
-def subject_name(fleet: Fleet, key: FeedKey) -> str | None:
-    """The agency's or room's name, or None when it is not in the fleet."""
-    if key.kind is FeedKind.AGENCY:
-        agency = fleet.agencies.get(key.subject)
-        return agency.name if agency else None
-    endpoint = fleet.endpoints.get(key.subject)
-    return endpoint.name if endpoint else None
-
-
-def all_feeds(fleet: Fleet) -> list[FeedKey]:
-    """Every feed the fleet offers: one per agency, one per room."""
-    agencies = [FeedKey(FeedKind.AGENCY, a) for a in fleet.agencies]
-    return agencies + [FeedKey(FeedKind.ROOM, e) for e in fleet.endpoints]
 
 
 @cache

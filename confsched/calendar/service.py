@@ -27,7 +27,7 @@ import sqlite_utils
 
 from confsched.calendar.cache import FeedBody, Rendered
 from confsched.calendar.feeds import FeedBuilder
-from confsched.calendar.usecases import ensure_feed_tokens
+from confsched.calendar.tokens import ensure_feed_tokens
 from confsched.domain.calendar import FeedKey, FeedKind
 from confsched.errors import ConfschedError
 from confsched.server import ServerContext

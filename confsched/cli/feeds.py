@@ -12,9 +12,8 @@ from pathlib import Path
 import click
 import sqlite_utils
 
-from confsched.calendar.feeds import subject_name
-from confsched.calendar.usecases import (
-    ensure_feed_tokens,
+from confsched.calendar.tokens import (
+    ensure_stored_feed_tokens,
     feed_url,
     revoke_feed,
     rotate_feed,
@@ -23,8 +22,9 @@ from confsched.calendar.usecases import (
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
 from confsched.config import Settings
 from confsched.domain.calendar import FeedKey, FeedKind
+from confsched.domain.model import Fleet
 from confsched.errors import InvalidInput
-from confsched.services.inventory import require_fleet
+from confsched.services.inventory import fleet_with
 from confsched.store import calendar as store
 
 
@@ -56,30 +56,31 @@ def list_(kind: str | None, base_url: str | None, data_dir: Path | None, as_json
       confsched feeds list --kind room --base-url https://lich.example.gov.vn
     """
     db = open_store(data_dir)
-    fleet = require_fleet(db)
-    ensure_feed_tokens(db, fleet, datetime.now(UTC))
+    fleet_with(db, ())  # that a fleet was imported; the names come with the tokens
+    ensure_stored_feed_tokens(db, datetime.now(UTC))
     base = _base(db, base_url)
-    rows = []
-    for token in store.live_tokens(db):
-        name = subject_name(fleet, token.key)
-        if name is None or (kind and token.key.kind.value != kind):
-            continue
-        rows.append(
-            {
-                "kind": token.key.kind.value,
-                "id": token.key.subject,
-                "name": name,
-                "url": (url := feed_url(base, token.key, token.token)),
-                "webcal": webcal_url(url),
-                "created_at": token.created_at.isoformat(),
-            }
-        )
+    listed = [f for f in store.listed_feeds(db) if not kind or f.key.kind.value == kind]
     if as_json:
-        print_json(rows)
+        print_json(
+            [
+                {
+                    "kind": f.key.kind.value,
+                    "id": f.key.subject,
+                    "name": f.name,
+                    "url": (url := feed_url(base, f.key, f.token)),
+                    "webcal": webcal_url(url),
+                    "created_at": f.created_at,
+                }
+                for f in listed
+            ]
+        )
         return
-    lines = [[r["kind"], r["id"], r["url"], r["webcal"]] for r in rows]
+    lines = [
+        [f.key.kind.value, f.key.subject, url := feed_url(base, f.key, f.token), webcal_url(url)]
+        for f in listed
+    ]
     click.echo(table(lines, ["KIND", "ID", "URL", "WEBCAL"]))
-    click.echo(f"{len(rows)} feeds")
+    click.echo(f"{len(lines)} feeds")
 
 
 def _key(agency: str | None, room: str | None) -> FeedKey:
@@ -107,8 +108,8 @@ def rotate(
       confsched feeds rotate --room dt-la-bang
     """
     db = open_store(data_dir)
-    fleet = require_fleet(db)
     key = _key(agency, room)
+    fleet = _fleet_for(db, key)
     token = rotate_feed(db, fleet, key, datetime.now(UTC))
     base = _base(db, base_url)
     url = feed_url(base, key, token)
@@ -134,12 +135,17 @@ def revoke(agency: str | None, room: str | None, data_dir: Path | None) -> None:
       confsched feeds revoke ubnd-tinh
     """
     db = open_store(data_dir)
-    fleet = require_fleet(db)
     key = _key(agency, room)
+    fleet = _fleet_for(db, key)
     if revoke_feed(db, fleet, key, datetime.now(UTC)):
         click.echo(f"{key.kind.value} {key.subject}: feed closed")
     else:
         click.echo(f"{key.kind.value} {key.subject}: feed was already closed")
+
+
+def _fleet_for(db: sqlite_utils.Database, key: FeedKey) -> Fleet:
+    """The fleet with the one room a room's feed needs (an agency's needs none of them)."""
+    return fleet_with(db, [key.subject] if key.kind is FeedKind.ROOM else ())
 
 
 def _base(db: sqlite_utils.Database, given: str | None) -> str:

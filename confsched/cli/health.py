@@ -16,7 +16,7 @@ from confsched.domain.retention import parse_span
 from confsched.domain.selectors import expand_selectors
 from confsched.errors import InvalidInput
 from confsched.services import health_views as views
-from confsched.services.booking import now_utc
+from confsched.services.clock import now_utc
 from confsched.services.inventory import require_fleet
 from confsched.services.risk import explained, room_detail, stored_facts
 from confsched.store.health_history import load_cells

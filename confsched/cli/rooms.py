@@ -11,6 +11,7 @@ import click
 import sqlite_utils
 
 from confsched.cli.common import data_option, json_option, open_store, plural, print_json, table
+from confsched.domain.model import Endpoint, Fleet
 from confsched.domain.selectors import expand_selectors
 from confsched.errors import FleetImportRefused
 from confsched.services.inventory import (
@@ -176,15 +177,19 @@ def list_(selectors: str, data_dir: Path | None, as_json: bool) -> None:
     """
     fleet = require_fleet(open_store(data_dir))
     chosen = expand_selectors(fleet, selectors)
-    views = [endpoint_view(fleet, e) for e in chosen]
     if as_json:
-        print_json(views)
+        print_json([endpoint_view(fleet, e) for e in chosen])
         return
-    rows = [
-        [str(v["id"]), str(v["level"]), str(v["area_name"] or "—"), str(v["name"])] for v in views
-    ]
+    rows = [_list_row(fleet, fleet.endpoints[e]) for e in chosen]
     click.echo(table(rows, ["ID", "LEVEL", "AREA", "NAME"]))
-    click.echo(f"{len(views)} endpoints")
+    click.echo(f"{len(rows)} endpoints")
+
+
+def _list_row(fleet: Fleet, endpoint: Endpoint) -> list[str]:
+    """The four columns ``rooms list`` prints, straight from the room: a national fleet's
+    10,000 whole views (``endpoint_view``, what ``--json`` prints) cost a third of the command."""
+    area = fleet.sites.get(endpoint.area or "")
+    return [endpoint.id, endpoint.level, (area.name if area else "") or "—", endpoint.name]
 
 
 @rooms.command("show")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -64,15 +64,12 @@ from confsched.services.booking_reads import (
     session_view,
     view_rooms,
 )
+from confsched.services.clock import now_utc
 from confsched.store import booking as store
 from confsched.store import invites as outbox
 from confsched.store.db import bump_revision, immediate
 
 AREA = "sessions"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def new_session_id() -> str:

@@ -24,8 +24,7 @@ from confsched.domain.model import (
 )
 from confsched.domain.transitions import Heard, StateChange, replay
 from confsched.errors import InvalidInput
-from confsched.services.booking_reads import occurrences_with_sessions
-from confsched.services.health import HealthBoard
+from confsched.services.health_board import HealthBoard
 from confsched.store.health import (
     KeyStatus,
     list_keys,
@@ -103,7 +102,12 @@ def upcoming_risks(
     now: datetime,
     within: timedelta = DEFAULT_WITHIN,
 ) -> list[AtRisk]:
-    """Every live occurrence starting from ``now`` to ``now + within`` (or running), by start."""
+    """Every live occurrence starting from ``now`` to ``now + within`` (or running), by start.
+
+    The booking reads are imported here: ``confsched health`` judges rooms with this module and
+    reads no session."""
+    from confsched.services.booking_reads import occurrences_with_sessions
+
     if not timedelta(0) < within <= MAX_WITHIN:
         raise InvalidInput("within must be more than 0 and at most 31d")
     found = []

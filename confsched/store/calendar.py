@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -60,6 +61,46 @@ def live_tokens(db: sqlite_utils.Database) -> list[FeedToken]:
     ).fetchall()
     kinds = {k.value: k for k in FeedKind}
     return [FeedToken(FeedKey(kinds[k], s), t, from_db_time(at)) for t, k, s, at in rows]
+
+
+class ListedFeed(NamedTuple):
+    """One live feed as ``feeds list`` prints it."""
+
+    key: FeedKey
+    name: str
+    """The agency's or the room's name."""
+    token: str
+    created_at: str
+    """As stored: ISO 8601 in UTC (``to_db_time``)."""
+
+
+def listed_feeds(db: sqlite_utils.Database) -> list[ListedFeed]:
+    """Every live token whose agency or room is in the stored fleet, with its name, by kind and
+    subject: one query, where loading the fleet for the names cost a national ``feeds list``
+    (10,034 feeds) more than the rest of its work."""
+    rows = db.execute(
+        "SELECT t.kind, t.subject, coalesce(a.name, e.name), t.token, t.created_at "
+        "FROM feed_tokens AS t "
+        "LEFT JOIN agencies AS a ON t.kind = 'agency' AND a.id = t.subject "
+        "LEFT JOIN endpoints AS e ON t.kind = 'room' AND e.id = t.subject "
+        "WHERE t.revoked_at IS NULL AND (a.id IS NOT NULL OR e.id IS NOT NULL) "
+        "ORDER BY t.kind, t.subject"
+    ).fetchall()
+    kinds = {k.value: k for k in FeedKind}
+    return [ListedFeed(FeedKey(kinds[k], s), n, t, at) for k, s, n, t, at in rows]
+
+
+def feeds_without_token(db: sqlite_utils.Database) -> list[FeedKey]:
+    """The stored fleet's agencies and rooms that never had a token (a revoked one counts as
+    had), in the fleet's order: what ``ensure_tokens`` would add, found without loading the
+    fleet."""
+    rows = db.execute(
+        "SELECT 'agency', id FROM agencies WHERE id NOT IN "
+        "(SELECT subject FROM feed_tokens WHERE kind = 'agency') "
+        "UNION ALL SELECT 'room', id FROM (SELECT id FROM endpoints WHERE id NOT IN "
+        "(SELECT subject FROM feed_tokens WHERE kind = 'room') ORDER BY position)"
+    ).fetchall()
+    return [FeedKey(FeedKind(kind), subject) for kind, subject in rows]
 
 
 def ensure_tokens(
