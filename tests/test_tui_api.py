@@ -135,7 +135,7 @@ async def test_live_feed_reports_a_change_then_a_lost_scheduler_then_reconnects(
     feed = LiveFeed(
         api,
         on_change=lambda r: _record(changes, r),
-        on_status=lambda ok, text: statuses.append(ok),
+        on_status=lambda ok, texts: statuses.append(ok),
         min_interval=0.0,
         backoff=(0.05,),
     )

@@ -15,14 +15,20 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from confsched_tui import i18n
+from confsched_tui.access import Access
 from confsched_tui.app import ConsoleApp
 from confsched_tui.i18n import _
+from confsched_tui.screens.booking import BookingScreen
+from confsched_tui.screens.endpoint import EndpointScreen
 from confsched_tui.screens.fleet import FleetScreen
 from confsched_tui.screens.session import SessionScreen, readiness_widths
 from confsched_tui.screens.sessions import SessionsScreen
 from confsched_tui.sessionrows import PAD, SCROLLBAR, cells, columns_for, session_row
 from confsched_tui.text import fmt_time, wrap
+from confsched_tui.widgets.fitted import FittedInput, fitting
 from confsched_tui.widgets.fleet_grid import LABEL_WIDTH, FleetGrid
+from confsched_tui.widgets.status import fit_status
+from rich.cells import cell_len
 from rich.console import Console
 from textual.pilot import Pilot
 
@@ -145,6 +151,8 @@ def test_readiness_reasons_take_the_rest_of_a_narrow_screen_and_wrap() -> None:
     assert len(wrap(long_reason, widths[3], 9)) == 3
     wide = readiness_widths(rows, 200)
     assert wide[3] == len(long_reason)
+    vietnamese = [("✖ chưa sẵn sàng", "UBND xã Phúc Lạc", "09:31:00", "bridge unreachable", "x")]
+    assert sum(readiness_widths(vietnamese, 80)[:4]) + 2 * 4 + 2 <= 80  # the reasons not cut
 
 
 def test_session_columns_fit_every_width_and_cut_no_figure() -> None:
@@ -191,3 +199,91 @@ async def test_fleet_tiles_fill_the_row_and_grow_with_the_screen(
             assert grid._tile_width >= 15  # "Hoàng Văn Thụ", "Quyết Thắng" whole
         else:  # wide enough for every name in full
             assert grid._texts == [tile.label for tile in grid._tiles]
+
+
+ROUTES: dict[str, tuple[tuple[str, ...], type]] = {
+    "fleet": ((), FleetScreen),
+    "sessions": (("f3",), SessionsScreen),
+    "session": (("f3", "enter"), SessionScreen),
+    "endpoint": (("3", "enter"), EndpointScreen),
+    "book": (("f4",), BookingScreen),
+}
+"""Every full screen, as the operator reaches it."""
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("width", [80, 160])
+@pytest.mark.parametrize("route", list(ROUTES))
+async def test_the_status_line_keeps_its_revision_and_the_footer_its_last_key(
+    fake: tuple[FakeScheduler, str], route: str, width: int, lang: str
+) -> None:
+    """At 80 columns a shorter reading of the status line, not the full one cut before the
+    revision; the footer leaves out Ctrl+Q (and the Book form's keys its buttons name) so F4
+    is whole, in Vietnamese too; at 160 everything in full."""
+    _scheduler, url = fake
+    keys, kind = ROUTES[route]
+    app = console(url, lang)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await shown(pilot, FleetScreen)
+        if keys:
+            await pilot.press(*keys)
+            await shown(pilot, kind)
+        await until_revision(pilot, app)
+        *_rows, status, footer = screen_text(app).rstrip("\n").splitlines()
+    revision = str(app.revision)
+    assert status.rstrip().endswith(revision), f"the revision is cut: {status!r}"
+    assert (status.strip() == app.status) == (width == 160)
+    assert footer.rstrip().endswith(f"f4 {_('Book')}"), f"the footer is cut: {footer!r}"
+    assert (f"^q {_('Quit')}" in footer) == (width == 160)
+
+
+async def until_revision(pilot: Pilot[Any], app: ConsoleApp) -> None:
+    """Until the status line says connected with a revision (the live feed's first answer)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while app.revision < 0 or not app.status.endswith(str(app.revision)):
+        assert loop.time() < deadline, "never connected"
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("width", [80, 160])
+async def test_the_book_forms_placeholders_fit_their_fields(
+    fake: tuple[FakeScheduler, str], width: int, lang: str
+) -> None:
+    """Each placeholder is the longest of its readings that fits: whole at 80 columns (no
+    explanation cut mid-word), the full explanation on a wide screen."""
+    _scheduler, url = fake
+    app = console(url, lang)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await pilot.press("f4")
+        await shown(pilot, BookingScreen)
+        fields = list(app.screen.query(FittedInput))
+        assert len(fields) == 9
+        for field in fields:
+            room = field.content_size.width - 1
+            assert cell_len(field.placeholder) <= room, f"{field.id}: {field.placeholder!r}"
+            if width == 160:
+                assert field.placeholder == field.placeholders[0], field.id
+        text = screen_text(app)
+        for button in (_("Book ^s"), _("Free slots ^n"), _("Clear ^l")):
+            assert button in text, f"the button {button!r} is cut"
+        assert app.screen.query_one("#f-setup", FittedInput).placeholder.startswith("15m")
+
+
+def test_the_status_line_takes_its_longest_reading_that_fits() -> None:
+    i18n.use("vi")
+    notes = Access.VIEWER.notes()
+    forms = ("● đã kết nối · cập nhật 09:40:00 · Tỉnh Thái Nguyên · http://x:8080 · phiên bản 7",
+             "● đã kết nối · cập nhật 09:40:00 · Tỉnh Thái Nguyên · phiên bản 7",
+             "● 09:40:00 · Tỉnh Thái Nguyên · bản 7", "● 09:40:00 · bản 7")  # fmt: skip
+    assert fit_status(notes, forms, 200) == f"{notes[0]} · {forms[0]}"
+    assert fit_status((), forms, 78) == forms[1]
+    assert fit_status(notes, forms, 78) == f"chỉ xem · {forms[1]}"
+    assert fit_status(notes, forms, 50) == f"chỉ xem · {forms[2]}"
+    assert fit_status(notes, forms, 10) == f"chỉ xem · {forms[3]}"  # the shortest, cut
+    assert fit_status(notes, forms, 0) == f"{notes[0]} · {forms[0]}"  # before the layout
+    assert fitting(("long form", "short"), 6) == "short"
+    assert fitting(("long form", "short"), 3) == "short"
+    assert fitting((), 3) == ""

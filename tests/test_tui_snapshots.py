@@ -47,7 +47,7 @@ async def settle(pilot: Pilot[Any], screen: type = LiveScreen, timeout: float = 
         await pilot.pause(0.02)
     await pilot.pause()
     app.url = SHOWN_URL  # type: ignore[attr-defined]
-    app.status = app._connected_text()  # type: ignore[attr-defined]
+    app.status_forms = app._connected_text()  # type: ignore[attr-defined]
     await pilot.pause()
 
 

@@ -26,14 +26,14 @@ class Access(enum.Enum):
     def read_only(self) -> bool:
         return self in (Access.VIEWER, Access.NO_TOKEN, Access.BAD_TOKEN)
 
-    def note(self) -> str:
-        """The status line's short form ("" when the console may write)."""
+    def notes(self) -> tuple[str, ...]:
+        """The status line's note, in full then short (none when the console may write)."""
         notes = {
             Access.VIEWER: _("read-only (viewer token)"),
             Access.NO_TOKEN: _("read-only (no token)"),
             Access.BAD_TOKEN: _("read-only (token not recognised)"),
         }
-        return notes.get(self, "")
+        return (notes[self], _("read-only")) if self in notes else ()
 
     def explain(self) -> str:
         """Why nothing can be booked, moved or cancelled, and how to change that."""

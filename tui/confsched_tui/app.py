@@ -67,10 +67,12 @@ class ConsoleApp(App[None]):
         Binding("ctrl+p", "command_palette", N_("Commands"), show=False, priority=True),
     ]
 
-    status: reactive[str] = reactive("")
+    status_forms: reactive[tuple[str, ...]] = reactive(())
+    """The status line's text, longest reading first: it shows the longest that fits."""
     connected: reactive[bool] = reactive(True)
-    access_note: reactive[str] = reactive("")
-    """``read-only (viewer token)`` while writes would be refused; the status line shows it."""
+    access_note: reactive[tuple[str, ...]] = reactive(())
+    """``read-only (viewer token)``, then ``read-only``, while writes would be refused (empty
+    when the console may write); the status line shows the longest that fits."""
 
     def __init__(
         self,
@@ -88,7 +90,7 @@ class ConsoleApp(App[None]):
         self.language = i18n.choose(lang, os.environ if environ is None else environ, None)
         if self.language is not None:
             i18n.use(self.language)
-        self.status = _("connecting…")
+        self.status_forms = (_("connecting…"),)
         self.url = url
         self.api = ApiClient(url, token)
         self.catalog = CatalogCache(self.api)
@@ -126,7 +128,7 @@ class ConsoleApp(App[None]):
         if self.language is None:
             self.language = await self._fleet_language()
             i18n.use(self.language)
-            self.status = _("connecting…")
+            self.status_forms = (_("connecting…"),)
 
     async def _fleet_language(self) -> str:
         try:
@@ -162,7 +164,7 @@ class ConsoleApp(App[None]):
         if access is None or access is self.access:
             return
         self.access = access
-        self.access_note = access.note()
+        self.access_note = access.notes()
         self._retitle()
         if access.read_only:
             self.notify(access.explain(), title=_("read-only"), severity="warning", timeout=20)
@@ -191,26 +193,38 @@ class ConsoleApp(App[None]):
     async def _on_change(self, revision: int) -> None:
         self.revision = revision
         self._first_revision.set()
-        self.status = self._connected_text()
+        self.status_forms = self._connected_text()
         screen = self.screen
         if isinstance(screen, LiveScreen):
             screen.request_reload()
 
-    def _on_status(self, ok: bool, text: str) -> None:
+    @property
+    def status(self) -> str:
+        """The status line's text in full (whatever the line has room for)."""
+        return self.status_forms[0] if self.status_forms else ""
+
+    def _on_status(self, ok: bool, texts: tuple[str, ...]) -> None:
         if ok and not self.connected:
             self._check_access()
         self.connected = ok
-        self.status = text if not ok else self._connected_text()
+        self.status_forms = texts if not ok else self._connected_text()
         if not ok:
             self._first_revision.set()
 
-    def _connected_text(self) -> str:
+    def _connected_text(self) -> tuple[str, ...]:
+        """Connected, in four readings: all; without the URL; short words; time and revision
+        only. The revision stays in every one (it is what one compares with the CLI)."""
         name = self.catalog.current.name
-        where = f"{name} · {self.url}" if name else self.url
         updated = fmt_time(self.now(), self.tz, seconds=True)
-        return _("● connected · updated {updated} · {where} · revision {revision}").format(
-            updated=updated, where=where, revision=self.revision
-        )
+        full = _("● connected · updated {updated} · {where} · revision {revision}")
+        short = _("● {updated} · {where} · rev. {revision}")
+        wheres = [f"{name} · {self.url}" if name else self.url, *([name] if name else [])]
+        forms = [full.format(updated=updated, where=where, revision=self.revision)
+                 for where in wheres]  # fmt: skip
+        forms.append(short.format(updated=updated, where=wheres[-1], revision=self.revision))
+        forms.append(_("● {updated} · rev. {revision}").format(
+            updated=updated, revision=self.revision))  # fmt: skip
+        return tuple(forms)
 
     def loaded(self, view: str, count: int) -> None:
         """A view has shown its data: the benchmark and tests read ``milestones``."""

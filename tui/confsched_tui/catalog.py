@@ -29,10 +29,11 @@ class Examples:
     agency: str
     endpoint: str
 
-    def selectors(self) -> str:
-        """``under:h-dai-tu, level:commune, tag:vung-cao`` (no tag: left out)."""
+    def selectors(self, most: int = 3) -> str:
+        """``under:h-dai-tu, level:commune, tag:vung-cao`` (no tag: left out), the first
+        ``most`` of them (a narrow hint)."""
         words = [f"under:{self.site}", f"level:{self.level}"]
-        return ", ".join(words + ([f"tag:{self.tag}"] if self.tag else []))
+        return ", ".join((words + ([f"tag:{self.tag}"] if self.tag else []))[:most])
 
 
 @dataclass

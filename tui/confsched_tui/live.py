@@ -22,7 +22,7 @@ class LiveFeed:
         self,
         api: ApiClient,
         on_change: Callable[[int], Awaitable[None]],
-        on_status: Callable[[bool, str], None],
+        on_status: Callable[[bool, tuple[str, ...]], None],
         *,
         min_interval: float = 0.5,
         backoff: tuple[float, ...] = BACKOFF_S,
@@ -51,17 +51,21 @@ class LiveFeed:
             regained = self.connected is not True
             if regained:
                 self.connected = True
-                self.on_status(True, "")
+                self.on_status(True, ())
             if revision != self.revision or regained:
                 await self._changed(revision)
 
     def _lost(self, exc: ApiProblem, delay: float) -> None:
+        """Said in full (the scheduler's problem) and short (the retry), for a narrow line."""
         if isinstance(exc, ApiError):
             text = _("the scheduler refused: {problem} — retrying in {delay} s")
+            short = _("the scheduler refused — retrying in {delay} s")
         else:
             text = _("scheduler unreachable: {problem} — retrying in {delay} s")
+            short = _("scheduler unreachable — retrying in {delay} s")
         self.connected = False
-        self.on_status(False, text.format(problem=exc, delay=f"{delay:g}"))
+        wait = f"{delay:g}"
+        self.on_status(False, (text.format(problem=exc, delay=wait), short.format(delay=wait)))
 
     async def _changed(self, revision: int) -> None:
         loop = asyncio.get_running_loop()

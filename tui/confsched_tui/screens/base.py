@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
 from textual.screen import Screen
@@ -19,6 +20,10 @@ from confsched_tui.api import ApiProblem, Unreachable
 from confsched_tui.host import Console
 from confsched_tui.i18n import _
 from confsched_tui.widgets.status import StatusLine
+
+NARROW_BELOW = 120
+"""Narrower than this, the footer leaves out a screen's ``NARROW_HIDES``: at 80 columns that
+is the room the last key, F4 Book, needs in Vietnamese."""
 
 
 def translated(bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
@@ -39,6 +44,9 @@ class LiveScreen(Screen[Any]):
     """Subclasses implement ``load()`` (fetch through ``self.console.api`` and show)."""
 
     loaded_revision: int = -2
+    NARROW_HIDES: frozenset[str] = frozenset({"ctrl+q"})
+    """Keys the footer leaves out on a narrow terminal: Ctrl+Q is Textual's own quit key and
+    in the help (F1), which stays."""
     REFRESH_EVERY: float | None = None
     """Also re-read this often while shown: a safety net for changes a scheduler does not
     announce through ``/api/v1/changes`` (older schedulers did not for health or readiness),
@@ -48,6 +56,7 @@ class LiveScreen(Screen[Any]):
         super().__init__(*args, **kwargs)
         self._loading = False
         self.loads = 0
+        self._narrow = False
 
     @property
     def console(self) -> Console:
@@ -55,8 +64,13 @@ class LiveScreen(Screen[Any]):
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
-        """The footer's keys in the console's language."""
-        return translated(super().active_bindings)
+        """The footer's keys in the console's language (without Ctrl+Q when narrow)."""
+        bindings = translated(super().active_bindings)
+        for key in self.NARROW_HIDES if self._narrow else ():
+            if key in bindings:
+                hidden = dataclasses.replace(bindings[key].binding, show=False)
+                bindings[key] = bindings[key]._replace(binding=hidden)
+        return bindings
 
     def compose_header(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -64,6 +78,12 @@ class LiveScreen(Screen[Any]):
     def compose_footer(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield Footer(show_command_palette=False)  # Ctrl+P is in the help: the row is full
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW_BELOW
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self.refresh_bindings()
 
     def on_mount(self) -> None:
         if self.REFRESH_EVERY:

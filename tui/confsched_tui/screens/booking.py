@@ -25,6 +25,7 @@ from confsched_tui.screens.base import LiveScreen
 from confsched_tui.sessionview import PREVIEW_NEEDS, booking_body, missing
 from confsched_tui.sittings import rrule_text
 from confsched_tui.text import fmt_span, form_time, nfc
+from confsched_tui.widgets.fitted import FittedInput
 from confsched_tui.widgets.preview import (
     render_booked,
     render_preview,
@@ -34,22 +35,28 @@ from confsched_tui.widgets.preview import (
 
 DEBOUNCE_S = 0.35
 FIELDS = (
-    ("title", N_("Title"), "Giao ban trực tuyến …"),
-    ("organizer", N_("Organizer"), N_("agency id")),
-    ("chair", N_("Chair"), N_("endpoint id")),
-    ("with", N_("With"), N_("all, level:…, under:…, tag:…, ids …")),
-    ("start", N_("Start"), N_("YYYY-MM-DD HH:MM (local)")),
-    ("duration", N_("Duration"), "90m, 2h, 1h30m"),
-    ("setup", N_("Setup"), N_("15m (connection test before the start)")),
-    ("repeat", N_("Repeat"), N_("FREQ=WEEKLY;BYDAY=MO (optional)")),
-    ("except", N_("Except"), N_("sittings to skip: 2026-12-21, … (a series)")),
-)
-"""Name, label and placeholder of every field (labels and placeholders translated when
-shown; the title's placeholder is Vietnamese in both languages, like the meetings)."""
+    ("title", N_("Title"), ("Giao ban trực tuyến …",)),
+    ("organizer", N_("Organizer"), (N_("agency id"),)),
+    ("chair", N_("Chair"), (N_("endpoint id"),)),
+    ("with", N_("With"), (N_("all, level:…, under:…, tag:…, ids …"), N_("all, level:…, ids …"))),
+    ("start", N_("Start"), (N_("YYYY-MM-DD HH:MM (local)"), "YYYY-MM-DD HH:MM")),
+    ("duration", N_("Duration"), ("90m, 2h, 1h30m",)),
+    ("setup", N_("Setup"), (N_("15m (connection test before the start)"),
+                            N_("15m (test before the start)"), "15m")),
+    ("repeat", N_("Repeat"), (N_("FREQ=WEEKLY;BYDAY=MO (optional)"),
+                              N_("FREQ=WEEKLY;BYDAY=MO (opt.)"), "FREQ=WEEKLY;BYDAY=MO")),
+    ("except", N_("Except"), (N_("sittings to skip: 2026-12-21, … (a series)"),
+                              N_("skip: 2026-12-21, …"), "2026-12-21, …")),
+)  # fmt: skip
+"""Name, label and placeholders of every field, longest first: the field shows the longest
+that fits its width (labels and placeholders translated when shown; the title's is Vietnamese
+in both languages, like the meetings)."""
 HINTED = ("organizer", "chair", "repeat")
 
 
 class BookingScreen(LiveScreen):
+    NARROW_HIDES = LiveScreen.NARROW_HIDES | {"ctrl+s", "ctrl+n"}
+    """The form's buttons name Ctrl+S and Ctrl+N already."""
     BINDINGS: ClassVar[list[BindingType]] = [
         # Tab moves focus before the next key is handed to a field: as a screen binding it
         # waited in the field's queue behind the keys typed after it, which then landed in the
@@ -79,11 +86,11 @@ class BookingScreen(LiveScreen):
         yield from self.compose_header()
         with Horizontal(id="booking"):
             with VerticalScroll(id="booking-form"):
-                for name, label, placeholder in FIELDS:
+                for name, label, placeholders in FIELDS:
                     with Horizontal(classes="field"):
                         yield Label(_(label), classes="field-label")
-                        yield Input(
-                            placeholder=_(placeholder),
+                        yield FittedInput(
+                            placeholders=[_(form) for form in placeholders],
                             id=f"f-{name}",
                             suggester=self._completers.get(name),
                             compact=True,
@@ -92,7 +99,7 @@ class BookingScreen(LiveScreen):
                         yield Static("", id=f"hint-{name}", classes="hint")
                 with Horizontal(id="booking-buttons"):
                     yield Button(_("Book ^s"), id="book", variant="primary", compact=True)
-                    yield Button(_("Next free slot ^n"), id="slots-button", compact=True)
+                    yield Button(_("Free slots ^n"), id="slots-button", compact=True)
                     yield Button(_("Clear ^l"), id="clear", compact=True)
             with Vertical(id="preview-pane"):
                 yield Static(
@@ -120,18 +127,30 @@ class BookingScreen(LiveScreen):
             ids, catalog.levels(), catalog.areas(), catalog.tags()
         )
         examples = catalog.examples()
-        organizer = _("agency id, e.g. {agency}").format(agency=examples.agency)
-        self.query_one("#f-organizer", Input).placeholder = organizer
-        chair = _("endpoint id, e.g. {endpoint}").format(endpoint=examples.endpoint)
-        self.query_one("#f-chair", Input).placeholder = chair
-        selectors = _("all, {selectors}, ids …").format(selectors=examples.selectors())
-        self.query_one("#f-with", Input).placeholder = selectors
-        start = self.query_one("#f-start", Input)
-        if not start.value:
+        self._placeholders(
+            "organizer",
+            _("agency id, e.g. {agency}").format(agency=examples.agency),
+            _("e.g. {agency}").format(agency=examples.agency),
+        )
+        self._placeholders(
+            "chair",
+            _("endpoint id, e.g. {endpoint}").format(endpoint=examples.endpoint),
+            _("e.g. {endpoint}").format(endpoint=examples.endpoint),
+        )
+        self._placeholders(
+            "with",
+            *(_("all, {selectors}, ids …").format(selectors=examples.selectors(n))
+              for n in (3, 2, 1)),
+            _("all, level:…, ids …"),
+        )  # fmt: skip
+        if not self.query_one("#f-start", Input).value:
             next_hour = form_time(self.console.next_hour(), self.console.tz)
-            start.placeholder = _("{time} (local)").format(time=next_hour)
+            self._placeholders("start", _("{time} (local)").format(time=next_hour), next_hour)
         if not missing(self.fields(), PREVIEW_NEEDS):
             await self._preview(quiet=True)
+
+    def _placeholders(self, name: str, *forms: str) -> None:
+        self.query_one(f"#f-{name}", FittedInput).placeholders = forms
 
     def fields(self) -> dict[str, str]:
         return {

@@ -34,13 +34,20 @@ from confsched_tui.fleetview import (
 from confsched_tui.i18n import N_, _
 from confsched_tui.screens.base import LiveScreen
 from confsched_tui.widgets.counts import CountsBar
+from confsched_tui.widgets.fitted import FittedInput
 from confsched_tui.widgets.fleet_grid import FleetGrid
 
 FILTER_HINT = N_("/ filter: words, state:down, {selectors} — 1-5 toggle states, 0 clears")
+FILTER_SHORT = N_("/ filter: words, state:down, {selectors}")
 FILTER_PAUSE_S = 0.06
 FOLD_CHUNK = 500
 """The filter applies once typing pauses this long: keys typed at full speed cost one redraw,
 not one each (at 10,000 rooms a redraw is tens of milliseconds)."""
+
+
+def filter_hints(*selectors: str) -> list[str]:
+    """The filter's hint with fewer examples, then without its keys, longest first."""
+    return [_(hint).format(selectors=s) for hint in (FILTER_HINT, FILTER_SHORT) for s in selectors]
 
 
 class FleetScreen(LiveScreen):
@@ -81,11 +88,8 @@ class FleetScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield CountsBar(id="counts")
-        yield Input(
-            placeholder=_(FILTER_HINT).format(selectors="under:SITE, tag:…"),
-            id="fleet-filter",
-            compact=True,
-        )
+        yield FittedInput(placeholders=filter_hints("under:SITE, tag:…"), id="fleet-filter",
+                          compact=True)  # fmt: skip
         yield FleetGrid(id="grid")
         yield from self.compose_footer()
 
@@ -106,8 +110,9 @@ class FleetScreen(LiveScreen):
             self.texts = None
             self.resolved.clear()  # the inventory changed: resolve the selectors again
             self.resolved_for_good.clear()
-            hint = _(FILTER_HINT).format(selectors=catalog.examples().selectors())
-            self.query_one("#fleet-filter", Input).placeholder = hint
+            examples = catalog.examples()
+            hints = filter_hints(*(examples.selectors(n) for n in (3, 2, 1)))
+            self.query_one("#fleet-filter", FittedInput).placeholders = hints
             self.levels = catalog.levels()
             self.bands = plan_bands(catalog.endpoints, self.levels or DEFAULT_LEVELS)
         self.ordered = catalog.endpoints

@@ -96,7 +96,7 @@ def readiness_widths(rows: Sequence[Sequence[Text | str]], width: int) -> list[i
     fixed = 2 + 2 * len(COLUMNS) + needs[0] + needs[1] + needs[2]
     if fixed + needs[3] + needs[4] <= width:
         return needs
-    needs[3] = max(20, width - fixed + 2)  # the endpoint id past the edge, Why to the edge
+    needs[3] = max(12, width - fixed)  # the endpoint id past the edge, Why to the edge
     return needs
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
@@ -63,7 +63,8 @@ class SessionsScreen(LiveScreen):
         except RouteMissing:
             return {}
 
-    def on_resize(self) -> None:
+    def on_resize(self, _event: events.Resize) -> None:
+        """Also the footer's (``LiveScreen.on_resize``: Textual calls both)."""
         if self.sessions:
             self._fill()
 
