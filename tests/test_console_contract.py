@@ -80,6 +80,7 @@ async def exchange(side: Side) -> dict[str, tuple[int, Any]]:
     out["fleet"] = await side.call("GET", "/api/v1/fleet")
     out["whoami"] = await side.call("GET", "/api/v1/whoami")
     out["whoami, unknown token"] = await side.call("GET", "/api/v1/whoami", token="wrong")
+    out["whoami as viewer"] = await side.call("GET", "/api/v1/whoami", token=side.viewer)
     out["read without token"] = await side.call("GET", "/api/v1/fleet", token="")
     out["read with a wrong token"] = await side.call("GET", "/api/v1/health", token="wrong")
     out["read as viewer"] = await side.call("GET", "/api/v1/sessions", token=side.viewer)

@@ -29,6 +29,7 @@ from tests.test_tui_snapshots import (
     BOOKED,
     SCREENS,
     SHOWN_URL,
+    TOKENS,
     ask_to_cancel,
     book_with_conflicts,
     steps,
@@ -291,7 +292,8 @@ async def test_the_vietnamese_console_shows_no_english_word_of_its_interface(pat
     english = interface_words()
     assert {"sessions", "readiness", "book", "ready", "down"} <= english  # the check can fail
     with FakeServerThread(long_poll_s=30.0) as fake:
-        app = ConsoleApp(url=fake.url, token="operator-secret", clock=lambda: FIXED_NOW, lang="vi")
+        token = TOKENS.get(path, "operator-secret")
+        app = ConsoleApp(url=fake.url, token=token, clock=lambda: FIXED_NOW, lang="vi")
         answers = record_answers(app.api)
         async with app.run_test(size=(160, 50)) as pilot:
             await walk()[path](pilot)

@@ -33,8 +33,8 @@ def fake() -> Iterator[FakeServerThread]:
         yield thread
 
 
-def console(fake: FakeServerThread, lang: str = "en") -> ConsoleApp:
-    return ConsoleApp(url=fake.url, token="operator-secret", clock=lambda: FIXED_NOW, lang=lang)
+def console(fake: FakeServerThread, lang: str = "en", token: str = "operator-secret") -> ConsoleApp:
+    return ConsoleApp(url=fake.url, token=token, clock=lambda: FIXED_NOW, lang=lang)
 
 
 async def settle(pilot: Pilot[Any], screen: type = LiveScreen, timeout: float = 10.0) -> None:
@@ -250,6 +250,38 @@ async def _dialog(pilot: Pilot[Any], key: str, dialog: type) -> None:
     await pilot.pause()
 
 
+async def palette(pilot: Pilot[Any]) -> None:
+    """Ctrl+P with a room's name typed without diacritics: the rooms and sessions it finds."""
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    await settle(pilot)
+    await pilot.press("ctrl+p")
+    await until_shown(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    pilot.app.screen.query_one(Input).cursor_blink = False
+    await pilot.press(*"dai tu")
+    hits = pilot.app.screen.query_one(OptionList)
+    await until_shown(pilot, lambda: hits.option_count >= 10)
+    await pilot.pause(0.3)  # the last hits of the search in
+    await pilot.pause()
+
+
+async def read_only(pilot: Pilot[Any]) -> None:
+    """A viewer's console: the fleet, the note on the status line and title, and how to give
+    an operator token (the notification)."""
+    await until_shown(pilot, lambda: getattr(pilot.app, "read_only", False))
+    await settle(pilot)
+    await pilot.pause(0.2)
+
+
+async def until_shown(pilot: Pilot[Any], done: Callable[[], object], timeout: float = 10) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not done():
+        assert loop.time() < deadline, "the console never got there"
+        await pilot.pause(0.05)
+
+
 def _screens() -> dict[str, Callable[[Pilot[Any]], Awaitable[None]]]:
     from confsched_tui.screens.endpoint import EndpointScreen
     from confsched_tui.screens.session import SessionScreen
@@ -264,11 +296,15 @@ def _screens() -> dict[str, Callable[[Pilot[Any]], Awaitable[None]]]:
         "help": open_help,
         "cancel": ask_to_cancel,
         "move": ask_to_move,
+        "palette": palette,
+        "read-only": read_only,
     }
 
 
 SCREENS = _screens()
 """Every screen of the console (and its dialog), as the operator reaches it."""
+TOKENS = {"read-only": "viewer-secret"}
+"""The console's token for a screen (the operator's where not named)."""
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
@@ -277,7 +313,8 @@ SCREENS = _screens()
 def test_every_screen_in_both_languages_small_and_large(
     snap_compare: Snap, fake: FakeServerThread, screen: str, lang: str, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(console(fake, lang), terminal_size=size, run_before=SCREENS[screen])
+    app = console(fake, lang, TOKENS.get(screen, "operator-secret"))
+    assert snap_compare(app, terminal_size=size, run_before=SCREENS[screen])
 
 
 def test_cancel_dialog_of_a_series_asks_which_at_80x24_in_vietnamese(

@@ -180,11 +180,12 @@ async def _select(request: web.Request) -> web.Response:
 
 
 async def _whoami(request: web.Request) -> web.Response:
-    """The operator's token is the stand-in's only one; anything else is refused (401)."""
+    """The operator's token or the viewer's; anything else is refused (401)."""
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if given != _fake(request).token:
+    fake = _fake(request)
+    if given not in (fake.token, fake.viewer_token):
         return _json({"error": "token not recognised"}, 401)
-    return _json({"role": "operator"})
+    return _json({"role": "operator" if given == fake.token else "viewer"})
 
 
 async def _endpoint(request: web.Request) -> web.Response:
