@@ -154,6 +154,16 @@ class PortAllocation:
     moved: Mapping[str, str] = field(default_factory=dict)
     """The participants placed off their home bridge, each with that home (as it was when the
     allocation was made: a later re-import must not rewrite what rooms were told)."""
+    _dialled: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    """Each participant's bridge, made once: a session's view names the bridge of each of its
+    192 rooms, and a search through every bridge's members for each was most of its cost."""
+
+    def __post_init__(self) -> None:
+        dialled: dict[str, str] = {}
+        for bridge, members in self.by_bridge.items():
+            for endpoint in members:
+                dialled.setdefault(endpoint, bridge)
+        object.__setattr__(self, "_dialled", dialled)
 
     def ports_used(self, bridge: str) -> int:
         links = sum(1 for a, b in self.links if bridge in (a, b))
@@ -161,7 +171,7 @@ class PortAllocation:
 
     def bridge_of(self, endpoint: str) -> str | None:
         """The bridge ``endpoint`` dials, or None when it has no port here."""
-        return next((b for b, members in self.by_bridge.items() if endpoint in members), None)
+        return self._dialled.get(endpoint)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from confsched.services.booking_reads import (
 )
 from confsched.store import booking as store
 from confsched.store.calendar import entry_with
+from confsched.store.pacing import paced
 
 UPCOMING = timedelta(days=2)
 """How far ahead a session's readiness looks for its next sitting."""
@@ -61,7 +62,7 @@ def listed_sessions(
     attention = needing_attention(db, now)
     loads = _LoadIndex(db, [_current(windowed.get(s.id, []), now) for s in sessions])
     listed = []
-    for session in sessions:
+    for session in paced(sessions):
         occurrences = windowed.get(session.id, [])
         listed.append(
             Listed(

@@ -25,6 +25,7 @@ from confsched.store.booking_rows import (
     session_row,
 )
 from confsched.store.db import from_db_time, to_db_time
+from confsched.store.pacing import paced
 
 
 def day_number(moment: datetime) -> int:
@@ -245,9 +246,10 @@ def load_sessions(db: sqlite_utils.Database, ids: Iterable[str]) -> dict[str, Se
     for chunk in range(0, len(wanted), 500):
         part = wanted[chunk : chunk + 500]
         marks = ",".join("?" * len(part))
-        for row in db.execute(
+        rows = db.execute(
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", part
-        ).fetchall():
+        ).fetchall()
+        for row in paced(rows):
             found[row[0]] = session_from_row(row)
     return found
 
@@ -285,7 +287,7 @@ def occurrences_of_many(
             "ORDER BY starts_at",
             part,
         ).fetchall()
-        for row in rows:
+        for row in paced(rows):
             occurrence = occurrence_from_row(row)
             found[occurrence.session_id].append(occurrence)
     return found
@@ -312,7 +314,7 @@ def occurrences_between(
         "ORDER BY starts_at, session_id",
         [to_db_time(start - _lookback(db)), to_db_time(end), to_db_time(start)],
     ).fetchall()
-    return [occurrence_from_row(r) for r in rows]
+    return [occurrence_from_row(r) for r in paced(rows)]
 
 
 def series_to_extend(db: sqlite_utils.Database, until: datetime) -> list[tuple[Session, datetime]]:

@@ -1,11 +1,24 @@
 """Store access for the asyncio server: one writer thread, a pool of readers, never the loop.
 
 Every write goes through the single writer (SQLite allows one at a time anyway, and a queue in
-front of it is cheaper than lock contention). Reads run on a small pool of read-only
-connections (``query_only``), so a long read (a month of sessions at 10,000 rooms) never stalls
-another (a session's detail), nor a write (WAL lets them all run side by side). The change
-watcher's ``PRAGMA data_version`` has a thread and connection of its own: its value only means
-something compared with an earlier one from the same connection.
+front of it is cheaper than lock contention). Reads run on read-only connections
+(``query_only``) beside it (WAL lets them all run side by side), in two lanes:
+
+* short reads (``read``: a session's detail, a key look-up, a poll) on a pool of their own;
+* long reads (``read_long``: a month of sessions at 10,000 rooms, megabytes of JSON) on
+  another, so however many listings run, a short read never waits for a connection.
+
+Separate connections are not enough on their own: both lanes are mostly Python, and a thread
+that wants the GIL while a listing holds it waits up to the switch interval (5 ms) each time it
+asks, a dozen times per detail (every query gives it up and takes it back). A detail of 1 ms
+took 20-40 ms while two listings ran. So a short read in flight has priority: long reads call
+:meth:`StoreRunner.pause_for_short` between their steps, which waits (GIL released) while any
+short read is running, for its first ``PRIORITY`` seconds only, so that short reads slow a
+listing but a slow one never stops it. The loops of a long read reach it through
+:func:`confsched.store.pacing.checkpoint`, set for the long-read threads only.
+
+The change watcher's ``PRAGMA data_version`` has a thread and connection of its own: its value
+only means something compared with an earlier one from the same connection.
 
 The runner also keeps the store's :class:`~confsched.store.faults.FaultState` from the outcome of
 every write, so that ``/healthz`` and the metrics can tell a full disk without touching SQLite.
@@ -28,21 +41,70 @@ import sqlite_utils
 from confsched.errors import StoreUnavailable
 from confsched.store.db import data_version, open_db
 from confsched.store.faults import FaultState, unavailable
+from confsched.store.pacing import pausing
 
 T = TypeVar("T")
 
 READERS = 3
-"""Read connections: more than one, so a long read never holds up a short one; few, because
-the reads are mostly Python (the GIL) and the machine may have two cores."""
+"""Short-read connections: more than one, so that one slow short read (a slot search) does
+not hold up the others; few, because the reads are mostly Python (the GIL)."""
+LONG_READERS = 2
+"""Long-read connections: two listings at once (the machine may have two cores); more wait
+their turn here, never in the short lane."""
+PRIORITY = 0.02
+"""How long a short read keeps its priority over long reads (seconds): a detail takes about a
+millisecond; a read that runs longer than this (a forecast, a slot search) is no longer let
+past the listings, so that long reads are slowed by short ones but never stopped."""
+
+
+class ShortReads:
+    """The short reads in flight, and when each began; long reads wait for those younger
+    than ``PRIORITY``.
+
+    Begun and ended on the event loop, waited on in long-read threads: a condition, not asyncio
+    primitives."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._began: dict[int, float] = {}
+        self._next = 0
+
+    def begin(self) -> int:
+        with self._changed:
+            self._next += 1
+            self._began[self._next] = time.monotonic()
+            return self._next
+
+    def end(self, token: int) -> None:
+        with self._changed:
+            del self._began[token]
+            self._changed.notify_all()
+
+    def wait(self, priority: float | None = None) -> None:
+        """Until no short read begun less than ``priority`` seconds (``PRIORITY``) ago is in
+        flight."""
+        if not self._began:  # the usual case, without taking the lock
+            return
+        priority = PRIORITY if priority is None else priority
+        with self._changed:
+            while self._began:
+                left = max(self._began.values()) + priority - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(left)
 
 
 class StoreRunner:
-    def __init__(self, data_dir: Path, readers: int = READERS) -> None:
+    def __init__(
+        self, data_dir: Path, readers: int = READERS, long_readers: int = LONG_READERS
+    ) -> None:
         self.data_dir = data_dir
         open_db(data_dir).close()  # create and migrate once, before any thread opens it
         self._local = threading.local()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="store-reader")
+        self._long_readers = ThreadPoolExecutor(long_readers, thread_name_prefix="store-long")
+        self.short_reads = ShortReads()
         self._read_dbs: list[sqlite_utils.Database] = []
         self._watcher = ThreadPoolExecutor(1, thread_name_prefix="store-watch")
         self.faults = FaultState()
@@ -96,9 +158,28 @@ class StoreRunner:
         return result
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(db, *args)`` on one of the read-only connections."""
+        """Run ``fn(db, *args)`` on one of the short-read connections; long reads pause for it."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, partial(self._read_call, fn, args))
+        token = self.short_reads.begin()
+        try:
+            return await loop.run_in_executor(self._readers, partial(self._read_call, fn, args))
+        finally:
+            self.short_reads.end(token)
+
+    async def read_long(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(db, *args)`` on one of the long-read connections: a read whose cost grows
+        with what it returns (a listing). ``fn`` should call :meth:`pause_for_short` between
+        its steps (:func:`~confsched.store.pacing.checkpoint`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._long_readers, partial(self._long_call, fn, args))
+
+    def _long_call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with pausing(self.pause_for_short):
+            return self._read_call(fn, args)
+
+    def pause_for_short(self) -> None:
+        """In a long read: let the short reads in flight run first (see ``PRIORITY``)."""
+        self.short_reads.wait()
 
     async def data_version(self) -> int:
         """``PRAGMA data_version`` of the watcher's own connection: it differs from the last
@@ -111,6 +192,7 @@ class StoreRunner:
             pool.submit(self._close_local).result()
             pool.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        self._long_readers.shutdown(wait=True)
         for db in self._read_dbs:  # no reader thread is left to use them
             db.close()
         self._read_dbs.clear()

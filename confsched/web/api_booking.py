@@ -24,6 +24,7 @@ from confsched.server import ServerContext
 from confsched.services import booking as svc
 from confsched.services.invites import invites_view
 from confsched.services.session_listing import Listed, listed_sessions
+from confsched.store.pacing import checkpoint
 from confsched.web.common import CTX, encode_json, encoded_response, json_response, read_json
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -69,17 +70,23 @@ def _encode_listing(ctx: ServerContext, loaded: Sequence[Listed]) -> bytes:
     """The listing's JSON, each session's room lists spliced in from their encoded bytes,
     kept across listings (a month at national scale: 5 MB, half the time spent encoding)."""
     parts = []
-    for view, one in zip(_render(ctx, loaded), loaded, strict=True):
-        for key in ROOM_LISTS:
-            del view[key]
-        head = encode_json(view)[:-1]
-        lists = (one.session.endpoints, one.session.selectors)
-        tail = b"".join(
-            b', "%s": %s' % (key.encode(), _encoded_list(tuple(items)))
-            for key, items in zip(ROOM_LISTS, lists, strict=True)
-        )
-        parts.append(head + tail + b"}")
+    for one in loaded:
+        checkpoint()
+        parts.append(_encode_one(ctx, one))
     return b"[" + b", ".join(parts) + b"]"
+
+
+def _encode_one(ctx: ServerContext, one: Listed) -> bytes:
+    (view,) = _render(ctx, [one])
+    for key in ROOM_LISTS:
+        del view[key]
+    head = encode_json(view)[:-1]
+    lists = (one.session.endpoints, one.session.selectors)
+    tail = b"".join(
+        b', "%s": %s' % (key.encode(), _encoded_list(tuple(items)))
+        for key, items in zip(ROOM_LISTS, lists, strict=True)
+    )
+    return head + tail + b"}"
 
 
 def _window(request: web.Request, fleet: Fleet) -> tuple[datetime, datetime]:
@@ -96,12 +103,13 @@ async def list_sessions(request: web.Request) -> web.Response:
     status = request.query.get("status", "scheduled")
 
     def work(db: sqlite_utils.Database) -> bytes:
-        """Read, shape and encode on the store thread: a month at national scale is megabytes
-        of JSON, which would otherwise hold up every other request on the event loop."""
+        """Read, shape and encode on a long-read thread: a month at national scale is
+        megabytes of JSON, which would otherwise hold up every other request on the event
+        loop; it gives way to short reads (a session's detail) at its checkpoints."""
         sessions = svc.list_sessions(db, start, end, status)
         return _encode_listing(ctx, _load(db, sessions, start, end))
 
-    return encoded_response(await ctx.store.read(work))
+    return encoded_response(await ctx.store.read_long(work))
 
 
 async def show_session(request: web.Request) -> web.Response:
@@ -109,12 +117,15 @@ async def show_session(request: web.Request) -> web.Response:
     start, end = _window(request, ctx.fleet)
     session_id = request.match_info["id"]
 
-    def work(db: sqlite_utils.Database) -> tuple[list[Listed], dict[str, Any]]:
+    def work(db: sqlite_utils.Database) -> bytes:
+        """Shaped and encoded on the store thread too (its 192 rooms are 40 kB of JSON): the
+        event loop only sends the bytes."""
         loaded = _load(db, [svc.get_session(db, session_id)], start, end)
-        return loaded, invites_view(db, session_id, ctx.tz)
+        return encode_json(
+            _render(ctx, loaded, rooms=True)[0] | invites_view(db, session_id, ctx.tz)
+        )
 
-    loaded, invites = await ctx.store.read(work)
-    return json_response(_render(ctx, loaded, rooms=True)[0] | invites)
+    return encoded_response(await ctx.store.read(work))
 
 
 async def _respond_with_session(
