@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ import sqlite_utils
 
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
 from confsched.domain.history import HOURS, by_day
-from confsched.domain.model import Fleet
+from confsched.domain.model import EndpointHealth, Fleet
 from confsched.domain.retention import parse_span
 from confsched.domain.selectors import expand_selectors
 from confsched.errors import InvalidInput
@@ -46,29 +47,34 @@ def health(selectors: str, states: str | None, data_dir: Path | None, as_json: b
     fleet = require_fleet(db)
     tz, now = ZoneInfo(fleet.timezone), now_utc()
     chosen = set(expand_selectors(fleet, selectors))
-    facts = stored_facts(db, fleet, now)
-    healths = {e: h for e, h in explained(facts).items() if e in chosen}
+    every = len(chosen) == len(fleet.endpoints)
+    facts = stored_facts(db, fleet, now, None if every else chosen)  # --with: their rows alone
+    healths = explained(facts)
     listed = views.by_state(healths, wanted)
     counts = views.state_counts(healths.values())
-    rows = [views.room_row(fleet, h, now, tz) for h in listed]
     if as_json:
+        rows = [views.room_row(fleet, h, now, tz) for h in listed]
         print_json({"now": now.astimezone(tz).isoformat(), "counts": counts, "endpoints": rows})
         return
     click.echo(f"{len(healths)} rooms: " + " · ".join(f"{s} {n}" for s, n in counts.items()))
-    if not rows:
+    if not listed:
         click.echo("no room to list" if wanted else "every room is ok")
         return
-    lines = [
-        [
-            r["endpoint"],
-            r["state"],
-            views.age_text(h.last_report_at, now),
-            r["bridge"] or "—",
-            "; ".join(r["reasons"]) or "—",
-        ]
-        for r, h in zip(rows, listed, strict=True)
-    ]
+    lines = [_line(fleet, h, now) for h in listed]
     click.echo(table(lines, ["ROOM", "STATE", "LAST REPORT", "BRIDGE", "REASONS"]))
+
+
+def _line(fleet: Fleet, health: EndpointHealth, now: datetime) -> list[str]:
+    """One room of the table, from its health alone: the whole view (``room_row``, what
+    ``--json`` prints) cost a fleet of 10,000 unreported rooms a fifth of the command."""
+    endpoint = fleet.endpoints.get(health.endpoint)
+    return [
+        health.endpoint,
+        health.state.value,
+        views.age_text(health.last_report_at, now),
+        (endpoint.bridge if endpoint else None) or "—",
+        "; ".join(health.reasons) or "—",
+    ]
 
 
 def room_health(db: sqlite_utils.Database, fleet: Fleet, endpoint: str) -> dict[str, Any]:

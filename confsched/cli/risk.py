@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -18,8 +18,11 @@ import sqlite_utils
 from confsched.cli.common import data_option, json_option, open_store, print_json, table
 from confsched.domain.model import Fleet, Occurrence, Session
 from confsched.domain.timeparse import parse_duration
-from confsched.services.booking import now_utc
+from confsched.services.clock import now_utc
 from confsched.services.inventory import require_fleet
+
+if TYPE_CHECKING:
+    from confsched.services.risk import AtRisk
 
 EPILOG = """\b
 Examples:
@@ -44,28 +47,27 @@ def risk(within: str, every: bool, data_dir: Path | None, as_json: bool) -> None
     fleet = require_fleet(db)
     tz, now = ZoneInfo(fleet.timezone), now_utc()
     found = upcoming_risks(db, fleet, stored_facts(db, fleet, now), now, parse_duration(within))
-    shown = [views.risk_view(fleet, item, now, tz) for item in found]
     if as_json:
-        print_json(shown)
+        print_json([views.risk_view(fleet, item, now, tz) for item in found])
         return
-    if not every:
-        shown = [v for v in shown if v["at_risk"]]
+    shown = found if every else [item for item in found if item.risk.at_risk]
     if not shown:
         click.echo(f"no session within {within} has a room at risk")
         return
-    for view in shown:
-        for line in _session_lines(view):
-            click.echo(line)
+    click.echo("\n".join(line for item in shown for line in _session_lines(item, tz)))
 
 
-def _session_lines(view: dict[str, Any]) -> list[str]:
-    start = view["start"][:16].replace("T", " ")
-    head = f"{view['session_id']}  {start}  {view['title']}  — {view['text']}"
-    if not view["rooms"]:
+def _session_lines(item: AtRisk, tz: ZoneInfo) -> list[str]:
+    """One occurrence and its rooms at risk, from the forecast itself: at 10,000 rooms a day's
+    sessions hold 9,600 of them, whose ``--json`` views cost the command a sixth of its time."""
+    risk = item.risk
+    start = item.occurrence.start.astimezone(tz).isoformat()[:16].replace("T", " ")
+    head = f"{item.session.id}  {start}  {item.session.title}  — ready {risk.ready} of {risk.total}"
+    if not risk.rooms:
         return [head, ""]
     rows = [
-        [r["endpoint"], r["state"], r["bridge"] or "—", "; ".join(r["reasons"]) or "—"]
-        for r in view["rooms"]
+        [r.endpoint, r.state.value, r.bridge or "—", "; ".join(r.reasons) or "—"]
+        for r in risk.rooms
     ]
     body = table(rows, ["ROOM", "STATE", "BRIDGE", "WHY"])
     return [head, *(f"  {line}" for line in body.splitlines()), ""]
