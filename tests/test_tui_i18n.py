@@ -8,6 +8,7 @@ import gettext
 import html
 import io
 import re
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +24,7 @@ from confsched_tui.api import ApiClient
 from confsched_tui.app import ConsoleApp
 from confsched_tui.text import count_rooms, fmt_ago, fmt_day, fmt_day_time, fmt_span
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from tests.fakes.console_api import FIXED_NOW, FakeServerThread
 from tests.test_tui_snapshots import (
@@ -233,14 +235,16 @@ def record_answers(api: ApiClient) -> list[object]:
     return answers
 
 
-def english_left(svg: str, data: list[str], english: set[str]) -> set[str]:
-    """Interface words still in English on a screen, once the data shown is taken out."""
+def english_left(svg: str, data: list[str], english: set[str] | None) -> set[str]:
+    """Interface words still in English on a screen, once the data shown is taken out (with
+    ``english`` None: every word left)."""
     text = SELECTOR.sub(" ", screen_text(svg))
     for value in sorted(set(data), key=len, reverse=True):
         if len(value) > 2:
             text = text.replace(value, " ")
     data_words = set().union(set(), *(ascii_words(v) for v in data))
-    return (ascii_words(text) & english) - data_words
+    words = ascii_words(text)
+    return (words if english is None else words & english) - data_words
 
 
 def is_key(value: str) -> bool:
@@ -281,27 +285,83 @@ def walk() -> dict[str, Callable[[Pilot[Any]], Awaitable[None]]]:
         paths[f"session {n + 1}"] = steps("f3", *["down"] * n, "enter", then=SessionScreen)
     paths["free slots"] = free_slots
     paths["cancelled, with its notification"] = cancelled
+    paths["read-only, booking refused"] = refused
     return paths
+
+
+WALK_TOKENS = {**TOKENS, "read-only, booking refused": "viewer-secret"}
+
+
+async def refused(pilot: Pilot[Any]) -> None:
+    """A viewer's console told to book: the refusal's notification, and how to give a token."""
+    await until(pilot, lambda: getattr(pilot.app, "read_only", False))
+    await book_with_conflicts(pilot)
+    pilot.app.clear_notifications()
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: bool(pilot.app._notifications))
+    await pilot.pause(0.2)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", list(walk()))
 async def test_the_vietnamese_console_shows_no_english_word_of_its_interface(path: str) -> None:
     """Every screen, dialog and notification with ``--lang vi``: no word of the msgids left
-    in English (the scheduler's data, names, ids and reasons, excluded)."""
+    in English, nor any word the same screen shows in English that Vietnamese never uses (a
+    literal outside ``_()`` is no msgid); the scheduler's data, names, ids and reasons
+    excluded."""
     english = interface_words()
     assert {"sessions", "readiness", "book", "ready", "down"} <= english  # the check can fail
+    shown_in_english = await walk_in(path, "en", set())
+    assert shown_in_english, f"the {path} screen in English shows no word"
+    left = await walk_in(path, "vi", english | (shown_in_english - vietnamese_words()))
+    assert not left, f"English on the {path} screen in Vietnamese: {sorted(left)}"
+
+
+async def walk_in(path: str, lang: str, english: set[str]) -> set[str]:
+    """Go to ``path`` in ``lang``, notifications shown: the words of ``english`` left on the
+    screen, or (``english`` empty) every interface word on it."""
     with FakeServerThread(long_poll_s=30.0) as fake:
-        token = TOKENS.get(path, "operator-secret")
-        app = ConsoleApp(url=fake.url, token=token, clock=lambda: FIXED_NOW, lang="vi")
+        token = WALK_TOKENS.get(path, "operator-secret")
+        app = ConsoleApp(url=fake.url, token=token, clock=lambda: FIXED_NOW, lang=lang)
         answers = record_answers(app.api)
-        async with app.run_test(size=(160, 50)) as pilot:
+        async with app.run_test(size=(160, 50), notifications=True) as pilot:
             await walk()[path](pilot)
             await pilot.pause(0.1)
             shown = [*strings_in(answers), *BOOKED.values(), SHOWN_URL]
             data = [value for value in shown if not is_key(value)]
-            left = english_left(app.export_screenshot(), data, english)
-    assert not left, f"English on the {path} screen in Vietnamese: {sorted(left)}"
+            return english_left(app.export_screenshot(), data, english or None)
+
+
+@cache
+def vietnamese_words() -> set[str]:
+    """ASCII words the Vietnamese catalog itself uses (``MCU``, ``RTT``, selector keys,
+    ``token``): the same in both languages."""
+    strings = [m.string for m in vietnamese().values()]  # type: ignore[attr-defined]
+    flat = [s for item in strings for s in (item if isinstance(item, tuple) else (item,))]
+    return set().union(*(ascii_words(s) for s in flat)) | KEY_NAMES
+
+
+KEY_NAMES = {"esc", "enter", "tab", "shift", "ctrl"}
+"""The keyboard's own names, shown as they are in both languages."""
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+async def test_a_scheduler_out_of_reach_is_said_in_vietnamese(size: tuple[int, int]) -> None:
+    """Nothing listens: the status line says so (and when it retries) in Vietnamese, whole
+    at 80 columns, and no English word of the interface is on the screen."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening
+        app = ConsoleApp(url=url, token="operator-secret", clock=lambda: FIXED_NOW, lang="vi")
+        async with app.run_test(size=size, notifications=True) as pilot:
+            status_line = app.screen.query_one("#status", Static)
+            await until(pilot, lambda: "liên lạc" in str(status_line.content))  # a loaded machine
+            await pilot.pause(0.2)
+            svg = app.export_screenshot()
+    status = screen_text(svg).replace("\xa0", " ").splitlines()[-2].strip()
+    assert status.startswith("không liên lạc được máy chủ lập lịch")
+    assert status.endswith("giây"), f"cut: {status!r}"
+    assert not english_left(svg, [url, url.removeprefix("http://")], interface_words())
 
 
 def test_the_english_check_finds_an_english_word_left_on_a_screen() -> None:

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input
 
 from confsched.runtime.components import Components
 from confsched.services import booking as svc
-from tests.conftest import http_url
+from tests.conftest import http_url, viewer_token
 from tests.test_tui_pilot import SIZE, fill, loaded, scheduler, text_of, until
 
 __all__ = ["scheduler"]  # the fixture, shared with the Pilot tests
@@ -191,3 +191,50 @@ async def test_the_book_form_skips_the_sittings_given_as_exceptions(
     rows = await stored(scheduler, session_id)
     assert skipped.astimezone(UTC) not in [original for original, _, _ in rows]
     assert (start + timedelta(weeks=2)).astimezone(UTC) in [original for original, _, _ in rows]
+
+
+async def test_the_whole_series_is_moved_when_the_dialog_is_told_so(
+    scheduler: Components,
+) -> None:
+    """The second sitting chosen, moved two hours later for the whole series: every sitting
+    moves as it did (the first too), none is marked moved alone."""
+    session_id, start = await book_weekly(scheduler)
+    app = ConsoleApp(url=http_url(scheduler), token=scheduler.ctx.operator_token, lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(SessionScreen(session_id))
+        await until(pilot, lambda: loaded(app, SessionScreen))
+        await pilot.press("down", "m")
+        await until(pilot, lambda: isinstance(app.screen, MoveScreen))
+        second = start + timedelta(weeks=1)
+        later = (second + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+        app.screen.query_one("#move-start", Input).value = later
+        await pilot.click("#series")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen = app.screen
+        await until(pilot, lambda: screen.sittings[0].when.endswith("11:00–12:00"))  # type: ignore[attr-defined]
+        assert not [s for s in screen.sittings if s.mark]  # type: ignore[attr-defined]
+    rows = await stored(scheduler, session_id)
+    assert [moved for _, _, moved in rows[:3]] == [
+        (start + timedelta(weeks=n, hours=2)).astimezone(UTC) for n in range(3)
+    ]
+
+
+async def test_a_viewer_can_neither_cancel_nor_move_a_sitting(scheduler: Components) -> None:
+    """Read-only mode on the sittings: no dialog opens, the refusal says how to give an
+    operator token, the scheduler keeps every sitting as booked."""
+    session_id, start = await book_weekly(scheduler)
+    app = ConsoleApp(url=http_url(scheduler), token=await viewer_token(scheduler), lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.read_only)
+        app.push_screen(SessionScreen(session_id))
+        await until(pilot, lambda: loaded(app, SessionScreen))
+        for key in ("c", "m"):
+            app.clear_notifications()
+            await pilot.press("down", key)
+            await until(pilot, lambda: any("operator token" in str(n.message)
+                                           for n in app._notifications))  # fmt: skip
+            assert isinstance(app.screen, SessionScreen), f"{key} opened a dialog"
+    rows = await stored(scheduler, session_id)
+    assert [(cancelled, moved) for _, cancelled, moved in rows[:3]] == [
+        (False, (start + timedelta(weeks=n)).astimezone(UTC)) for n in range(3)
+    ]

@@ -99,9 +99,9 @@ class FleetScreen(LiveScreen):
 
     async def load(self) -> None:
         console = self.console
-        health_task = asyncio.ensure_future(self._health())
-        catalog = await console.catalog.get()
-        states = await health_task
+        # together, and a failure of both is one failure: an unreachable scheduler used to
+        # leave the health fetch's error unread ("Task exception was never retrieved")
+        catalog, states = await asyncio.gather(console.catalog.get(), self._health())
         if states and not catalog.knows(states):
             catalog = await console.catalog.get(must_know=states)
         if states == self.states and catalog.endpoints is self.ordered:
