@@ -27,6 +27,7 @@ and the survivors accepted, with why.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -67,16 +68,19 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_booking_validation.py",
             "tests/test_invites_and_feeds.py",
             "tests/test_booking_series_ports.py",
+            "tests/test_ports_edges.py",
+            "tests/test_booking_edges.py",
         ],
     ),
     "health": (
-        ["confsched/services/health.py"],
+        ["confsched/services/health.py", "confsched/services/health_board.py"],
         [
             "tests/test_health_domain.py",
             "tests/test_health_rules.py",
             "tests/test_health_writer.py",
             "tests/test_health_api.py",
             "tests/test_cli_health.py",
+            "tests/test_health_writer_edges.py",
         ],
     ),
     "agent": (
@@ -86,6 +90,8 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_agent_spool_full.py",
             "tests/test_agent_unacked.py",
             "tests/test_agentlink.py",
+            "tests/test_agent_spool_edges.py",
+            "tests/test_agent_link_edges.py",
         ],
     ),
 }
@@ -217,6 +223,12 @@ def main() -> int:
             if scratch.resolve() == old.resolve():
                 parser.error("--again needs the earlier run moved out of the scratch directory")
             earlier = merged(earlier, exit_codes(old))
+        if args.only:  # the earlier runs' other files are not this run's business
+            earlier = {
+                name: codes
+                for name, codes in earlier.items()
+                if any(fnmatch.fnmatch(name, glob) for glob in mutate)
+            }
         stage(scratch, mutate, tests)
         started = time.monotonic()
         names = not_killed(earlier) if args.again else []
