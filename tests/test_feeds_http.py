@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import icalendar
+import pytest
 
+from confsched.calendar.service import FeedService
+from confsched.config import Settings
 from confsched.runtime.components import Components
-from tests.conftest import http_url
+from tests.conftest import http_url, running
 from tests.test_cli_feeds import url_of
 
 
@@ -163,3 +166,26 @@ async def test_feed_gzipped_on_request_with_its_own_etag(server: Components, cli
             server, path, **{"Accept-Encoding": "gzip", "If-None-Match": held}
         )
         assert (status, body, again["ETag"]) == (304, b"", held)
+
+
+async def test_a_feed_asked_for_while_the_tokens_load_waits_for_them(
+    settings: Settings, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP opens before the feeds' tokens are read (start-up's first API read needs none): a
+    feed asked for meanwhile is answered once they are, never with a 404."""
+    path = feed_path(cli, "agency", "ubnd-h-dai-tu")
+    gate = asyncio.Event()
+    real_load = FeedService.load_tokens
+
+    async def held_load(self: FeedService) -> None:
+        await gate.wait()
+        await real_load(self)
+
+    monkeypatch.setattr(FeedService, "load_tokens", held_load)
+    async with running(settings) as server:
+        asked = asyncio.ensure_future(fetch(server, path))
+        await asyncio.sleep(0.2)
+        assert not asked.done()  # waiting for the tokens, not refused
+        gate.set()
+        status, headers, _ = await asyncio.wait_for(asked, 20)
+        assert status == 200 and headers["Content-Type"] == "text/calendar; charset=utf-8"

@@ -61,17 +61,38 @@ class FeedService:
         self._tokens: dict[tuple[FeedKind, bytes], FeedKey] = {}
         self._worker = _Worker(ctx.settings.data_dir)
         self._refresh: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._dirty = False
         self._gzipped: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
 
     async def start(self) -> None:
-        """Tokens for every feed, every session serialized in the background (a year: seconds;
-        requests meanwhile wait for it), and the change listener. Start it before HTTP, so no
-        request sees an empty catalog."""
+        """The change listener now; in the background, tokens for every feed (a write and a
+        read of 10,000 rows at national scale), then every session serialized (a year:
+        seconds). HTTP opens meanwhile, since no API read needs the feeds: a feed request
+        waits for the tokens (:meth:`ready`), then for the sessions (:meth:`settled`)."""
+        self.ctx.on_change(self.on_change)
+        self._warming = self._begin_warm_up()
+
+    def _begin_warm_up(self) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._warm_up())
+        task.add_done_callback(_log_failure)
+        return task
+
+    async def _warm_up(self) -> None:
         await self.ctx.store.write(ensure_feed_tokens, self.ctx.fleet, datetime.now(UTC))
         await self.load_tokens()
-        self.ctx.on_change(self.on_change)
         self.sessions_changed()
+
+    async def ready(self) -> None:
+        """Return once every feed's token is known (at once after start-up's warm-up). A
+        warm-up that failed (the store unavailable) is tried again, and its error raised to
+        the request (a 503), never a 404 for a token that is good."""
+        task = self._warming
+        if task is None:
+            return
+        if task.done() and (task.cancelled() or task.exception() is not None):
+            task = self._warming = self._begin_warm_up()
+        await asyncio.shield(task)
 
     async def stop(self) -> None:
         await self.close()
@@ -142,6 +163,7 @@ class FeedService:
             log.debug("calendar: %d feeds changed", len(affected))
 
     async def on_change(self, areas: set[str]) -> None:
+        await self.ready()  # what the warm-up reads is older than the change
         if "inventory" in areas:  # names may have changed: start over (before any await)
             self.builder = FeedBuilder(self.ctx.fleet, self.ctx.settings.feed_history)
             self.sessions_changed()
@@ -155,11 +177,17 @@ class FeedService:
             await self.load_tokens()
 
     async def close(self) -> None:
-        if self._refresh is not None:
-            self._refresh.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._refresh
+        for task in (self._warming, self._refresh):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._worker.close()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("calendar: feed tokens not loaded: %s", task.exception())
 
 
 def _compress(feed: FeedBody) -> bytes:

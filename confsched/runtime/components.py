@@ -43,7 +43,8 @@ class Components:
     """Only with ``serve --smtp``: invitations mailed from the outbox."""
 
     def in_start_order(self) -> tuple[Component, ...]:
-        """Each after what it uses; the feeds before HTTP, so no request sees an empty catalog."""
+        """Each after what it uses; the feeds before HTTP, so that a feed request finds their
+        warm-up begun (and waits for it)."""
         always: tuple[Component, ...] = (
             self.looplag,
             self.health,

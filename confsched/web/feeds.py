@@ -43,6 +43,7 @@ FEEDS = web.AppKey("feeds", FeedService)
 async def serve_feed(request: web.Request) -> web.StreamResponse:
     service = request.app[FEEDS]
     kind = FeedKind(request.match_info["kind"])
+    await service.ready()  # the tokens, read in the background at start-up
     key = service.lookup(kind, request.match_info["token"])
     if key is None:
         raise web.HTTPNotFound()
