@@ -118,9 +118,11 @@ class Stand:
         ack_delay: float = 0.0,
         answer: Callable[[int], bytes] | None = None,
         close_first: bool = False,
+        close_after_ack: bool = False,
+        allowed: asyncssh.SSHKey = CLIENT_KEY,
     ) -> None:
         self.ack, self.ack_delay, self.answer = ack, ack_delay, answer
-        self.close_first = close_first
+        self.close_first, self.close_after_ack, self.allowed = close_first, close_after_ack, allowed
         self.lines: list[bytes] = []
         self.channels: list[asyncssh.SSHServerChannel] = []  # type: ignore[type-arg]
         self.connections: list[asyncssh.SSHServerConnection] = []
@@ -145,7 +147,7 @@ class Stand:
             server_factory=Server,
             server_host_keys=[HOST_KEY],
             authorized_client_keys=asyncssh.import_authorized_keys(
-                CLIENT_KEY.export_public_key().decode()
+                self.allowed.export_public_key().decode()
             ),
             encoding=None,
             **options,
@@ -188,6 +190,10 @@ class _Session(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             reply = encode(Ack(msg.seq)) if self._stand.ack else b""
             if self._stand.answer is not None:
                 reply = self._stand.answer(msg.seq)
+            if reply and self._stand.close_after_ack:
+                self._chan.write(reply)
+                self._chan.close()
+                return
             if reply:
                 chan = self._chan
                 asyncio.get_running_loop().call_later(self._stand.ack_delay, chan.write, reply)
@@ -257,6 +263,7 @@ async def test_a_window_of_one_moves_on_with_each_ack() -> None:
     try:
         await eventually(lambda: len(spool) == 0, timeout=5)  # 20 round trips, no pause between
         assert stand.reports() == list(range(1, 21))
+        assert link.acks == 20
     finally:
         await stopped(link, task)
         await stand.close()
@@ -266,28 +273,34 @@ async def test_a_refused_report_is_dropped_and_a_bad_line_skipped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The scheduler refuses report 2 for good, in the same write as a line the agent cannot
-    read: the line is logged and skipped, the refusal still taken, the session kept."""
+    read, and acknowledges nothing after 1: the line is logged and skipped, the refusal still
+    taken (2 leaves the spool and the window, so 4 goes out), the session kept."""
 
     def answer(seq: int) -> bytes:
+        if seq == 1:
+            return encode(Ack(1))
         if seq == 2:
             return GARBAGE + encode(Reject("bad_report", "no checks", seq=2))
-        return encode(Ack(seq))
+        return b""
 
     stand = Stand(answer=answer)
     port = await stand.start()
-    spool = spool_of(3)
+    spool = spool_of(4)
     link = link_to(port, spool, window=2)
     with pytest.raises(WireError) as unreadable:
         decode(GARBAGE)
     with caplog.at_level(logging.WARNING, "confsched.agent"):
         task = asyncio.create_task(link.run())
         try:
-            await eventually(lambda: len(spool) == 0, timeout=10)
+            await eventually(lambda: len(stand.reports()) == 4, timeout=10)
             await asyncio.sleep(0.2)
-            assert stand.reports() == [1, 2, 3]  # 2 was not sent again
+            assert stand.reports() == [1, 2, 3, 4]  # 2 was not sent again
+            assert [seq for seq, _ in spool.pending(0, 10)] == [3, 4]
             assert link.connects == 1 and len(stand.connections) == 1
         finally:
-            await stopped(link, task)
+            link.stop()
+            task.cancel()  # 3 and 4 are never acknowledged: no drain to wait for
+            await asyncio.gather(task, return_exceptions=True)
             await stand.close()
     assert messages(caplog, logging.WARNING) == [
         f"{ENDPOINT}: bad line from scheduler: {unreadable.value}",
@@ -331,11 +344,14 @@ async def test_the_scheduler_closing_the_session_is_said_and_the_link_comes_back
     stand = Stand(close_first=True)
     port = await stand.start()
     link = link_to(port, spool_of(1), backoff_first=0.05)
+    reconnected: list[int] = []
+    link.on_reconnected = lambda: reconnected.append(link.connects)
     with caplog.at_level(logging.WARNING, "confsched.agent"):
         task = asyncio.create_task(link.run())
         try:
             await eventually(lambda: link.connects == 2 and stand.reports() == [1], timeout=10)
             assert link.failures == 0
+            assert reconnected == [2]  # told once it is back, not at the first connection
         finally:
             await stopped(link, task)
             await stand.close()
@@ -457,3 +473,36 @@ async def test_stop_gives_the_reports_in_flight_a_moment_to_be_acknowledged() ->
         await stopped(link, task)
         await stand.close()
     assert len(spool) == 0
+
+
+async def test_a_session_with_acknowledgements_starts_the_backoff_afresh() -> None:
+    """Each session is cut after one acknowledgement: the scheduler worked, so every wait is
+    the first one again, not a doubling."""
+    stand = Stand(close_after_ack=True)
+    port = await stand.start()
+    rng = Highest()
+    link = link_to(port, spool_of(4), Quick, rng=rng, window=1, backoff_first=0.5)
+    assert isinstance(link, Quick)
+    task = asyncio.create_task(link.run())
+    try:
+        await eventually(lambda: len(link.slept) >= 3, timeout=15)
+    finally:
+        await stopped(link, task)
+        await stand.close()
+    assert link.slept[:3] == [0.5, 0.5, 0.5]
+
+
+async def test_a_key_the_scheduler_does_not_know_is_said_so() -> None:
+    stand = Stand(allowed=asyncssh.generate_private_key("ssh-ed25519"))
+    port = await stand.start()
+    link = link_to(port, spool_of(1), Quick)
+    task = asyncio.create_task(link.run())
+    try:
+        await eventually(lambda: link.failures >= 1, timeout=10)
+        assert link.last_error == (
+            "the scheduler refused this endpoint's key (not enrolled, or revoked)"
+        )
+        assert link.connects == 0
+    finally:
+        await stopped(link, task)
+        await stand.close()

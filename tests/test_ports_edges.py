@@ -133,3 +133,12 @@ def test_a_bridge_the_free_map_leaves_out_has_no_free_port() -> None:
     assert allocation is not None
     assert allocation.by_bridge == {"a": ("e0", "e1", "e2")}
     assert allocation.moved == {"e0": "b", "e1": "b"}
+
+
+def test_a_hub_that_would_stand_empty_is_counted_as_taking_a_home_room() -> None:
+    """Linking all four needs the hub, which must hold someone: that moves a room as surely as
+    leaving the small bridge out, which costs a link less."""
+    free = {"a": 3, "b": 3, "d": 2, "hub": 10}
+    allocation = allocate(homed("a", "a", "b", "b", "d"), fleet(free), free)
+    assert allocation is not None
+    assert (len(allocation.moved), len(allocation.links)) == (1, 2)
