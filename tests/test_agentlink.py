@@ -173,6 +173,7 @@ async def test_the_kernel_watches_an_agents_connection_not_a_timer_per_packet(
         assert sock.getsockopt(tcp, socket.TCP_KEEPIDLE) == 30
         assert sock.getsockopt(tcp, socket.TCP_KEEPINTVL) == 10
         assert sock.getsockopt(tcp, socket.TCP_KEEPCNT) == 3
+        assert sock.getsockopt(tcp, socket.TCP_USER_TIMEOUT) == 60_000  # an unacked ack too
         await agent.report_once()
         await eventually(lambda: len(spool) == 0)  # reports still flow and are acknowledged
         assert conn._keepalive_timer is None  # asyncssh arms no timer for what it receives

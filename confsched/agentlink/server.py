@@ -431,8 +431,8 @@ class AgentLink:
 
 def _keep_alive(sock: socket.socket, idle: int, count: int) -> None:
     """Let the kernel find dead agents: after ``idle`` s without a packet it probes the
-    connection every ``idle // 3`` s and drops it after ``count`` unanswered probes, which
-    asyncssh sees as a lost connection.
+    connection every ``idle // 3`` s and drops it after ``count`` unanswered probes (or when
+    data sent stays unacknowledged that long), which asyncssh sees as a lost connection.
 
     This replaces asyncssh's own keepalive, which re-armed an event-loop timer (a cancel and
     a new heap entry) at every packet an agent sent: about 7 us of the scheduler's CPU per
@@ -441,12 +441,16 @@ def _keep_alive(sock: socket.socket, idle: int, count: int) -> None:
     is replaced when it logs in again. The agents keep their own SSH keepalive (they must
     notice a scheduler that stopped answering)."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    interval = max(1, idle // 3)
     for option, value in (
         ("TCP_KEEPIDLE", idle),
-        ("TCP_KEEPINTVL", max(1, idle // 3)),
+        ("TCP_KEEPINTVL", interval),
         ("TCP_KEEPCNT", count),
+        # the same bound while an ack we sent waits unacknowledged (probes only start on an
+        # idle connection; without it the kernel would retransmit for a quarter of an hour)
+        ("TCP_USER_TIMEOUT", 1000 * (idle + count * interval)),
     ):
-        if hasattr(socket, option):  # Linux has all three; elsewhere the system's defaults
+        if hasattr(socket, option):  # Linux has them all; elsewhere the system's defaults
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 

@@ -193,12 +193,11 @@ def save_health(
     """Keep the newest report per endpoint as its latest state, and every report in the
     history (the keeper reads each room's previous latest state first). A transaction rolled
     back makes the keeper forget the batch's rooms: it reads them again from the store."""
-    rows = [_row(item) for item in batch]
-    latest = {row[0]: row for row in rows}
+    latest = {item.health.endpoint: item for item in batch}  # the newest of each room
     try:
         with immediate(db):
             keeper.record(db, [(item.health, item.interval) for item in batch])
-            db.conn.executemany(_UPSERT, list(latest.values()))
+            db.conn.executemany(_UPSERT, [_row(item) for item in latest.values()])
             heard = [h.last_report_at for h in (i.health for i in batch) if h.last_report_at]
             if heard:
                 keeper.trim_due(db, max(heard))
