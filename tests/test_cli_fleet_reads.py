@@ -255,3 +255,27 @@ def test_feeds_list_takes_no_write_lock_once_every_feed_has_its_token(
         writer.close()
     assert capsys.readouterr().out == first
     assert f"{SMALL + 1} feeds" in first  # one agency, every room
+
+
+def test_the_process_own_command_leaves_its_objects_out_of_the_last_collection() -> None:
+    """``confsched`` (main without argv) freezes what is left for the exit's collection to
+    skip; main called with argv, as tests and other callers do, leaves the collector alone."""
+    probe = (
+        "import atexit, gc, os, sys\n"
+        "from confsched.cli import main\n"
+        "atexit.register(lambda: os.write(2, f'frozen {gc.get_freeze_count()}'.encode()))\n"
+        "how, sys.argv[1:] = sys.argv[1], sys.argv[2:]\n"
+        "main(None if how == 'own' else sys.argv[1:])\n"
+    )
+    counts = {}
+    for how in ("own", "given"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, how, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "confsched, version" in done.stdout
+        counts[how] = int(done.stderr.rsplit("frozen ", 1)[1])
+    assert counts["own"] > 1000 and counts["given"] == 0, counts
