@@ -3,6 +3,7 @@ readiness, read from the store alone (no running scheduler)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -214,15 +215,21 @@ def test_rooms_show_history_sums_the_hour_cells_per_day_and_refuses_a_bad_span(c
 def test_the_text_tables_say_what_the_json_says(cli, db, fleet) -> None:  # type: ignore[no-untyped-def]
     """``health`` and ``sessions risk`` print their tables from the health and the forecast
     themselves (10,000 ``--json`` views were a fifth of their time): the same rooms, states,
-    bridges and reasons, in the same order, as their ``--json``."""
+    bridges and reasons, in the same order, as their ``--json`` (figures aside: a silence is a
+    second longer by the second call, "4 min" may have become "5 min")."""
     province(db)
     session_id = book_tomorrow(db, fleet)
     text = cli("health").out.splitlines()[2:]  # counts, header
     rooms = cli("health", "--json").json()["endpoints"]
     assert len(text) == len(rooms) == 191
     for line, room in zip(text, rooms, strict=True):
-        cells = [room["endpoint"], room["state"], room["bridge"], "; ".join(room["reasons"])]
-        assert line.split()[:2] == cells[:2] and line.endswith(cells[3]), line
+        cells = [
+            room["endpoint"],
+            room["state"],
+            room["bridge"],
+            _figureless("; ".join(room["reasons"])),
+        ]
+        assert line.split()[:2] == cells[:2] and _figureless(line).endswith(cells[3]), line
         assert f"  {cells[2]}  " in line, line
     (risk,) = cli("sessions", "risk", "--within", "48h", "--json").json()
     lines = cli("sessions", "risk", "--within", "48h").out.splitlines()
@@ -230,5 +237,14 @@ def test_the_text_tables_say_what_the_json_says(cli, db, fleet) -> None:  # type
     assert lines[0] == f"{session_id}  {start}  {risk['title']}  — {risk['text']}"
     assert lines[-1] == "" and len(lines) == 2 + len(risk["rooms"]) + 1
     for line, room in zip(lines[2:-1], risk["rooms"], strict=True):
-        cells = [room["endpoint"], room["state"], room["bridge"], "; ".join(room["reasons"])]
-        assert line.split()[:3] == cells[:3] and line.endswith(cells[3]), line
+        cells = [
+            room["endpoint"],
+            room["state"],
+            room["bridge"],
+            _figureless("; ".join(room["reasons"])),
+        ]
+        assert line.split()[:3] == cells[:3] and _figureless(line).endswith(cells[3]), line
+
+
+def _figureless(text: str) -> str:
+    return re.sub(r"\d+", "N", text)
