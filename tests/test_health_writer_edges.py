@@ -20,15 +20,18 @@ import pytest_asyncio
 
 from confsched.domain import health as rules
 from confsched.domain.health import Observation, judge
-from confsched.domain.model import EndpointState
-from confsched.errors import StoreUnavailable
+from confsched.domain.model import EndpointState, Fleet
+from confsched.errors import NotFound, StoreUnavailable
 from confsched.services import health as writer
 from confsched.services.health import HealthBoard, HealthService, load_board
-from confsched.store.health import StoredHealth, save_health
+from confsched.store.db import open_db
+from confsched.store.health import StoredHealth, enroll_key, save_health
 from confsched.store.health_history import HistoryKeeper
+from confsched.store.inventory import save_fleet
 from confsched.store.runner import StoreRunner
 from tests.conftest import reports_kept
 from tests.test_agentlink import eventually
+from tests.test_cli_health import KEY
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 UNSTORABLE = 2**64
@@ -260,3 +263,21 @@ async def test_a_board_loaded_from_the_store_holds_the_latest_and_this_start(
     assert board.default_interval == timedelta(seconds=30)
     assert {e: s.seq for e, s in board.latest.items()} == {"tinh-uy": 1, "ubnd-tinh": 1}
     assert board.restart == rules.Restart(start, second.health.last_report_at)
+
+
+def test_revoking_names_a_room_the_fleet_has_not_and_cuts_a_known_one_once(
+    tmp_path: Path, sample_fleet: Fleet
+) -> None:
+    db = open_db(tmp_path / "data")
+    with pytest.raises(NotFound) as no_fleet:
+        writer.revoke(db, "tinh-uy", NOW)
+    assert (no_fleet.value.kind, no_fleet.value.ident) == ("endpoint", "tinh-uy")
+    save_fleet(db, sample_fleet)
+    with pytest.raises(NotFound) as unknown:
+        writer.revoke(db, "phong-khong-co", NOW)
+    assert str(unknown.value) == "unknown endpoint 'phong-khong-co'"
+    assert (unknown.value.kind, unknown.value.ident) == ("endpoint", "phong-khong-co")
+    room = next(iter(sample_fleet.endpoints))
+    enroll_key(db, room, KEY, NOW)
+    assert writer.revoke(db, room, NOW) is True
+    assert writer.revoke(db, room, NOW) is False  # no active key left
