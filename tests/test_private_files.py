@@ -4,6 +4,7 @@ making them so never costs a running scheduler its view of other processes' writ
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import stat
@@ -73,6 +74,10 @@ async def test_everything_a_scheduler_writes_in_its_data_directory_is_private_un
             enroll_simulated(data, ["dt-cu-van"])
             lab = await start_lab([], tls_dir=data / "simulated-codecs")
             await lab.close()
+            for _ in range(200):  # serve opens its port first, then makes the feeds' cache
+                if (data / "calendar-cache.db").exists():
+                    break
+                await asyncio.sleep(0.05)
             modes = modes_under(data)
     assert {"operator.token", "ssh_host_ed25519_key", "agent-keys/dt-la-bang.key"} <= set(modes)
     assert {"agent-keys/dt-cu-van.key", "codec-secrets.toml", f"{DB_NAME}-wal"} <= set(modes)

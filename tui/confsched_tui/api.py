@@ -67,8 +67,12 @@ class ApiClient:
         self.url = url.rstrip("/")
         self.token = token
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def close(self) -> None:
+        """Close for good: a request a screen's worker makes after the console unmounted is
+        told the scheduler is out of reach, instead of opening a session nobody closes."""
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -211,6 +215,8 @@ class ApiClient:
         return headers
 
     def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise Unreachable(_("the console is closing"))
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         return self._session
