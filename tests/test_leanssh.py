@@ -56,13 +56,11 @@ class Received:
         self.closed.append(exc)
 
 
-async def test_a_lean_client_logs_in_and_its_report_is_acknowledged_and_stored(
-    server: Components,
-) -> None:
+async def connect_enrolled(server: Components, got: Received) -> leanssh.Channel:
+    """A lean client logged in as a freshly enrolled room, its answers going to ``got``."""
     config = await enrolled(server, ENDPOINT)
     host, port = config.scheduler_address
-    got = Received()
-    channel = await leanssh.connect(
+    return await leanssh.connect(
         host,
         port,
         username=ENDPOINT,
@@ -71,6 +69,13 @@ async def test_a_lean_client_logs_in_and_its_report_is_acknowledged_and_stored(
         on_data=got.data,
         on_close=got.close,
     )
+
+
+async def test_a_lean_client_logs_in_and_its_report_is_acknowledged_and_stored(
+    server: Components,
+) -> None:
+    got = Received()
+    channel = await connect_enrolled(server, got)
     try:
         sent_at = datetime.now(UTC).replace(microsecond=0)
         report = wire.Report(7, sent_at, {"camera": wire.Check(False)}, {"rtt_ms": 9.5})
@@ -91,18 +96,8 @@ async def test_a_lean_client_logs_in_and_its_report_is_acknowledged_and_stored(
 async def test_a_lean_client_sends_past_the_schedulers_window(server: Components) -> None:
     """More than the scheduler's channel window (256 KiB) in one write: the client waits for
     the window to open and every report arrives."""
-    config = await enrolled(server, ENDPOINT)
-    host, port = config.scheduler_address
     got = Received()
-    channel = await leanssh.connect(
-        host,
-        port,
-        username=ENDPOINT,
-        key=leanssh.load_private_key(config.key.read_bytes()),
-        host_key=config.host_key,
-        on_data=got.data,
-        on_close=got.close,
-    )
+    channel = await connect_enrolled(server, got)
     try:
         now = datetime.now(UTC)
         checks = {f"probe_{i}": wire.Check(True, "x" * 150) for i in range(30)}

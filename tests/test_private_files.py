@@ -4,7 +4,6 @@ making them so never costs a running scheduler its view of other processes' writ
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import stat
@@ -22,6 +21,7 @@ from confsched.devsim.codec_server import start_lab
 from confsched.simulate import enroll_simulated
 from confsched.store.db import DB_NAME, data_version, open_db
 from tests.conftest import SAMPLE, running
+from tests.test_agentlink import eventually
 
 
 @contextlib.contextmanager
@@ -74,10 +74,8 @@ async def test_everything_a_scheduler_writes_in_its_data_directory_is_private_un
             enroll_simulated(data, ["dt-cu-van"])
             lab = await start_lab([], tls_dir=data / "simulated-codecs")
             await lab.close()
-            for _ in range(200):  # serve opens its port first, then makes the feeds' cache
-                if (data / "calendar-cache.db").exists():
-                    break
-                await asyncio.sleep(0.05)
+            # serve opens its port first, then makes the feeds' cache
+            await eventually(lambda: (data / "calendar-cache.db").exists(), timeout=10)
             modes = modes_under(data)
     assert {"operator.token", "ssh_host_ed25519_key", "agent-keys/dt-la-bang.key"} <= set(modes)
     assert {"agent-keys/dt-cu-van.key", "codec-secrets.toml", f"{DB_NAME}-wal"} <= set(modes)
