@@ -74,6 +74,26 @@ def test_after_a_quiet_spell_appointments_start_from_now_again() -> None:
     assert pacer.appointment(now=600.0, ahead=0) == pytest.approx(0.01)
 
 
+def test_no_appointment_is_beyond_the_horizon() -> None:
+    """A crowd's first pace is its lowest (8 s a handshake: 32 logins a second, 10,000 agents
+    would be told up to five minutes ahead): times stop at the horizon, the queue goes on from
+    there once time has passed, and agents back at the horizon are told again then."""
+    pacer = Pacer(256, first_seconds=8.0, horizon=20.0)
+    times = [pacer.appointment(now=0.0, ahead=256) for _ in range(10_000)]
+    assert times[0] == pytest.approx(257 / 32)
+    assert times[1] - times[0] == pytest.approx(1 / 32)
+    assert max(times) == 20.0 and times.count(20.0) > 9_000
+    assert pacer.appointment(now=5.0, ahead=0) == pytest.approx(15.0 + 1 / 32)
+
+
+def test_turns_stop_at_the_horizon() -> None:
+    turns = Turns()
+    assert turns.take(0.0, ahead=18.0, step=1.0, horizon=20.0) == 19.0
+    assert turns.take(0.0, ahead=18.0, step=1.0, horizon=20.0) == 20.0
+    assert turns.take(0.0, ahead=18.0, step=1.0, horizon=20.0) == 20.0
+    assert turns.take(1.0, ahead=0.0, step=1.0, horizon=20.0) == 20.0  # the queue goes on
+
+
 def test_the_waiting_room_holds_ten_seconds_of_logins_within_bounds() -> None:
     assert Pacer(256, first_seconds=2.0).room() == 1280
     assert Pacer(256, first_seconds=1000.0).room() == 32

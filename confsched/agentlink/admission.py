@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
 import struct
 from collections import deque
@@ -36,10 +37,11 @@ class Turns:
         self._next = 0.0
         """The latest time handed out (loop time)."""
 
-    def take(self, now: float, ahead: float, step: float) -> float:
+    def take(self, now: float, ahead: float, step: float, horizon: float = math.inf) -> float:
         """Seconds from ``now`` until the next free turn: at least ``ahead`` seconds away (those
-        already let in go first), ``step`` after the previous turn."""
-        self._next = max(self._next, now + ahead) + step
+        already let in go first), ``step`` after the previous turn, and never beyond
+        ``horizon`` (the turns after it come together at the horizon)."""
+        self._next = min(max(self._next, now + ahead) + step, now + horizon)
         return self._next - now
 
 
@@ -65,6 +67,13 @@ class Pacer:
     places, about what two cores complete): a guess of 2 s spaced a 10,000-agent cold start at
     128 a second and held it 30 s behind what the handshakes could take, while an agent told to
     come too early only waits in the waiting room, which holds ``waiting_seconds`` of logins.
+
+    No appointment is more than ``horizon`` seconds away. The pace a crowd's first seconds
+    measure is the lowest of its reconnect (every handshake is starting together, the scheduler
+    itself may be starting), and times spaced at it ran a minute and more ahead of what the
+    handshakes took later: a cold start of 10,000 agents sat at 8,593 back for 14 s, places
+    idle, its last agents waiting for times given 80 s before. An agent back at the horizon to
+    a still-full scheduler is only told again, at the pace measured by then.
     """
 
     def __init__(
@@ -76,6 +85,7 @@ class Pacer:
         waiting_seconds: float = 10.0,
         longest: float = 8.0,
         counted_seconds: float = 2.0,
+        horizon: float = 20.0,
     ) -> None:
         self.places = places
         self._seconds = first_seconds
@@ -87,6 +97,7 @@ class Pacer:
         self._counted_seconds = counted_seconds
         self._done: deque[float] = deque()
         """When the handshakes of the last ``counted_seconds`` ended (loop time)."""
+        self._horizon = horizon
 
     def seconds(self, stalled: float = 0.0) -> float:
         """How long one handshake takes now; ``stalled``: seconds since one last completed."""
@@ -116,9 +127,10 @@ class Pacer:
 
     def appointment(self, now: float, ahead: int, stalled: float = 0.0) -> float:
         """Seconds from ``now`` until an agent turned away now should come back: after the
-        ``ahead`` connections already waiting or handshaking, and after everyone told before."""
+        ``ahead`` connections already waiting or handshaking, and after everyone told before;
+        never more than ``horizon`` seconds away."""
         step = 1.0 / self.rate(stalled, now)
-        return self._turns.take(now, ahead * step, step)
+        return self._turns.take(now, ahead * step, step, self._horizon)
 
 
 def disconnect_packet(code: int, description: str) -> bytes:
