@@ -76,7 +76,7 @@ def test_exception_dates_take_the_start_time_when_given_a_date() -> None:
     assert exception_dates("  ", "2026-12-07 08:00") == []
 
 
-def weekly_start(ctx: Components, days: int = 2) -> tuple[datetime, str]:
+def weekly_start(ctx: Components, days: int = 3) -> tuple[datetime, str]:
     start = (datetime.now(ctx.ctx.tz) + timedelta(days=days)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
