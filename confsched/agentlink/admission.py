@@ -65,7 +65,7 @@ class Pacer:
     Before any handshake has completed, one is taken to last ``first_seconds``. That guess spaces
     the whole first crowd's appointments, so it leans fast (0.5 s: 512 logins a second with 256
     places, about what two cores complete): a guess of 2 s spaced a 10,000-agent cold start at
-    128 a second and held it 30 s behind what the handshakes could take, while an agent told to
+    128 a second, a quarter of what the handshakes could take (90.3 s all back), while one told to
     come too early only waits in the waiting room, which holds ``waiting_seconds`` of logins.
 
     No appointment is more than ``horizon`` seconds away. The pace a crowd's first seconds
